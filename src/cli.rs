@@ -1,0 +1,339 @@
+//! The command line as typed: clap derive structs and nothing else.
+//!
+//! The doc comments here are the `--help` text. Checking what the flags mean
+//! together (conflicts, file contents, defaults that depend on other flags)
+//! happens in `options.rs`; this module does no I/O.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Show HTTP exactly as it crosses the wire.
+///
+/// Fetches URL over HTTP/1.1 (TLS for https), prints the response head
+/// exactly as received and writes the body to stdout or `-o FILE`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rawget",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Exit codes follow curl's: 3 bad URL, 6 resolve, 7 connect, 8 malformed response, \
+                  18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 35 TLS, \
+                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate."
+)]
+pub struct Cli {
+    /// A subcommand instead of a fetch.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The fetch (the default command).
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// Subcommands besides the default fetch.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a concurrent TCP echo server.
+    EchoServer(EchoServerArgs),
+    /// Talk to an echo server: interactively, with --message, or --bench.
+    EchoClient(EchoClientArgs),
+}
+
+/// Flags of the default command, `rawget [OPTIONS] <URL>`.
+#[derive(Debug, Args, Default)]
+pub struct FetchArgs {
+    /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`
+    #[arg(required = true, value_name = "URL")]
+    pub url: Option<String>,
+
+    // ---- the request ----
+    /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it empty
+    #[arg(
+        short = 'H',
+        long = "header",
+        value_name = "HEADER",
+        help_heading = "Request"
+    )]
+    pub headers: Vec<String>,
+
+    /// Request method to use instead of GET/POST/HEAD
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        help_heading = "Request"
+    )]
+    pub method: Option<String>,
+
+    /// Send HEAD; the response head is the output
+    #[arg(short = 'I', long = "head", help_heading = "Request")]
+    pub head: bool,
+
+    /// POST DATA (or the contents of @FILE with CR and LF removed; @- is stdin)
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        help_heading = "Request"
+    )]
+    pub data: Vec<String>,
+
+    /// POST DATA (or @FILE) exactly as given
+    #[arg(long = "data-binary", value_name = "DATA", help_heading = "Request")]
+    pub data_binary: Vec<String>,
+
+    /// User-Agent header to send
+    #[arg(
+        short = 'A',
+        long = "user-agent",
+        value_name = "UA",
+        help_heading = "Request"
+    )]
+    pub user_agent: Option<String>,
+
+    /// Say HTTP/1.0 in the request line
+    #[arg(long = "http1.0", help_heading = "Request")]
+    pub http10: bool,
+
+    // ---- output ----
+    /// Write the body to FILE (safely: complete or not at all); `-` is stdout
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Print the response head on stdout before the body
+    #[arg(short = 'i', long = "include", help_heading = "Output")]
+    pub include: bool,
+
+    /// Do not print the response head or progress
+    #[arg(short = 's', long = "silent", help_heading = "Output")]
+    pub silent: bool,
+
+    /// Also write the response head to FILE (`-` is stdout)
+    #[arg(
+        short = 'D',
+        long = "dump-header",
+        value_name = "FILE",
+        help_heading = "Output"
+    )]
+    pub dump_header: Option<PathBuf>,
+
+    /// Write the body as received, chunked framing kept
+    #[arg(long = "raw", help_heading = "Output")]
+    pub raw: bool,
+
+    /// Write every byte received, exactly, to FILE
+    #[arg(long = "save-raw", value_name = "FILE", help_heading = "Output")]
+    pub save_raw: Option<PathBuf>,
+
+    /// On a failed fetch, keep what arrived in the -o FILE
+    #[arg(long = "keep-partial", help_heading = "Output")]
+    pub keep_partial: bool,
+
+    /// Show connection steps, the request as sent and the response head on stderr
+    #[arg(short = 'v', long = "verbose", help_heading = "Output")]
+    pub verbose: bool,
+
+    /// Print dns, connect, tls, first byte and total times on stderr
+    #[arg(long = "timing", help_heading = "Output")]
+    pub timing: bool,
+
+    // ---- network ----
+    /// Seconds allowed for connecting to each address
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECS",
+        help_heading = "Network"
+    )]
+    pub connect_timeout: Option<f64>,
+
+    /// Seconds allowed for the whole transfer
+    #[arg(
+        short = 'm',
+        long = "max-time",
+        value_name = "SECS",
+        help_heading = "Network"
+    )]
+    pub max_time: Option<f64>,
+
+    /// Use ADDR for HOST:PORT instead of resolving it (repeatable)
+    #[arg(
+        long = "resolve",
+        value_name = "HOST:PORT:ADDR",
+        help_heading = "Network"
+    )]
+    pub resolve: Vec<String>,
+
+    /// Do not verify the server's certificate
+    #[arg(short = 'k', long = "insecure", help_heading = "Network")]
+    pub insecure: bool,
+
+    /// Trust the PEM certificates in FILE
+    #[arg(long = "cacert", value_name = "FILE", help_heading = "Network")]
+    pub cacert: Option<PathBuf>,
+
+    /// Follow redirects (301, 302, 303, 307, 308)
+    #[arg(short = 'L', long = "location", help_heading = "Network")]
+    pub location: bool,
+
+    /// Most redirects to follow with -L
+    #[arg(
+        long = "max-redirs",
+        value_name = "N",
+        default_value_t = 30,
+        help_heading = "Network"
+    )]
+    pub max_redirs: u32,
+
+    /// Exit 22 and write nothing when the status is 400 or more
+    #[arg(short = 'f', long = "fail", help_heading = "Network")]
+    pub fail: bool,
+}
+
+/// `rawget echo-server`
+#[derive(Debug, Args)]
+pub struct EchoServerArgs {
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7007")]
+    pub listen: String,
+
+    /// Refuse clients beyond N open connections
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Close connections silent for SECS seconds
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<f64>,
+
+    /// Log each connection's open and close on stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `rawget echo-client`
+#[derive(Debug, Args)]
+pub struct EchoClientArgs {
+    /// Server address
+    #[arg(value_name = "ADDR", default_value = "127.0.0.1:7007")]
+    pub addr: String,
+
+    /// Send TEXT, print the echo, exit (repeatable)
+    #[arg(long, value_name = "TEXT")]
+    pub message: Vec<String>,
+
+    /// Load mode: ping-pong on many connections, report rate and latency
+    #[arg(long)]
+    pub bench: bool,
+
+    /// Bench: number of connections
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "bench")]
+    pub connections: usize,
+
+    /// Bench: messages per connection
+    #[arg(
+        long,
+        value_name = "M",
+        requires = "bench",
+        conflicts_with = "duration"
+    )]
+    pub messages: Option<u64>,
+
+    /// Bench: run for SECS seconds
+    #[arg(long, value_name = "SECS", requires = "bench")]
+    pub duration: Option<f64>,
+
+    /// Bench: message size in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 64, requires = "bench")]
+    pub size: usize,
+
+    /// Bench: print the report as JSON
+    #[arg(long, requires = "bench")]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("rawget").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn fetch_flags_parse() {
+        let cli = parse(&[
+            "-H",
+            "A: b",
+            "-H",
+            "C:",
+            "-X",
+            "PUT",
+            "-d",
+            "x=1",
+            "--http1.0",
+            "-o",
+            "f",
+            "-m",
+            "2.5",
+            "--resolve",
+            "h:80:127.0.0.1",
+            "example.com",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        let f = cli.fetch;
+        assert_eq!(f.url.as_deref(), Some("example.com"));
+        assert_eq!(f.headers, vec!["A: b", "C:"]);
+        assert_eq!(f.method.as_deref(), Some("PUT"));
+        assert_eq!(f.data, vec!["x=1"]);
+        assert!(f.http10);
+        assert_eq!(f.max_time, Some(2.5));
+        assert_eq!(f.resolve, vec!["h:80:127.0.0.1"]);
+        assert_eq!(f.max_redirs, 30);
+    }
+
+    #[test]
+    fn url_is_required_without_subcommand() {
+        let err = parse(&[]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn unknown_flag_is_usage_error() {
+        assert_eq!(parse(&["--nope", "x"]).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn echo_subcommands_parse() {
+        let cli = parse(&["echo-server", "--listen", "127.0.0.1:0", "-v"]).unwrap();
+        match cli.command {
+            Some(Command::EchoServer(a)) => {
+                assert_eq!(a.listen, "127.0.0.1:0");
+                assert!(a.verbose);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let cli = parse(&[
+            "echo-client",
+            "--bench",
+            "--connections",
+            "3",
+            "--messages",
+            "9",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::EchoClient(a)) => {
+                assert_eq!(a.addr, "127.0.0.1:7007");
+                assert_eq!((a.connections, a.messages), (3, Some(9)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! rawget's error type and the one place that knows curl's exit codes.
+//!
+//! Every failure the library reports is an [`Error`] with an [`ErrorKind`];
+//! `main` finds it in the cause chain and exits with
+//! [`ErrorKind::exit_code`]. An error without a kind is a bug.
+
+use std::fmt;
+use std::io;
+
+/// What went wrong, in the contract's terms. Each variant is one exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A scheme other than http or https (exit 1).
+    UnsupportedScheme,
+    /// Flags that cannot be used as given (exit 2).
+    Usage,
+    /// The URL could not be parsed (exit 3).
+    BadUrl,
+    /// The host name did not resolve (exit 6).
+    Resolve,
+    /// No address accepted the connection (exit 7).
+    Connect,
+    /// The response cannot be read as HTTP or cannot be framed (exit 8).
+    BadResponse,
+    /// The body ended before the length it promised (exit 18).
+    Partial,
+    /// Status 400 or more with `--fail` (exit 22).
+    HttpFail,
+    /// The output could not be written (exit 23).
+    Write,
+    /// A local input file could not be read (exit 26).
+    ReadInput,
+    /// A time limit ran out (exit 28).
+    Timeout,
+    /// The TLS handshake failed (exit 35).
+    Tls,
+    /// More redirects than `--max-redirs` (exit 47).
+    TooManyRedirects,
+    /// The server closed the connection without sending anything (exit 52).
+    EmptyReply,
+    /// The connection was reset, or another receive failure (exit 56).
+    Recv,
+    /// The server's certificate could not be verified (exit 60).
+    CertVerify,
+}
+
+impl ErrorKind {
+    /// The process exit status for this failure: curl's number for the same failure.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::UnsupportedScheme => 1,
+            ErrorKind::Usage => 2,
+            ErrorKind::BadUrl => 3,
+            ErrorKind::Resolve => 6,
+            ErrorKind::Connect => 7,
+            ErrorKind::BadResponse => 8,
+            ErrorKind::Partial => 18,
+            ErrorKind::HttpFail => 22,
+            ErrorKind::Write => 23,
+            ErrorKind::ReadInput => 26,
+            ErrorKind::Timeout => 28,
+            ErrorKind::Tls => 35,
+            ErrorKind::TooManyRedirects => 47,
+            ErrorKind::EmptyReply => 52,
+            ErrorKind::Recv => 56,
+            ErrorKind::CertVerify => 60,
+        }
+    }
+}
+
+/// A failure with its kind, a message saying what rawget was doing, and the
+/// underlying cause (shown after a colon by `main`).
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    quiet: bool,
+}
+
+impl Error {
+    /// A new error of `kind` saying `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+            quiet: false,
+        }
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// An error that sets the exit code but prints nothing (stdout closed
+    /// by the reader: `rawget … | head -c 10`).
+    pub fn quiet(kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            message: String::new(),
+            source: None,
+            quiet: true,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Whether `main` should stay silent about it.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// The exit code for this failure.
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Shorthand for results carrying an [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether an I/O error means the peer reset the connection.
+pub(crate) fn is_reset(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// Whether an I/O error is a socket timeout (`SO_RCVTIMEO` fired).
+pub(crate) fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_curls() {
+        let all = [
+            (ErrorKind::UnsupportedScheme, 1),
+            (ErrorKind::Usage, 2),
+            (ErrorKind::BadUrl, 3),
+            (ErrorKind::Resolve, 6),
+            (ErrorKind::Connect, 7),
+            (ErrorKind::BadResponse, 8),
+            (ErrorKind::Partial, 18),
+            (ErrorKind::HttpFail, 22),
+            (ErrorKind::Write, 23),
+            (ErrorKind::ReadInput, 26),
+            (ErrorKind::Timeout, 28),
+            (ErrorKind::Tls, 35),
+            (ErrorKind::TooManyRedirects, 47),
+            (ErrorKind::EmptyReply, 52),
+            (ErrorKind::Recv, 56),
+            (ErrorKind::CertVerify, 60),
+        ];
+        for (kind, code) in all {
+            assert_eq!(kind.exit_code(), code, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn source_is_kept() {
+        let e = Error::new(ErrorKind::Connect, "could not connect to 127.0.0.1:9")
+            .with_source(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(e.to_string(), "could not connect to 127.0.0.1:9");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.exit_code(), 7);
+    }
+}

@@ -1,0 +1,24 @@
+//! `rawget`: parse the command line, run it, report the outcome.
+//!
+//! This is the only place that exits. Errors are printed as one line,
+//! `rawget: error: what: cause`, and mapped to curl's exit codes by
+//! [`rawget::ErrorKind::exit_code`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = rawget::cli::Cli::parse();
+    match rawget::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = err.chain().find_map(|e| e.downcast_ref::<rawget::Error>());
+            if !code.is_some_and(|e| e.is_quiet()) {
+                eprintln!("rawget: error: {err:#}");
+            }
+            // An error without a rawget kind is a bug; report it as curl's generic failure.
+            ExitCode::from(code.map_or(1, |e| e.exit_code()) as u8)
+        }
+    }
+}
