@@ -9,6 +9,14 @@
 pub mod cli;
 pub mod echo;
 pub mod error;
+pub mod fetch;
+pub mod options;
+pub mod output;
+pub mod request;
+pub mod response;
+pub mod target;
+pub mod trace;
+pub mod transport;
 
 pub use error::{Error, ErrorKind, Result};
 
@@ -19,7 +27,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::EchoServer(args)) => echo::server::run(&args)?,
         Some(Command::EchoClient(args)) => echo::client::run(&args)?,
-        None => anyhow::bail!(Error::new(ErrorKind::Usage, "fetch is not built yet")),
+        None => {
+            let opts = options::Options::from_args(&cli.fetch, &mut std::io::stdin().lock())?;
+            fetch::run(&opts)?
+        }
     }
     Ok(())
 }

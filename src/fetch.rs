@@ -1,0 +1,409 @@
+//! One fetch, start to finish: connect, send, read the head, stream the body.
+//!
+//! The read path uses one buffer for the whole fetch. The head is found in
+//! it, and the body is decoded in place and written straight from it, so
+//! memory stays flat whatever the body's size. Reading stops as soon as the
+//! framing says the body is complete, even if the server keeps the
+//! connection open.
+
+use std::io::{Read, Write};
+
+use crate::error::{is_reset, is_timeout, Error, ErrorKind, Result};
+use crate::options::Options;
+use crate::output::{BodyOut, HeadOut, HeadRouting, RawCapture};
+use crate::request::{self, RequestSpec};
+use crate::response::body::Decoder;
+use crate::response::framing::{self, Framing};
+use crate::response::head::{self, Head, HeadScan, HeadScanner, MAX_HEAD};
+use crate::target::Target;
+use crate::trace::Trace;
+use crate::transport::{self, Stream};
+
+/// Size of the read buffer: large reads mean few system calls per byte.
+pub const BUF_SIZE: usize = 256 * 1024;
+
+/// Runs the fetch the options describe.
+pub fn run(opts: &Options) -> Result<()> {
+    let mut trace = Trace::new(opts.verbose, opts.timing);
+    // Open every output before connecting: a bad -o fails at once.
+    let mut body = BodyOut::open(opts.output.as_deref(), opts.keep_partial)?;
+    let routing = HeadRouting {
+        head_only: opts.head_only,
+        include: opts.include,
+        silent: opts.silent,
+        verbose: opts.verbose,
+        dump_header: opts.dump_header.clone(),
+    };
+    let mut fetch = Fetch {
+        opts,
+        heads: HeadOut::open(&routing, body.is_stdout())?,
+        raw: opts
+            .save_raw
+            .as_deref()
+            .map(RawCapture::create)
+            .transpose()?,
+        buf: vec![0; BUF_SIZE],
+        trace: &mut trace,
+    };
+    let result = fetch.follow(&mut body);
+    trace.summary();
+    match result {
+        Ok(()) => body.commit(),
+        Err(e) => {
+            if let Some(note) = body.abort() {
+                eprintln!("rawget: {note}");
+            }
+            Err(e)
+        }
+    }
+}
+
+struct Fetch<'a> {
+    opts: &'a Options,
+    heads: HeadOut,
+    raw: Option<RawCapture>,
+    buf: Vec<u8>,
+    trace: &'a mut Trace,
+}
+
+/// What one exchange ended with.
+enum Outcome {
+    /// The final response was written.
+    Done,
+    /// A redirect to follow.
+    Redirect { status: u16, location: String },
+}
+
+impl Fetch<'_> {
+    /// Exchanges until a final response, following redirects under `-L`.
+    fn follow(&mut self, body: &mut BodyOut) -> Result<()> {
+        let mut target = self.opts.target.clone();
+        let mut spec = self.opts.spec.clone();
+        let mut hops = 0u32;
+        loop {
+            match self.exchange(&target, &spec, body)? {
+                Outcome::Done => return Ok(()),
+                Outcome::Redirect { status, location } => {
+                    hops += 1;
+                    if hops > self.opts.max_redirs {
+                        return Err(Error::new(
+                            ErrorKind::TooManyRedirects,
+                            format!("maximum ({}) redirects followed", self.opts.max_redirs),
+                        ));
+                    }
+                    let next = target.url.join(&location).map_err(|e| {
+                        Error::new(
+                            ErrorKind::BadUrl,
+                            format!("bad redirect Location \"{location}\""),
+                        )
+                        .with_source(e)
+                    })?;
+                    let next = Target::from_url(next)?;
+                    self.trace
+                        .step(|| format!("following {status} to {}", next.redacted()));
+                    spec = redirected_spec(spec, status, &target, &next);
+                    target = next;
+                }
+            }
+        }
+    }
+
+    /// One request and its response.
+    fn exchange(
+        &mut self,
+        target: &Target,
+        spec: &RequestSpec,
+        body: &mut BodyOut,
+    ) -> Result<Outcome> {
+        let copts = &self.opts.connect;
+        let addrs = transport::resolve(target, copts, self.trace)?;
+        self.trace.timings.dns = Some(self.trace.elapsed());
+        let tcp = transport::connect(&addrs, copts, self.trace)?;
+        self.trace.timings.connect = Some(self.trace.elapsed());
+        let mut stream = if target.tls {
+            let s = transport::tls_handshake(tcp, target, copts, self.trace)?;
+            self.trace.timings.tls = Some(self.trace.elapsed());
+            s
+        } else {
+            Stream::tcp(tcp, copts.deadline)
+        };
+
+        let request = request::build(target, spec);
+        self.trace.request(&request);
+        // A server may answer (and close) before reading all of a large
+        // request; its answer is still worth reading, so a failed send is
+        // reported only when no response follows.
+        let sent = stream.write_all(&request).and_then(|_| stream.flush());
+        self.trace.timings.sent = Some(self.trace.elapsed());
+
+        let (head, mut start, mut end) = match self.read_head(&mut stream, body) {
+            Ok(h) => h,
+            Err(e) => {
+                return Err(match sent {
+                    Err(send)
+                        if e.kind() == ErrorKind::EmptyReply || e.kind() == ErrorKind::Recv =>
+                    {
+                        recv_error(send, "sending the request", self.trace)
+                    }
+                    _ => e,
+                })
+            }
+        };
+
+        let decision = framing::decide(&spec.method, &head).map_err(|why| {
+            Error::new(
+                ErrorKind::BadResponse,
+                format!("cannot frame the response: {why}"),
+            )
+        })?;
+        self.trace.step(|| decision.rule.to_owned());
+
+        if self.opts.location && matches!(head.status, 301 | 302 | 303 | 307 | 308) {
+            if let Some(location) = head.first("Location") {
+                let location = String::from_utf8_lossy(location).trim().to_owned();
+                stream.close();
+                return Ok(Outcome::Redirect {
+                    status: head.status,
+                    location,
+                });
+            }
+        }
+        if self.opts.fail && head.status >= 400 {
+            return Err(Error::new(
+                ErrorKind::HttpFail,
+                format!(
+                    "the requested URL returned error: {} {}",
+                    head.status, head.reason
+                ),
+            ));
+        }
+
+        // The body, decoded in place and written from the same buffer.
+        let mut decoder = Decoder::new(if self.opts.head_only {
+            Framing::None
+        } else {
+            decision.framing
+        });
+        loop {
+            if start < end {
+                let (used, data) =
+                    decoder
+                        .decode_in_place(&mut self.buf[start..end])
+                        .map_err(|e| {
+                            Error::new(ErrorKind::BadResponse, "malformed chunked body")
+                                .with_source(e)
+                        })?;
+                // --raw writes the framing as well; decoding still finds the end.
+                let out = if self.opts.raw { used } else { data };
+                body.write_all(&self.buf[start..start + out])?;
+                self.trace.timings.body += out as u64;
+                start += used;
+            }
+            if decoder.is_done() {
+                if start < end && !self.opts.silent {
+                    eprintln!(
+                        "rawget: warning: ignored {} bytes after the end of the body",
+                        end - start
+                    );
+                }
+                break;
+            }
+            start = 0;
+            let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
+            end = match self.read(&mut stream, 0, &doing)? {
+                0 => {
+                    decoder
+                        .finish()
+                        .map_err(|why| Error::new(ErrorKind::Partial, why))?;
+                    break;
+                }
+                n => n,
+            };
+        }
+        if !decoder.trailers().is_empty() {
+            let mut trailers = decoder.trailers().to_vec();
+            trailers.extend_from_slice(if trailers.ends_with(b"\r\n") {
+                b"\r\n"
+            } else {
+                b"\n"
+            });
+            self.trace.response(&trailers);
+            if !self.opts.raw {
+                self.heads.write(&trailers, body)?;
+            }
+        }
+        stream.close();
+        Ok(Outcome::Done)
+    }
+
+    /// Reads response heads until a final one; interim 1xx heads are printed
+    /// and skipped. Returns the final head and where the bytes after it lie
+    /// in the buffer.
+    fn read_head(
+        &mut self,
+        stream: &mut Stream,
+        body: &mut BodyOut,
+    ) -> Result<(Head, usize, usize)> {
+        let (mut start, mut end) = (0, 0);
+        loop {
+            let mut scanner = HeadScanner::new();
+            let len = loop {
+                match scanner.scan(&self.buf[start..end]) {
+                    HeadScan::Complete(n) => break n,
+                    HeadScan::NotHttp => {
+                        let shown: Vec<u8> =
+                            self.buf[start..end].iter().copied().take(40).collect();
+                        return Err(Error::new(
+                            ErrorKind::BadResponse,
+                            format!(
+                                "not an HTTP response: it starts \"{}\"",
+                                shown.escape_ascii()
+                            ),
+                        ));
+                    }
+                    HeadScan::Partial => {}
+                }
+                if end - start > MAX_HEAD {
+                    return Err(Error::new(
+                        ErrorKind::BadResponse,
+                        format!("response head larger than {MAX_HEAD} bytes"),
+                    ));
+                }
+                if end == self.buf.len() {
+                    // Keep the partial head at the front; grow only for heads
+                    // larger than the buffer (up to the cap).
+                    self.buf.copy_within(start..end, 0);
+                    (start, end) = (0, end - start);
+                    if end == self.buf.len() {
+                        self.buf.resize(self.buf.len() * 2, 0);
+                    }
+                }
+                match self.read(stream, end, "reading the response head")? {
+                    0 if self.trace.timings.received == 0 => {
+                        return Err(Error::new(ErrorKind::EmptyReply, "empty reply from server"))
+                    }
+                    0 => {
+                        return Err(Error::new(
+                            ErrorKind::BadResponse,
+                            "connection closed in the middle of the response head",
+                        ))
+                    }
+                    n => end += n,
+                }
+            };
+            let bytes = &self.buf[start..start + len];
+            self.trace.response(bytes);
+            let head = head::parse(bytes).map_err(|why| Error::new(ErrorKind::BadResponse, why))?;
+            self.heads.write(bytes, body)?;
+            start += len;
+            if !head.is_interim() {
+                return Ok((head, start, end));
+            }
+        }
+    }
+
+    /// One read into `buf[at..]`, teed to `--save-raw` and counted.
+    fn read(&mut self, stream: &mut Stream, at: usize, doing: &str) -> Result<usize> {
+        let n = stream
+            .read(&mut self.buf[at..])
+            .map_err(|e| recv_error(e, doing, self.trace))?;
+        if n > 0 {
+            self.trace.first_byte();
+            self.trace.timings.received += n as u64;
+            if let Some(raw) = &mut self.raw {
+                raw.write_all(&self.buf[at..at + n])?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Maps a failed read or write on the connection to the contract's codes.
+fn recv_error(e: std::io::Error, doing: &str, trace: &Trace) -> Error {
+    let received = trace.timings.received;
+    if is_timeout(&e) {
+        return Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "timed out after {} ms {doing}, {received} bytes received",
+                trace.elapsed().as_millis()
+            ),
+        );
+    }
+    if is_reset(&e) {
+        return Error::new(
+            ErrorKind::Recv,
+            format!("connection reset by peer while {doing}"),
+        )
+        .with_source(e);
+    }
+    Error::new(ErrorKind::Recv, format!("receive failure while {doing}")).with_source(e)
+}
+
+/// The request for the next hop of a redirect (RFC 9110 section 15.4):
+/// 303 turns any method but HEAD into GET without a body, and so do 301 and
+/// 302 after a POST (what every client does); 307 and 308 keep the method
+/// and body. Credentials are not sent to another host.
+fn redirected_spec(mut spec: RequestSpec, status: u16, from: &Target, to: &Target) -> RequestSpec {
+    let to_get = match status {
+        303 => spec.method != "HEAD",
+        301 | 302 => spec.method == "POST",
+        _ => false,
+    };
+    if to_get {
+        spec.method = "GET".to_owned();
+        spec.body = None;
+        spec.headers.retain(|h| {
+            !h.name().eq_ignore_ascii_case("Content-Type")
+                && !h.name().eq_ignore_ascii_case("Content-Length")
+        });
+    }
+    let same_origin = from.host == to.host && from.port == to.port && from.tls == to.tls;
+    if !same_origin {
+        spec.headers.retain(|h| {
+            !h.name().eq_ignore_ascii_case("Authorization")
+                && !h.name().eq_ignore_ascii_case("Cookie")
+        });
+    }
+    spec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Body, HeaderEdit};
+
+    fn spec(method: &str) -> RequestSpec {
+        let mut s = RequestSpec::get();
+        s.method = method.to_owned();
+        s.body = Some(Body {
+            bytes: b"x=1".to_vec(),
+            form: true,
+        });
+        s.headers = vec![
+            HeaderEdit::parse("Authorization: Bearer t").unwrap(),
+            HeaderEdit::parse("Content-Type: text/plain").unwrap(),
+        ];
+        s
+    }
+
+    #[test]
+    fn redirect_method_rules() {
+        let a = Target::parse("http://a/").unwrap();
+        let b = Target::parse("http://b/").unwrap();
+        let s = redirected_spec(spec("POST"), 303, &a, &a);
+        assert_eq!(
+            (s.method.as_str(), s.body.is_none(), s.headers.len()),
+            ("GET", true, 1)
+        );
+        let s = redirected_spec(spec("POST"), 302, &a, &a);
+        assert_eq!(s.method, "GET");
+        let s = redirected_spec(spec("PUT"), 302, &a, &a);
+        assert_eq!((s.method.as_str(), s.body.is_some()), ("PUT", true));
+        let s = redirected_spec(spec("POST"), 307, &a, &b);
+        assert_eq!((s.method.as_str(), s.body.is_some()), ("POST", true));
+        assert!(s.headers.iter().all(|h| h.name() != "Authorization"));
+        let s = redirected_spec(spec("HEAD"), 303, &a, &a);
+        assert_eq!(s.method, "HEAD");
+    }
+}

@@ -1,0 +1,266 @@
+//! From the command line as typed to checked options for a fetch.
+//!
+//! The second stage of argument handling (ripgrep's low/high args): clap
+//! has checked the syntax; this module checks meaning (the method, header
+//! syntax, timeouts, `--resolve` entries), reads `-d @FILE`, and settles the
+//! URL. Failures here are usage errors (exit 2), bad URLs (3) or unreadable
+//! input files (26).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::cli::FetchArgs;
+use crate::error::{Error, ErrorKind, Result};
+use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
+use crate::target::Target;
+use crate::transport::{ConnectOptions, ResolveOverride};
+
+/// Everything a fetch needs, checked.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to go.
+    pub target: Target,
+    /// What to send.
+    pub spec: RequestSpec,
+    /// How to connect.
+    pub connect: ConnectOptions,
+    /// `-o FILE`; `None` (or `-`) is stdout.
+    pub output: Option<PathBuf>,
+    /// `-I`: the head is the output.
+    pub head_only: bool,
+    /// `-i`.
+    pub include: bool,
+    /// `-s`.
+    pub silent: bool,
+    /// `-D FILE`.
+    pub dump_header: Option<PathBuf>,
+    /// `--raw`.
+    pub raw: bool,
+    /// `--save-raw FILE`.
+    pub save_raw: Option<PathBuf>,
+    /// `--keep-partial`.
+    pub keep_partial: bool,
+    /// `-v`.
+    pub verbose: bool,
+    /// `--timing`.
+    pub timing: bool,
+    /// `-L`.
+    pub location: bool,
+    /// `--max-redirs`.
+    pub max_redirs: u32,
+    /// `-f`.
+    pub fail: bool,
+}
+
+impl Options {
+    /// Checks `args`; `stdin` is read for `-d @-`.
+    pub fn from_args(args: &FetchArgs, stdin: &mut dyn Read) -> Result<Options> {
+        let url = args
+            .url
+            .as_deref()
+            .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
+        let target = Target::parse(url)?;
+        let headers = args
+            .headers
+            .iter()
+            .map(|h| HeaderEdit::parse(h))
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut pieces = Vec::new();
+        for d in &args.data {
+            pieces.push(data_arg(d, false, stdin)?);
+        }
+        for d in &args.data_binary {
+            pieces.push(data_arg(d, true, stdin)?);
+        }
+        let body = (!pieces.is_empty()).then(|| Body {
+            bytes: pieces.join(&b'&'),
+            form: true,
+        });
+        if args.head && body.is_some() && args.method.is_none() {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "-I (HEAD) cannot send -d data",
+            ));
+        }
+        let method = match (&args.method, args.head, &body) {
+            (Some(m), _, _) => {
+                if m.is_empty()
+                    || !m
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+                {
+                    return Err(Error::new(
+                        ErrorKind::Usage,
+                        format!("bad -X \"{}\": not a method token", m.escape_debug()),
+                    ));
+                }
+                m.clone()
+            }
+            (None, true, _) => "HEAD".to_owned(),
+            (None, false, Some(_)) => "POST".to_owned(),
+            (None, false, None) => "GET".to_owned(),
+        };
+        let spec = RequestSpec {
+            method,
+            http10: args.http10,
+            user_agent: args.user_agent.clone().unwrap_or_else(default_user_agent),
+            headers,
+            body,
+        };
+
+        let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);
+        let connect = ConnectOptions {
+            resolve: args
+                .resolve
+                .iter()
+                .map(|r| ResolveOverride::parse(r))
+                .collect::<Result<_>>()?,
+            connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
+            deadline,
+            insecure: args.insecure,
+            cacert: args.cacert.clone(),
+        };
+        Ok(Options {
+            target,
+            spec,
+            connect,
+            output: args.output.clone().filter(|p| p.as_os_str() != "-"),
+            head_only: args.head,
+            include: args.include,
+            silent: args.silent,
+            dump_header: args.dump_header.clone(),
+            raw: args.raw,
+            save_raw: args.save_raw.clone(),
+            keep_partial: args.keep_partial,
+            verbose: args.verbose,
+            timing: args.timing,
+            location: args.location,
+            max_redirs: args.max_redirs,
+            fail: args.fail,
+        })
+    }
+}
+
+/// A time limit in seconds; 0 means none, as in curl.
+fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(0.0) => Ok(None),
+        Some(s) => Duration::try_from_secs_f64(s).map(Some).map_err(|_| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("bad {flag} {s}: expected seconds, 0 or more"),
+            )
+        }),
+    }
+}
+
+/// One `-d`/`--data-binary` value: text, or `@FILE` (`@-` for stdin).
+/// `-d @FILE` drops CR and LF, as curl does; `--data-binary` keeps every byte.
+fn data_arg(arg: &str, binary: bool, stdin: &mut dyn Read) -> Result<Vec<u8>> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(arg.as_bytes().to_vec());
+    };
+    let read_err = |e| {
+        Error::new(
+            ErrorKind::ReadInput,
+            format!("could not read data file {path}"),
+        )
+        .with_source(e)
+    };
+    let mut bytes = Vec::new();
+    if path == "-" {
+        stdin.read_to_end(&mut bytes).map_err(read_err)?;
+    } else {
+        bytes = std::fs::read(path).map_err(read_err)?;
+    }
+    if !binary {
+        bytes.retain(|&b| b != b'\r' && b != b'\n');
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn opts(args: &[&str]) -> Result<Options> {
+        let cli =
+            Cli::try_parse_from(std::iter::once("rawget").chain(args.iter().copied())).unwrap();
+        Options::from_args(&cli.fetch, &mut &b"from\nstdin"[..])
+    }
+
+    #[test]
+    fn method_choice() {
+        assert_eq!(opts(&["h"]).unwrap().spec.method, "GET");
+        assert_eq!(opts(&["-I", "h"]).unwrap().spec.method, "HEAD");
+        assert_eq!(opts(&["-d", "x", "h"]).unwrap().spec.method, "POST");
+        assert_eq!(
+            opts(&["-X", "PUT", "-d", "x", "h"]).unwrap().spec.method,
+            "PUT"
+        );
+        assert_eq!(
+            opts(&["-I", "-d", "x", "h"]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        assert_eq!(
+            opts(&["-X", "GET X", "h"]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+    }
+
+    #[test]
+    fn data_forms() {
+        let o = opts(&["-d", "a=1", "-d", "b=2", "h"]).unwrap();
+        assert_eq!(o.spec.body.unwrap().bytes, b"a=1&b=2");
+        let o = opts(&["-d", "@-", "h"]).unwrap();
+        assert_eq!(o.spec.body.unwrap().bytes, b"fromstdin");
+        let o = opts(&["--data-binary", "@-", "h"]).unwrap();
+        assert_eq!(o.spec.body.unwrap().bytes, b"from\nstdin");
+        let e = opts(&["-d", "@/nonexistent/file", "h"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ReadInput);
+        assert_eq!(e.to_string(), "could not read data file /nonexistent/file");
+    }
+
+    #[test]
+    fn timeouts_and_resolve() {
+        let o = opts(&[
+            "-m",
+            "1.5",
+            "--connect-timeout",
+            "0",
+            "--resolve",
+            "h:80:127.0.0.1",
+            "h",
+        ])
+        .unwrap();
+        assert!(o.connect.deadline.is_some());
+        assert_eq!(o.connect.connect_timeout, None);
+        assert_eq!(o.connect.resolve.len(), 1);
+        assert_eq!(
+            opts(&["--max-time=-1", "h"]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        assert_eq!(
+            opts(&["-m", "NaN", "h"]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        assert_eq!(
+            opts(&["--resolve", "bad", "h"]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+    }
+
+    #[test]
+    fn output_dash_is_stdout() {
+        assert_eq!(opts(&["-o", "-", "h"]).unwrap().output, None);
+        assert_eq!(
+            opts(&["-o", "f", "h"]).unwrap().output,
+            Some(PathBuf::from("f"))
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! What the user typed as a URL, turned into where to connect and what to ask for.
+//!
+//! Owns the URL forms of the contract: a bare host means `http://host/`,
+//! `host:port/path` is http too, `http://` and `https://` are the only
+//! schemes, IPv6 literals go in brackets, and `user:pw@` becomes Basic auth.
+//! Parsing itself is the `url` crate's (WHATWG rules, as browsers and curl's
+//! URL API apply them); this module adds the contract's defaults and errors.
+
+use std::fmt;
+
+use url::{Host, Url};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A parsed fetch target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL after parsing and normalisation (what redirects resolve against).
+    pub url: Url,
+    /// Whether the connection uses TLS (https).
+    pub tls: bool,
+    /// The host to resolve and to name in SNI: a domain, or an IP literal
+    /// without brackets.
+    pub host: String,
+    /// The port to connect to (the scheme's default when the URL has none).
+    pub port: u16,
+    /// The request target: path and query, never empty (`/` at least).
+    pub path_and_query: String,
+    /// The `Host` header value: host, plus `:port` when not the default.
+    pub authority: String,
+    /// `user:password` from the URL, percent-decoded, for Basic auth.
+    pub credentials: Option<Vec<u8>>,
+}
+
+impl Target {
+    /// Parses what the user typed (or a redirect's absolute URL).
+    pub fn parse(input: &str) -> Result<Target> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(Error::new(ErrorKind::BadUrl, "malformed URL: empty"));
+        }
+        // Without "://" the text is a host with optional port and path; the
+        // url crate would otherwise read "localhost:8080" as scheme "localhost".
+        let with_scheme = match input.find("://") {
+            Some(_) => input.to_owned(),
+            None => format!("http://{input}"),
+        };
+        let scheme_end = with_scheme.find("://").unwrap_or(0);
+        let scheme = with_scheme[..scheme_end].to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(Error::new(
+                ErrorKind::UnsupportedScheme,
+                format!(
+                    "unsupported scheme \"{}\" in {input}: only http and https",
+                    &with_scheme[..scheme_end]
+                ),
+            ));
+        }
+        let url = Url::parse(&with_scheme).map_err(|e| {
+            Error::new(ErrorKind::BadUrl, format!("malformed URL \"{input}\"")).with_source(e)
+        })?;
+        Target::from_url(url)
+    }
+
+    /// Builds a target from an already parsed URL (redirects use this).
+    pub fn from_url(url: Url) -> Result<Target> {
+        let tls = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedScheme,
+                    format!("unsupported scheme \"{other}\" in {url}: only http and https"),
+                ))
+            }
+        };
+        let host = match url.host() {
+            Some(Host::Domain(d)) if !d.is_empty() => d.to_owned(),
+            Some(Host::Ipv4(ip)) => ip.to_string(),
+            Some(Host::Ipv6(ip)) => ip.to_string(),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::BadUrl,
+                    format!("malformed URL \"{url}\": no host"),
+                ))
+            }
+        };
+        let default_port = if tls { 443 } else { 80 };
+        let port = url.port().unwrap_or(default_port);
+        // host_str keeps the brackets of an IPv6 literal, as Host needs them.
+        let host_str = url.host_str().unwrap_or(&host);
+        let authority = if port == default_port {
+            host_str.to_owned()
+        } else {
+            format!("{host_str}:{port}")
+        };
+        let mut path_and_query = url.path().to_owned();
+        if path_and_query.is_empty() {
+            path_and_query.push('/');
+        }
+        if let Some(q) = url.query() {
+            path_and_query.push('?');
+            path_and_query.push_str(q);
+        }
+        let credentials = if url.username().is_empty() && url.password().is_none() {
+            None
+        } else {
+            let mut c = percent_decode(url.username());
+            c.push(b':');
+            c.extend(percent_decode(url.password().unwrap_or("")));
+            Some(c)
+        };
+        Ok(Target {
+            url,
+            tls,
+            host,
+            port,
+            path_and_query,
+            authority,
+            credentials,
+        })
+    }
+
+    /// The URL as text, without credentials (for messages).
+    pub fn redacted(&self) -> String {
+        let mut u = self.url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Decodes `%XX` escapes; anything else passes through as bytes.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648 section 4), for Basic auth.
+pub fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for group in input.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Target {
+        Target::parse(s).unwrap()
+    }
+
+    #[test]
+    fn bare_host_is_http_root() {
+        let x = t("www.baidu.com");
+        assert!(!x.tls);
+        assert_eq!(
+            (x.host.as_str(), x.port, x.path_and_query.as_str()),
+            ("www.baidu.com", 80, "/")
+        );
+        assert_eq!(x.authority, "www.baidu.com");
+        assert_eq!(x.credentials, None);
+    }
+
+    #[test]
+    fn host_port_path_query() {
+        let x = t("example.com:8080/a?b=1");
+        assert_eq!(
+            (x.host.as_str(), x.port, x.path_and_query.as_str()),
+            ("example.com", 8080, "/a?b=1")
+        );
+        assert_eq!(x.authority, "example.com:8080");
+        let x = t("localhost:8080");
+        assert_eq!((x.host.as_str(), x.port), ("localhost", 8080));
+    }
+
+    #[test]
+    fn https_defaults_to_443() {
+        let x = t("https://example.com/x");
+        assert!(x.tls);
+        assert_eq!(x.port, 443);
+        assert_eq!(x.authority, "example.com");
+        assert_eq!(t("https://example.com:80/").authority, "example.com:80");
+        assert_eq!(t("http://example.com:80/").authority, "example.com");
+        assert_eq!(t("HTTP://Example.COM/").host, "example.com");
+    }
+
+    #[test]
+    fn ipv6_literal() {
+        let x = t("http://[::1]:8080/p");
+        assert_eq!(x.host, "::1");
+        assert_eq!(x.port, 8080);
+        assert_eq!(x.authority, "[::1]:8080");
+        assert_eq!(t("[::1]").authority, "[::1]");
+    }
+
+    #[test]
+    fn userinfo_becomes_credentials() {
+        let x = t("http://user:p%40ss@host/");
+        assert_eq!(x.credentials.as_deref(), Some(&b"user:p@ss"[..]));
+        assert_eq!(x.redacted(), "http://host/");
+        assert_eq!(
+            t("http://user@host/").credentials.as_deref(),
+            Some(&b"user:"[..])
+        );
+    }
+
+    #[test]
+    fn fragment_is_not_sent() {
+        assert_eq!(t("http://h/a#frag").path_and_query, "/a");
+    }
+
+    #[test]
+    fn other_schemes_are_exit_1() {
+        for s in ["ftp://example.com/", "file:///etc/passwd", "gopher://x/"] {
+            assert_eq!(
+                Target::parse(s).unwrap_err().kind(),
+                ErrorKind::UnsupportedScheme,
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_is_exit_3() {
+        for s in [
+            "",
+            "http://",
+            "http://exa mple.com/",
+            "http://[::1/",
+            "example.com:99999/",
+            "http://:80/",
+        ] {
+            let e = Target::parse(s).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BadUrl, "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (i, o) in cases {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+        assert_eq!(base64(b"user:pw"), "dXNlcjpwdw==");
+    }
+
+    #[test]
+    fn percent_decode_edges() {
+        assert_eq!(percent_decode("a%2"), b"a%2");
+        assert_eq!(percent_decode("%zz"), b"%zz");
+        assert_eq!(percent_decode("%41%"), b"A%");
+    }
+}

@@ -1,0 +1,162 @@
+//! The wire view on stderr: `-v` lines and `--timing`.
+//!
+//! `* ` lines narrate connection steps, `> ` lines are the request exactly
+//! as sent, `< ` lines each response head as received. Bytes that are not
+//! printable are shown escaped (`\x1b`, `\r` at a line end is dropped), so a
+//! hostile server cannot write control sequences to the user's terminal.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Where the time went, measured from the start of the fetch.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// Name resolution done.
+    pub dns: Option<Duration>,
+    /// TCP connected.
+    pub connect: Option<Duration>,
+    /// TLS handshake done.
+    pub tls: Option<Duration>,
+    /// Request written.
+    pub sent: Option<Duration>,
+    /// First response byte read.
+    pub first_byte: Option<Duration>,
+    /// Everything done.
+    pub total: Option<Duration>,
+    /// Bytes received, heads and framing included.
+    pub received: u64,
+    /// Body bytes written.
+    pub body: u64,
+}
+
+/// Writes the wire view when asked for; otherwise every call is a no-op.
+#[derive(Debug)]
+pub struct Trace {
+    verbose: bool,
+    timing: bool,
+    start: Instant,
+    /// Measured times, filled in as the fetch goes.
+    pub timings: Timings,
+}
+
+impl Trace {
+    /// A trace that prints steps when `verbose`, times when `timing`.
+    pub fn new(verbose: bool, timing: bool) -> Trace {
+        Trace {
+            verbose,
+            timing,
+            start: Instant::now(),
+            timings: Timings::default(),
+        }
+    }
+
+    /// Whether `-v` is on.
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// Time since the fetch started.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// A `* ` step line.
+    pub fn step(&self, msg: impl FnOnce() -> String) {
+        if self.verbose {
+            let _ = writeln!(std::io::stderr().lock(), "* {}", msg());
+        }
+    }
+
+    /// `> ` lines: the request exactly as sent.
+    pub fn request(&self, bytes: &[u8]) {
+        if self.verbose {
+            let _ = std::io::stderr().lock().write_all(&prefixed(b"> ", bytes));
+        }
+    }
+
+    /// `< ` lines: a response head (or trailers) as received.
+    pub fn response(&self, bytes: &[u8]) {
+        if self.verbose {
+            let _ = std::io::stderr().lock().write_all(&prefixed(b"< ", bytes));
+        }
+    }
+
+    /// Records the first byte's arrival.
+    pub fn first_byte(&mut self) {
+        if self.timings.first_byte.is_none() {
+            self.timings.first_byte = Some(self.elapsed());
+        }
+    }
+
+    /// Prints the timing summary when `--timing` or `-v` asked for it.
+    pub fn summary(&mut self) {
+        self.timings.total = Some(self.elapsed());
+        if !(self.timing || self.verbose) {
+            return;
+        }
+        let t = &self.timings;
+        let ms = |d: Option<Duration>| {
+            d.map_or("-".to_owned(), |d| {
+                format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+            })
+        };
+        let total = t.total.unwrap_or_default().as_secs_f64();
+        let rate = if total > 0.0 {
+            t.received as f64 / total / (1024.0 * 1024.0)
+        } else {
+            0.0
+        };
+        let lines = [
+            format!("dns:        {}", ms(t.dns)),
+            format!("connect:    {}", ms(t.connect)),
+            format!("tls:        {}", ms(t.tls)),
+            format!("sent:       {}", ms(t.sent)),
+            format!("first byte: {}", ms(t.first_byte)),
+            format!("total:      {}", ms(t.total)),
+            format!("received:   {} bytes ({} body)", t.received, t.body),
+            format!("throughput: {rate:.1} MiB/s"),
+        ];
+        let mut err = std::io::stderr().lock();
+        for l in lines {
+            let _ = writeln!(err, "* {l}");
+        }
+    }
+}
+
+/// Splits `bytes` into lines, each prefixed and escaped; a trailing CR is
+/// part of the line ending and not shown.
+pub fn prefixed(prefix: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16 + 8);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        out.extend_from_slice(prefix);
+        for &b in line {
+            if b == b' ' || b == b'\t' || b.is_ascii_graphic() {
+                out.push(b);
+            } else {
+                out.extend(std::ascii::escape_default(b));
+            }
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_escapes() {
+        assert_eq!(
+            prefixed(b"< ", b"HTTP/1.1 200 OK\r\nA: \x1b[31mred\r\n\r\n"),
+            b"< HTTP/1.1 200 OK\n< A: \\x1b[31mred\n< \n".to_vec()
+        );
+        assert_eq!(prefixed(b"> ", b"a\nb"), b"> a\n> b\n".to_vec());
+        assert_eq!(
+            prefixed(b"> ", b"caf\xc3\xa9\r\n"),
+            b"> caf\\xc3\\xa9\n".to_vec()
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! Getting a byte stream to the server: resolve, connect, TLS, deadlines.
+//!
+//! Resolution honours `--resolve`; every address is tried in turn until one
+//! connects, each bounded by `--connect-timeout`, and everything by the
+//! `--max-time` deadline. The [`Stream`] it returns is TCP or native-tls
+//! over TCP, and enforces the deadline on every read and write, so a server
+//! that stalls anywhere ends as exit 28 on time.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::error::{is_timeout, Error, ErrorKind, Result};
+use crate::target::Target;
+use crate::trace::Trace;
+
+/// `--resolve HOST:PORT:ADDR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveOverride {
+    /// The host name as in the URL (compared case-insensitively).
+    pub host: String,
+    /// The port it applies to.
+    pub port: u16,
+    /// The address to use instead.
+    pub addr: IpAddr,
+}
+
+impl ResolveOverride {
+    /// Parses `HOST:PORT:ADDR`; ADDR may be an IPv6 literal, bracketed or not.
+    pub fn parse(s: &str) -> Result<ResolveOverride> {
+        let bad = || {
+            Error::new(
+                ErrorKind::Usage,
+                format!("bad --resolve \"{s}\": expected HOST:PORT:ADDR"),
+            )
+        };
+        let mut parts = s.splitn(3, ':');
+        let (host, port, addr) = (
+            parts.next().ok_or_else(bad)?,
+            parts.next().ok_or_else(bad)?,
+            parts.next().ok_or_else(bad)?,
+        );
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        Ok(ResolveOverride {
+            host: host.to_ascii_lowercase(),
+            port: port.parse().map_err(|_| bad())?,
+            addr: addr.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// How to connect, from the options.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `--resolve` entries.
+    pub resolve: Vec<ResolveOverride>,
+    /// `--connect-timeout`, per address.
+    pub connect_timeout: Option<Duration>,
+    /// When `--max-time` runs out.
+    pub deadline: Option<Instant>,
+    /// `-k`.
+    pub insecure: bool,
+    /// `--cacert`.
+    pub cacert: Option<PathBuf>,
+}
+
+impl ConnectOptions {
+    fn remaining(&self) -> Result<Option<Duration>> {
+        match self.deadline {
+            None => Ok(None),
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Ok(Some(left)),
+                _ => Err(timed_out()),
+            },
+        }
+    }
+}
+
+fn timed_out() -> Error {
+    Error::new(ErrorKind::Timeout, "operation timed out (--max-time)")
+}
+
+/// Resolves `host:port`, honouring `--resolve` and the deadline.
+pub fn resolve(target: &Target, opts: &ConnectOptions, trace: &Trace) -> Result<Vec<SocketAddr>> {
+    if let Some(o) = opts
+        .resolve
+        .iter()
+        .find(|o| o.port == target.port && o.host.eq_ignore_ascii_case(&target.host))
+    {
+        trace.step(|| {
+            format!(
+                "{}:{} pinned to {} by --resolve",
+                target.host, target.port, o.addr
+            )
+        });
+        return Ok(vec![SocketAddr::new(o.addr, target.port)]);
+    }
+    if let Ok(ip) = target.host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, target.port)]);
+    }
+    trace.step(|| format!("resolving {}", target.host));
+    let (host, port) = (target.host.clone(), target.port);
+    let lookup = move || {
+        (host.as_str(), port)
+            .to_socket_addrs()
+            .map(|a| a.collect::<Vec<_>>())
+    };
+    // getaddrinfo cannot be interrupted; under a deadline it runs on a thread
+    // that is abandoned when time runs out.
+    let found = match opts.remaining()? {
+        None => lookup(),
+        Some(left) => {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || tx.send(lookup()));
+            rx.recv_timeout(left).map_err(|_| timed_out())?
+        }
+    };
+    let addrs = found.map_err(|e| {
+        Error::new(
+            ErrorKind::Resolve,
+            format!("could not resolve host {}", target.host),
+        )
+        .with_source(e)
+    })?;
+    if addrs.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Resolve,
+            format!("could not resolve host {}: no addresses", target.host),
+        ));
+    }
+    trace.step(|| {
+        let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+        format!("resolved {} to {}", target.host, list.join(", "))
+    });
+    Ok(addrs)
+}
+
+/// Connects to the first address that accepts, in the order given.
+pub fn connect(addrs: &[SocketAddr], opts: &ConnectOptions, trace: &Trace) -> Result<TcpStream> {
+    let mut last: Option<(SocketAddr, io::Error)> = None;
+    for &addr in addrs {
+        let limit = match (opts.connect_timeout, opts.remaining()?) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        trace.step(|| format!("trying {addr}"));
+        let attempt = match limit {
+            Some(limit) => TcpStream::connect_timeout(&addr, limit),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
+            Ok(stream) => {
+                // The request goes out in one write; no reason to wait for more.
+                let _ = stream.set_nodelay(true);
+                trace.step(|| format!("connected to {addr}"));
+                return Ok(stream);
+            }
+            Err(e) => {
+                trace.step(|| format!("{addr}: {e}"));
+                last = Some((addr, e));
+            }
+        }
+    }
+    let Some((addr, e)) = last else {
+        return Err(Error::new(
+            ErrorKind::Connect,
+            "could not connect: no addresses",
+        ));
+    };
+    let kind = if is_timeout(&e) {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Connect
+    };
+    let msg = if addrs.len() == 1 {
+        format!("could not connect to {addr}")
+    } else {
+        format!(
+            "could not connect to any of {} addresses (last tried {addr})",
+            addrs.len()
+        )
+    };
+    Err(Error::new(kind, msg).with_source(e))
+}
+
+/// Wraps `tcp` in TLS for `target`: SNI and verification by native-tls.
+pub fn tls_handshake(
+    tcp: TcpStream,
+    target: &Target,
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> Result<Stream> {
+    let mut builder = native_tls::TlsConnector::builder();
+    builder
+        .danger_accept_invalid_certs(opts.insecure)
+        .danger_accept_invalid_hostnames(opts.insecure);
+    if let Some(path) = &opts.cacert {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::ReadInput,
+                format!("could not read --cacert {}", path.display()),
+            )
+            .with_source(e)
+        })?;
+        let certs = pem_certificates(&pem);
+        if certs.is_empty() {
+            return Err(Error::new(
+                ErrorKind::ReadInput,
+                format!("no PEM certificate in {}", path.display()),
+            ));
+        }
+        for cert in certs {
+            let cert = native_tls::Certificate::from_pem(cert).map_err(|e| {
+                Error::new(
+                    ErrorKind::ReadInput,
+                    format!("bad certificate in {}", path.display()),
+                )
+                .with_source(e)
+            })?;
+            builder.add_root_certificate(cert);
+        }
+        // curl's --cacert replaces the system's trust store; so does rawget's.
+        builder.disable_built_in_roots(true);
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))?;
+    set_timeouts(&tcp, opts.remaining()?)?;
+    trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
+    match connector.connect(&target.host, tcp) {
+        Ok(tls) => {
+            trace.step(|| describe_tls(&tls));
+            Ok(Stream::new(Inner::Tls(Box::new(tls)), opts.deadline))
+        }
+        Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
+        Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
+    }
+}
+
+/// Splits a PEM file into its certificate blocks.
+fn pem_certificates(pem: &[u8]) -> Vec<&[u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = memchr::memmem::find(rest, BEGIN) {
+        let Some(len) = memchr::memmem::find(&rest[start..], END) else {
+            break;
+        };
+        out.push(&rest[start..start + len + END.len()]);
+        rest = &rest[start + len + END.len()..];
+    }
+    out
+}
+
+/// Certificate problems are exit 60, anything else in the handshake exit 35.
+fn classify_tls(e: native_tls::Error) -> Error {
+    let text = e.to_string();
+    if text.contains("certificate verify failed") {
+        let why = text
+            .rsplit_once('(')
+            .map(|(_, r)| r.trim_end_matches(')').to_owned())
+            .unwrap_or_else(|| "certificate verify failed".to_owned());
+        Error::new(
+            ErrorKind::CertVerify,
+            format!("server certificate not verified: {why}"),
+        )
+    } else {
+        Error::new(ErrorKind::Tls, "TLS handshake failed").with_source(e)
+    }
+}
+
+fn describe_tls(tls: &native_tls::TlsStream<TcpStream>) -> String {
+    match tls.peer_certificate() {
+        Ok(Some(cert)) => match cert.to_der() {
+            Ok(der) => format!("TLS handshake done; peer certificate {} bytes", der.len()),
+            Err(_) => "TLS handshake done".to_owned(),
+        },
+        _ => "TLS handshake done; no peer certificate".to_owned(),
+    }
+}
+
+fn set_timeouts(tcp: &TcpStream, limit: Option<Duration>) -> Result<()> {
+    tcp.set_read_timeout(limit)
+        .and_then(|_| tcp.set_write_timeout(limit))
+        .map_err(|e| Error::new(ErrorKind::Recv, "could not set a socket timeout").with_source(e))
+}
+
+enum Inner {
+    Tcp(TcpStream),
+    Tls(Box<native_tls::TlsStream<TcpStream>>),
+}
+
+/// A connection to the server, TCP or TLS, held to the `--max-time` deadline.
+pub struct Stream {
+    inner: Inner,
+    deadline: Option<Instant>,
+    /// When the socket timeout was last set to the time left; re-armed every
+    /// 50 ms rather than on every read, so a stall overshoots the deadline by
+    /// at most that much while a fast transfer makes no extra system calls.
+    armed: Option<Instant>,
+}
+
+const REARM: Duration = Duration::from_millis(50);
+
+impl Stream {
+    /// A plain TCP stream.
+    pub fn tcp(tcp: TcpStream, deadline: Option<Instant>) -> Stream {
+        Stream::new(Inner::Tcp(tcp), deadline)
+    }
+
+    fn new(inner: Inner, deadline: Option<Instant>) -> Stream {
+        Stream {
+            inner,
+            deadline,
+            armed: None,
+        }
+    }
+
+    /// Whether this is a TLS stream.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.inner, Inner::Tls(_))
+    }
+
+    fn tcp_ref(&self) -> &TcpStream {
+        match &self.inner {
+            Inner::Tcp(t) => t,
+            Inner::Tls(t) => t.get_ref(),
+        }
+    }
+
+    /// Arms the socket timeout with the time left; `Err(TimedOut)` when none is.
+    fn arm(&mut self) -> io::Result<()> {
+        let Some(deadline) = self.deadline else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if self.armed.is_some_and(|a| now.duration_since(a) < REARM) {
+            return Ok(());
+        }
+        let left = deadline
+            .checked_duration_since(now)
+            .filter(|d| !d.is_zero());
+        let left =
+            left.ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "deadline passed"))?;
+        self.tcp_ref().set_read_timeout(Some(left))?;
+        self.tcp_ref().set_write_timeout(Some(left))?;
+        self.armed = Some(now);
+        Ok(())
+    }
+
+    /// Closes the connection without waiting for the peer.
+    pub fn close(&mut self) {
+        let _ = self.tcp_ref().shutdown(Shutdown::Both);
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            self.arm()?;
+            let r = match &mut self.inner {
+                Inner::Tcp(t) => t.read(buf),
+                Inner::Tls(t) => t.read(buf),
+            };
+            match r {
+                // The timeout fired while armed with an older "time left":
+                // re-arm and go on until the real deadline.
+                Err(e) if is_timeout(&e) && self.deadline.is_some_and(|d| Instant::now() < d) => {
+                    self.armed = None;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.arm()?;
+        match &mut self.inner {
+            Inner::Tcp(t) => t.write(buf),
+            Inner::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.inner {
+            Inner::Tcp(t) => t.flush(),
+            Inner::Tls(t) => t.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_override_forms() {
+        let o = ResolveOverride::parse("example.com:443:127.0.0.1").unwrap();
+        assert_eq!(
+            (o.host.as_str(), o.port, o.addr),
+            ("example.com", 443, "127.0.0.1".parse().unwrap())
+        );
+        let o = ResolveOverride::parse("Example.com:80:[::1]").unwrap();
+        assert_eq!(
+            (o.host.as_str(), o.addr),
+            ("example.com", "::1".parse().unwrap())
+        );
+        assert_eq!(
+            ResolveOverride::parse("h:80:::1").unwrap().addr,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        for bad in ["h:80", "h:x:1.2.3.4", "h:80:nope", ""] {
+            assert_eq!(
+                ResolveOverride::parse(bad).unwrap_err().kind(),
+                ErrorKind::Usage,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pem_blocks_are_split() {
+        let pem = b"junk\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\nmid\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n";
+        let certs = pem_certificates(pem);
+        assert_eq!(certs.len(), 2);
+        assert!(
+            certs[1].starts_with(b"-----BEGIN") && certs[1].ends_with(b"-----END CERTIFICATE-----")
+        );
+        assert!(pem_certificates(b"nothing").is_empty());
+    }
+
+    #[test]
+    fn connect_refused_names_the_address() {
+        // Bind then drop a listener to get a port that refuses.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let e = connect(
+            &[addr],
+            &ConnectOptions::default(),
+            &Trace::new(false, false),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connect);
+        assert_eq!(e.to_string(), format!("could not connect to {addr}"));
+    }
+}
