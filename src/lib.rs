@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod echo;
 pub mod error;
+pub mod replay;
 
 pub use error::{Error, ErrorKind, Result};
 
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::EchoServer(args)) => echo::server::run(&args)?,
         Some(Command::EchoClient(args)) => echo::client::run(&args)?,
+        Some(Command::Replay(args)) => replay::run(&args)?,
         None => anyhow::bail!(Error::new(ErrorKind::Usage, "fetch is not built yet")),
     }
     Ok(())
