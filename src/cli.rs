@@ -39,6 +39,8 @@ pub enum Command {
     EchoServer(EchoServerArgs),
     /// Talk to an echo server: interactively, with --message, or --bench.
     EchoClient(EchoClientArgs),
+    /// Serve a saved raw response (e.g. from --save-raw) byte for byte to each client.
+    Replay(ReplayArgs),
 }
 
 /// Flags of the default command, `rawget [OPTIONS] <URL>`.
@@ -255,6 +257,50 @@ pub struct EchoClientArgs {
     /// Bench: print the report as JSON
     #[arg(long, requires = "bench")]
     pub json: bool,
+}
+
+/// `rawget replay`
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// File holding the raw response to send, exactly as it should cross the wire
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Address to listen on; port 0 picks a free port (printed as `listening on ADDR:PORT`)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    pub listen: String,
+
+    /// Write the response in pieces of N bytes, each its own write (TCP_NODELAY)
+    #[arg(long, value_name = "N")]
+    pub piece: Option<usize>,
+
+    /// Sleep MS milliseconds before the first piece and between pieces
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub delay: u64,
+
+    /// Send only the first N bytes of FILE
+    #[arg(long, value_name = "N")]
+    pub cut: Option<usize>,
+
+    /// End each connection with a reset (RST) instead of a close (FIN)
+    #[arg(long, conflicts_with = "hang")]
+    pub reset: bool,
+
+    /// Keep each connection open after sending, until the client closes (at most 30 s)
+    #[arg(long)]
+    pub hang: bool,
+
+    /// Reply at once on accept, without reading the request first
+    #[arg(long)]
+    pub no_read: bool,
+
+    /// Exit after serving N clients (default: run until killed)
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+
+    /// Log each client (peer, request line, bytes sent) on stderr
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fetch;
 pub mod options;
 pub mod output;
+pub mod replay;
 pub mod request;
 pub mod response;
 pub mod target;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::EchoServer(args)) => echo::server::run(&args)?,
         Some(Command::EchoClient(args)) => echo::client::run(&args)?,
+        Some(Command::Replay(args)) => replay::run(&args)?,
         None => {
             let opts = options::Options::from_args(&cli.fetch, &mut std::io::stdin().lock())?;
             fetch::run(&opts)?
