@@ -67,8 +67,10 @@ pub struct Plan {
     /// Read the request head (and a `Content-Length` body) before replying.
     /// When false the reply starts at once and nothing is recorded.
     pub read_request: bool,
-    /// Upper bound for reading the request and for [`End::Hang`], so that no
-    /// client thread lives forever.
+    /// Upper bound for reading the request, for each blocked write (a
+    /// client that stops reading), and for [`End::Hang`], so that no client
+    /// thread lives forever. A request still incomplete at the limit is
+    /// recorded as it is and answered anyway.
     pub hang_limit: Duration,
 }
 
@@ -419,6 +421,8 @@ fn serve(mut stream: TcpStream, plan: &Plan, shared: &Shared) -> Report {
 /// Writes the plan's bytes: one `write_all`, or pieces with a sleep before each.
 fn send(stream: &mut TcpStream, plan: &Plan, sent: &mut usize) -> io::Result<()> {
     let bytes = plan.bytes();
+    // A client that stops reading must not pin this thread forever.
+    stream.set_write_timeout(Some(plan.hang_limit).filter(|d| !d.is_zero()))?;
     let piece = plan.piece.filter(|&n| n > 0).unwrap_or(bytes.len().max(1));
     if plan.piece.is_some() {
         // Without NODELAY, Nagle would merge small pieces into one segment.
