@@ -186,15 +186,16 @@ impl Fetch<'_> {
         });
         loop {
             if start < end {
-                let (used, data) =
-                    decoder
-                        .decode_in_place(&mut self.buf[start..end])
-                        .map_err(|e| {
-                            Error::new(ErrorKind::BadResponse, "malformed chunked body")
-                                .with_source(e)
-                        })?;
+                let input = &mut self.buf[start..end];
+                let framing_err =
+                    |e| Error::new(ErrorKind::BadResponse, "malformed chunked body").with_source(e);
                 // --raw writes the framing as well; decoding still finds the end.
-                let out = if self.opts.raw { used } else { data };
+                let (used, out) = if self.opts.raw {
+                    let used = decoder.skip(input).map_err(framing_err)?;
+                    (used, used)
+                } else {
+                    decoder.decode_in_place(input).map_err(framing_err)?
+                };
                 body.write_all(&self.buf[start..start + out])?;
                 self.trace.timings.body += out as u64;
                 start += used;

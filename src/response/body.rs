@@ -230,6 +230,16 @@ impl Decoder {
         Ok((pos, out))
     }
 
+    /// Consumes as much of `input` as belongs to the body without changing
+    /// it (for `--raw`, which writes the framing too). Returns the bytes used.
+    pub fn skip(&mut self, input: &[u8]) -> Result<usize, FrameError> {
+        let mut pos = 0;
+        while pos < input.len() && !self.is_done() {
+            pos += self.decode(&input[pos..])?.consumed;
+        }
+        Ok(pos)
+    }
+
     /// At end of input: whether the body is complete, or how much is missing.
     pub fn finish(&self) -> Result<(), String> {
         match self.state {
