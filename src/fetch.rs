@@ -11,6 +11,7 @@ use std::io::{Read, Write};
 use crate::error::{is_reset, is_timeout, Error, ErrorKind, Result};
 use crate::options::Options;
 use crate::output::{BodyOut, HeadOut, HeadRouting, RawCapture};
+use crate::progress::Progress;
 use crate::request::{self, RequestSpec};
 use crate::response::body::Decoder;
 use crate::response::framing::{self, Framing};
@@ -44,8 +45,13 @@ pub fn run(opts: &Options) -> Result<()> {
             .transpose()?,
         buf: vec![0; BUF_SIZE],
         trace: &mut trace,
+        truncated: false,
+        progress: Progress::new(
+            opts.output.is_some() && !opts.silent && !opts.verbose && !opts.head_only,
+        ),
     };
     let result = fetch.follow(&mut body);
+    fetch.progress.finish();
     trace.summary();
     match result {
         Ok(()) => body.commit(),
@@ -64,6 +70,9 @@ struct Fetch<'a> {
     raw: Option<RawCapture>,
     buf: Vec<u8>,
     trace: &'a mut Trace,
+    /// The TLS peer closed the TCP connection without close_notify.
+    truncated: bool,
+    progress: Progress,
 }
 
 /// What one exchange ended with.
@@ -184,6 +193,10 @@ impl Fetch<'_> {
         } else {
             decision.framing
         });
+        self.progress.start(match decision.framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        });
         loop {
             if start < end {
                 let input = &mut self.buf[start..end];
@@ -197,6 +210,7 @@ impl Fetch<'_> {
                     decoder.decode_in_place(input).map_err(framing_err)?
                 };
                 body.write_all(&self.buf[start..start + out])?;
+                self.progress.advance(out as u64);
                 self.trace.timings.body += out as u64;
                 start += used;
             }
@@ -213,9 +227,18 @@ impl Fetch<'_> {
             let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
             end = match self.read(&mut stream, 0, &doing)? {
                 0 => {
+                    let tls_note = " (TLS connection closed without close_notify)";
+                    let note = if self.truncated { tls_note } else { "" };
                     decoder
                         .finish()
-                        .map_err(|why| Error::new(ErrorKind::Partial, why))?;
+                        .map_err(|why| Error::new(ErrorKind::Partial, format!("{why}{note}")))?;
+                    if self.truncated {
+                        // Close-delimited: only close_notify proves the end.
+                        return Err(Error::new(
+                            ErrorKind::Partial,
+                            format!("body may be truncated{tls_note}"),
+                        ));
+                    }
                     break;
                 }
                 n => n,
@@ -305,9 +328,16 @@ impl Fetch<'_> {
 
     /// One read into `buf[at..]`, teed to `--save-raw` and counted.
     fn read(&mut self, stream: &mut Stream, at: usize, doing: &str) -> Result<usize> {
-        let n = stream
-            .read(&mut self.buf[at..])
-            .map_err(|e| recv_error(e, doing, self.trace))?;
+        let n = match stream.read(&mut self.buf[at..]) {
+            Ok(n) => n,
+            // Without close_notify the end of a TLS stream is not proof of a
+            // complete body; treat it as the end and let the framing judge.
+            Err(e) if stream.is_tls() && transport::is_tls_truncation(&e) => {
+                self.truncated = true;
+                0
+            }
+            Err(e) => return Err(recv_error(e, doing, self.trace)),
+        };
         if n > 0 {
             self.trace.first_byte();
             self.trace.timings.received += n as u64;

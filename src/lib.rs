@@ -12,6 +12,7 @@ pub mod error;
 pub mod fetch;
 pub mod options;
 pub mod output;
+pub mod progress;
 pub mod replay;
 pub mod request;
 pub mod response;

@@ -205,7 +205,13 @@ pub fn tls_handshake(
             )
             .with_source(e)
         })?;
-        let certs = pem_certificates(&pem);
+        let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
+            Error::new(
+                ErrorKind::ReadInput,
+                format!("bad certificate in {}", path.display()),
+            )
+            .with_source(e)
+        })?;
         if certs.is_empty() {
             return Err(Error::new(
                 ErrorKind::ReadInput,
@@ -213,13 +219,6 @@ pub fn tls_handshake(
             ));
         }
         for cert in certs {
-            let cert = native_tls::Certificate::from_pem(cert).map_err(|e| {
-                Error::new(
-                    ErrorKind::ReadInput,
-                    format!("bad certificate in {}", path.display()),
-                )
-                .with_source(e)
-            })?;
             builder.add_root_certificate(cert);
         }
         // curl's --cacert replaces the system's trust store; so does rawget's.
@@ -232,28 +231,12 @@ pub fn tls_handshake(
     trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
     match connector.connect(&target.host, tcp) {
         Ok(tls) => {
-            trace.step(|| describe_tls(&tls));
+            describe_tls(&tls, trace);
             Ok(Stream::new(Inner::Tls(Box::new(tls)), opts.deadline))
         }
         Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
         Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
     }
-}
-
-/// Splits a PEM file into its certificate blocks.
-fn pem_certificates(pem: &[u8]) -> Vec<&[u8]> {
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
-    let mut out = Vec::new();
-    let mut rest = pem;
-    while let Some(start) = memchr::memmem::find(rest, BEGIN) {
-        let Some(len) = memchr::memmem::find(&rest[start..], END) else {
-            break;
-        };
-        out.push(&rest[start..start + len + END.len()]);
-        rest = &rest[start + len + END.len()..];
-    }
-    out
 }
 
 /// Certificate problems are exit 60, anything else in the handshake exit 35.
@@ -273,14 +256,89 @@ fn classify_tls(e: native_tls::Error) -> Error {
     }
 }
 
-fn describe_tls(tls: &native_tls::TlsStream<TcpStream>) -> String {
+fn describe_tls(tls: &native_tls::TlsStream<TcpStream>, trace: &Trace) {
+    trace.step(|| "TLS handshake done".to_owned());
+    if !trace.verbose() {
+        return;
+    }
     match tls.peer_certificate() {
         Ok(Some(cert)) => match cert.to_der() {
-            Ok(der) => format!("TLS handshake done; peer certificate {} bytes", der.len()),
-            Err(_) => "TLS handshake done".to_owned(),
+            Ok(der) => {
+                for line in certificate_lines(&der) {
+                    trace.step(|| line);
+                }
+            }
+            Err(e) => trace.step(|| format!("peer certificate unreadable: {e}")),
         },
-        _ => "TLS handshake done; no peer certificate".to_owned(),
+        _ => trace.step(|| "no peer certificate".to_owned()),
     }
+}
+
+/// The peer certificate in a few lines: subject, issuer, validity, names.
+#[cfg(target_os = "linux")]
+pub fn certificate_lines(der: &[u8]) -> Vec<String> {
+    let Ok(cert) = openssl::x509::X509::from_der(der) else {
+        return vec![format!(
+            "peer certificate: {} bytes, not parseable",
+            der.len()
+        )];
+    };
+    let name = |n: &openssl::x509::X509NameRef| {
+        let parts: Vec<String> = n
+            .entries()
+            .map(|e| {
+                let key = e.object().nid().short_name().unwrap_or("?");
+                let value = e.data().to_string().unwrap_or_default();
+                format!("{key}={value}")
+            })
+            .collect();
+        parts.join(", ")
+    };
+    let names: Vec<String> = cert
+        .subject_alt_names()
+        .map(|alts| {
+            alts.iter()
+                .filter_map(|g| {
+                    g.dnsname().map(str::to_owned).or_else(|| {
+                        g.ipaddress().and_then(|ip| match ip.len() {
+                            4 => <[u8; 4]>::try_from(ip)
+                                .ok()
+                                .map(|b| std::net::Ipv4Addr::from(b).to_string()),
+                            16 => <[u8; 16]>::try_from(ip)
+                                .ok()
+                                .map(|b| std::net::Ipv6Addr::from(b).to_string()),
+                            _ => None,
+                        })
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    vec![
+        format!("subject: {}", name(cert.subject_name())),
+        format!("issuer: {}", name(cert.issuer_name())),
+        format!("valid: {} to {}", cert.not_before(), cert.not_after()),
+        format!(
+            "names: {}",
+            if names.is_empty() {
+                "(none)".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ),
+    ]
+}
+
+/// The peer certificate in a few lines (only its size off Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn certificate_lines(der: &[u8]) -> Vec<String> {
+    vec![format!("peer certificate: {} bytes", der.len())]
+}
+
+/// Whether a TLS read error means the peer closed the TCP connection
+/// without sending close_notify (OpenSSL 3 reports it as an error).
+pub fn is_tls_truncation(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("unexpected eof")
 }
 
 fn set_timeouts(tcp: &TcpStream, limit: Option<Duration>) -> Result<()> {
@@ -422,17 +480,6 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn pem_blocks_are_split() {
-        let pem = b"junk\n-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\nmid\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n";
-        let certs = pem_certificates(pem);
-        assert_eq!(certs.len(), 2);
-        assert!(
-            certs[1].starts_with(b"-----BEGIN") && certs[1].ends_with(b"-----END CERTIFICATE-----")
-        );
-        assert!(pem_certificates(b"nothing").is_empty());
     }
 
     #[test]
