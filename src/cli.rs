@@ -146,6 +146,26 @@ pub struct FetchArgs {
     #[arg(long = "timing", help_heading = "Output")]
     pub timing: bool,
 
+    /// Print the request exactly as it would be sent, connect to nothing
+    #[arg(long = "dry-run", help_heading = "Debugging")]
+    pub dry_run: bool,
+
+    /// Print each chunk's offset, size and extensions, and the trailers, on stderr
+    #[arg(long = "chunks", help_heading = "Debugging")]
+    pub chunks: bool,
+
+    /// Explain how the body length was decided and every deviation from the RFCs, on stderr
+    #[arg(long = "explain", help_heading = "Debugging")]
+    pub explain: bool,
+
+    /// Fail (exit 8) on any deviation from RFC 9112/9110 that --explain would name
+    #[arg(long = "strict", help_heading = "Debugging")]
+    pub strict: bool,
+
+    /// Write a JSON summary of the exchange to FILE (`-` for stdout when the body goes to a file)
+    #[arg(long = "json", value_name = "FILE", help_heading = "Debugging")]
+    pub json: Option<PathBuf>,
+
     // ---- network ----
     /// Seconds allowed for connecting to each address
     #[arg(

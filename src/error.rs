@@ -136,6 +136,26 @@ impl std::error::Error for Error {
     }
 }
 
+/// An error and its causes on one line, `what: cause: cause`, with io
+/// errors as their plain description ("Connection refused", not
+/// "Connection refused (os error 111)"), and no line breaks.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        let text = match text.rfind(" (os error ") {
+            Some(i) if text.ends_with(')') => text[..i].to_owned(),
+            _ => text,
+        };
+        if !text.is_empty() {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ").replace(['\n', '\r'], " ")
+}
+
 /// Shorthand for results carrying an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

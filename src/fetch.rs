@@ -8,12 +8,14 @@
 
 use std::io::{Read, Write};
 
-use crate::error::{is_reset, is_timeout, Error, ErrorKind, Result};
+use crate::error::{is_reset, is_timeout, one_line, Error, ErrorKind, Result};
 use crate::options::Options;
-use crate::output::{BodyOut, HeadOut, HeadRouting, RawCapture};
+use crate::output::{BodyOut, HeadOut, HeadRouting, RawCapture, StdStream};
 use crate::progress::Progress;
+use crate::report::{framing_kind, FindingJson, FramingJson, HeadJson, Hop, Report};
 use crate::request::{self, RequestSpec};
 use crate::response::body::Decoder;
+use crate::response::deviations::{self, Finding};
 use crate::response::framing::{self, Framing};
 use crate::response::head::{self, Head, HeadScan, HeadScanner, MAX_HEAD};
 use crate::target::Target;
@@ -25,6 +27,10 @@ pub const BUF_SIZE: usize = 256 * 1024;
 
 /// Runs the fetch the options describe.
 pub fn run(opts: &Options) -> Result<()> {
+    if opts.dry_run {
+        // The same bytes the fetch would send, from the same function.
+        return StdStream::stdout().write_all(&request::build(&opts.target, &opts.spec));
+    }
     let mut trace = Trace::new(opts.verbose, opts.timing);
     // Open every output before connecting: a bad -o fails at once.
     let mut body = BodyOut::open(opts.output.as_deref(), opts.keep_partial)?;
@@ -49,11 +55,19 @@ pub fn run(opts: &Options) -> Result<()> {
         progress: Progress::new(
             opts.output.is_some() && !opts.silent && !opts.verbose && !opts.head_only,
         ),
+        report: Report {
+            url: opts.target.redacted(),
+            ..Report::default()
+        },
+        findings: opts.explain || opts.strict || opts.json.is_some(),
+        close_delimited: false,
     };
     let result = fetch.follow(&mut body);
     fetch.progress.finish();
+    let mut report = std::mem::take(&mut fetch.report);
+    let close_delimited = fetch.close_delimited;
     trace.summary();
-    match result {
+    let result = match result {
         Ok(()) => body.commit(),
         Err(e) => {
             if let Some(note) = body.abort() {
@@ -61,7 +75,42 @@ pub fn run(opts: &Options) -> Result<()> {
             }
             Err(e)
         }
+    };
+    if opts.explain || opts.json.is_some() {
+        report.timings = (&trace.timings).into();
+        report.completeness = match &result {
+            Ok(()) if close_delimited => "unverifiable",
+            Ok(()) => "complete",
+            Err(_) if report.status.is_none() => "none",
+            Err(_) => "partial",
+        };
+        report.exit_code = result.as_ref().err().map_or(0, Error::exit_code);
+        report.error = result.as_ref().err().map(|e| one_line(e));
+        if opts.explain {
+            let _ = StdStream::stderr().write_all(report.explain().as_bytes());
+        }
+        if let Some(path) = &opts.json {
+            write_json(&report, path)?;
+        }
     }
+    result
+}
+
+fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
+    let mut text = serde_json::to_vec_pretty(report).map_err(|e| {
+        Error::new(ErrorKind::Write, "could not encode the JSON summary").with_source(e)
+    })?;
+    text.push(b'\n');
+    if path.as_os_str() == "-" {
+        return StdStream::stdout().write_all(&text);
+    }
+    std::fs::write(path, text).map_err(|e| {
+        Error::new(
+            ErrorKind::Write,
+            format!("could not write {}", path.display()),
+        )
+        .with_source(e)
+    })
 }
 
 struct Fetch<'a> {
@@ -73,6 +122,11 @@ struct Fetch<'a> {
     /// The TLS peer closed the TCP connection without close_notify.
     truncated: bool,
     progress: Progress,
+    report: Report,
+    /// Whether to look for RFC deviations (--explain, --strict, --json).
+    findings: bool,
+    /// The final body was close-delimited (its completeness unverifiable).
+    close_delimited: bool,
 }
 
 /// What one exchange ended with.
@@ -81,6 +135,13 @@ enum Outcome {
     Done,
     /// A redirect to follow.
     Redirect { status: u16, location: String },
+}
+
+/// What a read was for, named in its error message.
+#[derive(Clone, Copy)]
+enum Reading {
+    Head,
+    Body,
 }
 
 impl Fetch<'_> {
@@ -117,6 +178,28 @@ impl Fetch<'_> {
         }
     }
 
+    fn hop(&mut self) -> &mut Hop {
+        if self.report.hops.is_empty() {
+            self.report.hops.push(Hop::default());
+        }
+        let last = self.report.hops.len() - 1;
+        &mut self.report.hops[last]
+    }
+
+    /// Records findings, failing under `--strict`.
+    fn note(&mut self, found: Vec<Finding>) -> Result<()> {
+        if let (true, Some(first)) = (self.opts.strict, found.first()) {
+            return Err(Error::new(
+                ErrorKind::BadResponse,
+                format!("--strict: {} [{}]", first.what, first.clause),
+            ));
+        }
+        self.hop()
+            .findings
+            .extend(found.iter().map(FindingJson::from));
+        Ok(())
+    }
+
     /// One request and its response.
     fn exchange(
         &mut self,
@@ -124,14 +207,20 @@ impl Fetch<'_> {
         spec: &RequestSpec,
         body: &mut BodyOut,
     ) -> Result<Outcome> {
+        self.report.hops.push(Hop {
+            url: target.redacted(),
+            ..Hop::default()
+        });
         let copts = &self.opts.connect;
         let addrs = transport::resolve(target, copts, self.trace)?;
         self.trace.timings.dns = Some(self.trace.elapsed());
         let tcp = transport::connect(&addrs, copts, self.trace)?;
         self.trace.timings.connect = Some(self.trace.elapsed());
+        self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
         let mut stream = if target.tls {
             let s = transport::tls_handshake(tcp, target, copts, self.trace)?;
             self.trace.timings.tls = Some(self.trace.elapsed());
+            self.hop().tls = s.certificate();
             s
         } else {
             Stream::tcp(tcp, copts.deadline)
@@ -158,6 +247,7 @@ impl Fetch<'_> {
                 })
             }
         };
+        self.report.status = Some(head.status);
 
         let decision = framing::decide(&spec.method, &head).map_err(|why| {
             Error::new(
@@ -166,6 +256,20 @@ impl Fetch<'_> {
             )
         })?;
         self.trace.step(|| decision.rule.to_owned());
+        let framing = if self.opts.head_only {
+            Framing::None
+        } else {
+            decision.framing
+        };
+        let hop = self.hop();
+        hop.framing = Some(FramingJson {
+            kind: framing_kind(decision.framing),
+            rule: decision.rule,
+        });
+        hop.promised = match framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
 
         if self.opts.location && matches!(head.status, 301 | 302 | 303 | 307 | 308) {
             if let Some(location) = head.first("Location") {
@@ -188,15 +292,14 @@ impl Fetch<'_> {
         }
 
         // The body, decoded in place and written from the same buffer.
-        let mut decoder = Decoder::new(if self.opts.head_only {
-            Framing::None
-        } else {
-            decision.framing
-        });
-        self.progress.start(match decision.framing {
-            Framing::Length(n) => Some(n),
-            _ => None,
-        });
+        let mut decoder = Decoder::new(framing);
+        if self.opts.chunks || self.findings {
+            decoder = decoder.record_chunks();
+        }
+        self.close_delimited = framing == Framing::Close;
+        let promised = self.hop().promised;
+        self.progress.start(promised);
+        let (mut chunks, mut extensions) = (0u64, 0usize);
         loop {
             if start < end {
                 let input = &mut self.buf[start..end];
@@ -212,20 +315,45 @@ impl Fetch<'_> {
                 body.write_all(&self.buf[start..start + out])?;
                 self.progress.advance(out as u64);
                 self.trace.timings.body += out as u64;
+                self.hop().body_bytes += out as u64;
+                for c in decoder.take_chunks() {
+                    chunks += 1;
+                    extensions += usize::from(!c.extensions.is_empty());
+                    if self.opts.chunks {
+                        eprintln!(
+                            "chunk: offset {} size {}{}{}",
+                            c.offset,
+                            c.size,
+                            if c.extensions.is_empty() {
+                                ""
+                            } else {
+                                " extensions "
+                            },
+                            c.extensions.escape_ascii()
+                        );
+                    }
+                }
                 start += used;
             }
             if decoder.is_done() {
-                if start < end && !self.opts.silent {
-                    eprintln!(
-                        "rawget: warning: ignored {} bytes after the end of the body",
-                        end - start
-                    );
+                if start < end {
+                    let extra = end - start;
+                    if framing == Framing::None {
+                        let found = deviations::body_where_none(extra, head.status, &spec.method);
+                        self.note(vec![found])?;
+                    } else {
+                        self.note(vec![deviations::bytes_after_body(extra)])?;
+                    }
+                    if !self.opts.silent {
+                        eprintln!(
+                            "rawget: warning: ignored {extra} bytes after the end of the body"
+                        );
+                    }
                 }
                 break;
             }
             start = 0;
-            let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
-            end = match self.read(&mut stream, 0, &doing)? {
+            end = match self.read(&mut stream, 0, Reading::Body)? {
                 0 => {
                     let tls_note = " (TLS connection closed without close_notify)";
                     let note = if self.truncated { tls_note } else { "" };
@@ -244,14 +372,24 @@ impl Fetch<'_> {
                 n => n,
             };
         }
+        if framing == Framing::Chunked {
+            self.hop().chunks = Some(chunks);
+            if extensions > 0 {
+                self.note(vec![deviations::chunk_extensions(extensions)])?;
+            }
+        }
         if !decoder.trailers().is_empty() {
             let mut trailers = decoder.trailers().to_vec();
+            self.note(vec![deviations::trailers(trailers.len())])?;
             trailers.extend_from_slice(if trailers.ends_with(b"\r\n") {
                 b"\r\n"
             } else {
                 b"\n"
             });
             self.trace.response(&trailers);
+            if self.opts.chunks {
+                eprint!("trailers:\n{}", String::from_utf8_lossy(&trailers));
+            }
             if !self.opts.raw {
                 self.heads.write(&trailers, body)?;
             }
@@ -302,7 +440,7 @@ impl Fetch<'_> {
                         self.buf.resize(self.buf.len() * 2, 0);
                     }
                 }
-                match self.read(stream, end, "reading the response head")? {
+                match self.read(stream, end, Reading::Head)? {
                     0 if self.trace.timings.received == 0 => {
                         return Err(Error::new(ErrorKind::EmptyReply, "empty reply from server"))
                     }
@@ -319,6 +457,11 @@ impl Fetch<'_> {
             self.trace.response(bytes);
             let head = head::parse(bytes).map_err(|why| Error::new(ErrorKind::BadResponse, why))?;
             self.heads.write(bytes, body)?;
+            if self.findings {
+                let found = deviations::scan_head(&self.buf[start..start + len], &head);
+                self.hop().heads.push(HeadJson::from(&head));
+                self.note(found)?;
+            }
             start += len;
             if !head.is_interim() {
                 return Ok((head, start, end));
@@ -327,7 +470,7 @@ impl Fetch<'_> {
     }
 
     /// One read into `buf[at..]`, teed to `--save-raw` and counted.
-    fn read(&mut self, stream: &mut Stream, at: usize, doing: &str) -> Result<usize> {
+    fn read(&mut self, stream: &mut Stream, at: usize, reading: Reading) -> Result<usize> {
         let n = match stream.read(&mut self.buf[at..]) {
             Ok(n) => n,
             // Without close_notify the end of a TLS stream is not proof of a
@@ -336,7 +479,15 @@ impl Fetch<'_> {
                 self.truncated = true;
                 0
             }
-            Err(e) => return Err(recv_error(e, doing, self.trace)),
+            Err(e) => {
+                let doing = match reading {
+                    Reading::Head => "reading the response head".to_owned(),
+                    Reading::Body => {
+                        format!("reading the body ({} bytes in)", self.trace.timings.body)
+                    }
+                };
+                return Err(recv_error(e, &doing, self.trace));
+            }
         };
         if n > 0 {
             self.trace.first_byte();

@@ -14,6 +14,7 @@ pub mod options;
 pub mod output;
 pub mod progress;
 pub mod replay;
+pub mod report;
 pub mod request;
 pub mod response;
 pub mod target;

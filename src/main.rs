@@ -15,27 +15,10 @@ fn main() -> ExitCode {
         Err(err) => {
             let code = err.chain().find_map(|e| e.downcast_ref::<rawget::Error>());
             if !code.is_some_and(|e| e.is_quiet()) {
-                eprintln!("rawget: error: {}", one_line(&err));
+                eprintln!("rawget: error: {}", rawget::error::one_line(err.as_ref()));
             }
             // An error without a rawget kind is a bug; report it as curl's generic failure.
             ExitCode::from(code.map_or(1, |e| e.exit_code()) as u8)
         }
     }
-}
-
-/// The cause chain on one line, `what: cause: cause`, with io errors as their
-/// plain description ("Connection refused", not "... (os error 111)").
-fn one_line(err: &anyhow::Error) -> String {
-    let parts: Vec<String> = err
-        .chain()
-        .map(|e| {
-            let text = e.to_string();
-            match text.rfind(" (os error ") {
-                Some(i) if text.ends_with(')') => text[..i].to_owned(),
-                _ => text,
-            }
-        })
-        .filter(|t| !t.is_empty())
-        .collect();
-    parts.join(": ").replace(['\n', '\r'], " ")
 }

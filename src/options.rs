@@ -51,6 +51,16 @@ pub struct Options {
     pub max_redirs: u32,
     /// `-f`.
     pub fail: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// `--chunks`.
+    pub chunks: bool,
+    /// `--explain`.
+    pub explain: bool,
+    /// `--strict`.
+    pub strict: bool,
+    /// `--json FILE`.
+    pub json: Option<PathBuf>,
 }
 
 impl Options {
@@ -122,11 +132,18 @@ impl Options {
             insecure: args.insecure,
             cacert: args.cacert.clone(),
         };
+        let output = args.output.clone().filter(|p| p.as_os_str() != "-");
+        if output.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--json - needs the body in a file (-o FILE)",
+            ));
+        }
         Ok(Options {
             target,
             spec,
             connect,
-            output: args.output.clone().filter(|p| p.as_os_str() != "-"),
+            output,
             head_only: args.head,
             include: args.include,
             silent: args.silent,
@@ -139,6 +156,11 @@ impl Options {
             location: args.location,
             max_redirs: args.max_redirs,
             fail: args.fail,
+            dry_run: args.dry_run,
+            chunks: args.chunks,
+            explain: args.explain,
+            strict: args.strict,
+            json: args.json.clone(),
         })
     }
 }

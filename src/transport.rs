@@ -410,6 +410,17 @@ impl Stream {
         Ok(())
     }
 
+    /// The peer certificate summary (TLS only).
+    pub fn certificate(&self) -> Option<Vec<String>> {
+        match &self.inner {
+            Inner::Tcp(_) => None,
+            Inner::Tls(t) => {
+                let der = t.peer_certificate().ok()??.to_der().ok()?;
+                Some(certificate_lines(&der))
+            }
+        }
+    }
+
     /// Closes the connection without waiting for the peer.
     pub fn close(&mut self) {
         let _ = self.tcp_ref().shutdown(Shutdown::Both);

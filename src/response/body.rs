@@ -173,6 +173,15 @@ impl Decoder {
         self.chunks.as_deref()
     }
 
+    /// Takes the chunks recorded since the last call (empty unless
+    /// [`Decoder::record_chunks`] was asked for), so records never pile up.
+    pub fn take_chunks(&mut self) -> Vec<ChunkInfo> {
+        match &mut self.chunks {
+            Some(c) if !c.is_empty() => std::mem::take(c),
+            _ => Vec::new(),
+        }
+    }
+
     /// Body bytes still promised by Content-Length, or by the current chunk.
     pub fn remaining(&self) -> Option<u64> {
         match self.state {

@@ -3,5 +3,6 @@
 //! works on byte slices, so it is tested at every split point and fuzzed.
 
 pub mod body;
+pub mod deviations;
 pub mod framing;
 pub mod head;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+#[allow(unused_imports)]
 pub use rawget::replay::{End, Plan, Server};
 
 /// Every run of the binary is bounded: a hang fails the test.
