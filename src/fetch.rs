@@ -61,6 +61,8 @@ pub fn run(opts: &Options) -> Result<()> {
         },
         findings: opts.explain || opts.strict || opts.json.is_some(),
         close_delimited: false,
+        #[cfg(target_os = "linux")]
+        pipe: None,
     };
     let result = fetch.follow(&mut body);
     fetch.progress.finish();
@@ -127,6 +129,9 @@ struct Fetch<'a> {
     findings: bool,
     /// The final body was close-delimited (its completeness unverifiable).
     close_delimited: bool,
+    /// The pipe for splice(2), made on first use; `Err` once splice failed.
+    #[cfg(target_os = "linux")]
+    pipe: Option<std::io::Result<crate::splice::Pipe>>,
 }
 
 /// What one exchange ended with.
@@ -353,24 +358,24 @@ impl Fetch<'_> {
                 break;
             }
             start = 0;
-            end = match self.read(&mut stream, 0, Reading::Body)? {
-                0 => {
-                    let tls_note = " (TLS connection closed without close_notify)";
-                    let note = if self.truncated { tls_note } else { "" };
-                    decoder
-                        .finish()
-                        .map_err(|why| Error::new(ErrorKind::Partial, format!("{why}{note}")))?;
-                    if self.truncated {
-                        // Close-delimited: only close_notify proves the end.
-                        return Err(Error::new(
-                            ErrorKind::Partial,
-                            format!("body may be truncated{tls_note}"),
-                        ));
-                    }
-                    break;
+            end = 0;
+            let eof = match self.splice(&mut stream, &mut decoder, body, framing)? {
+                Some(eof) => eof,
+                None => {
+                    end = self.read(&mut stream, 0, Reading::Body)?;
+                    end == 0
                 }
-                n => n,
             };
+            if eof {
+                let tls_note = " (TLS connection closed without close_notify)";
+                let note = if self.truncated { tls_note } else { "" };
+                decoder.finish().map_err(|why| Error::new(ErrorKind::Partial, format!("{why}{note}")))?;
+                if self.truncated {
+                    // Close-delimited: only close_notify proves the end.
+                    return Err(Error::new(ErrorKind::Partial, format!("body may be truncated{tls_note}")));
+                }
+                break;
+            }
         }
         if framing == Framing::Chunked {
             self.hop().chunks = Some(chunks);
@@ -467,6 +472,65 @@ impl Fetch<'_> {
                 return Ok((head, start, end));
             }
         }
+    }
+
+    /// Moves the rest of a plain-http Content-Length or close-delimited body
+    /// with splice(2) when nothing needs to see its bytes. `None`: not
+    /// applicable, read instead; `Some(eof)`: whether the peer closed.
+    #[cfg(target_os = "linux")]
+    fn splice(
+        &mut self,
+        stream: &mut Stream,
+        decoder: &mut Decoder,
+        body: &mut BodyOut,
+        framing: Framing,
+    ) -> Result<Option<bool>> {
+        let plain = matches!(framing, Framing::Length(_) | Framing::Close) && self.raw.is_none();
+        let (Some(socket), true) = (stream.tcp_fd(), plain) else { return Ok(None) };
+        let pipe = match self.pipe.get_or_insert_with(crate::splice::Pipe::new) {
+            Ok(pipe) => pipe,
+            Err(_) => return Ok(None),
+        };
+        let (trace, progress, report) = (&mut *self.trace, &mut self.progress, &mut self.report);
+        let mut total = 0u64;
+        let out = body.raw_fd();
+        let ran = pipe.run(socket, out, decoder.remaining(), || stream.arm(), |n| {
+            total += n;
+            progress.advance(n);
+            if let Some(hop) = report.hops.last_mut() {
+                hop.body_bytes += n;
+            }
+        });
+        trace.timings.body += total;
+        trace.timings.received += total;
+        if total > 0 {
+            trace.first_byte();
+        }
+        decoder.advance(total);
+        body.count(total);
+        match ran {
+            Ok(crate::splice::End::Limit) => Ok(Some(false)),
+            Ok(crate::splice::End::Eof) => Ok(Some(true)),
+            Ok(crate::splice::End::Unsupported) => {
+                self.pipe = Some(Err(std::io::Error::from(std::io::ErrorKind::Unsupported)));
+                Ok(Some(false))
+            }
+            Err(crate::splice::Failure::Write(e)) => {
+                if e.kind() == std::io::ErrorKind::BrokenPipe && body.is_stdout() {
+                    return Err(Error::quiet(ErrorKind::Write));
+                }
+                Err(Error::new(ErrorKind::Write, format!("could not write to {}", body.name())).with_source(e))
+            }
+            Err(crate::splice::Failure::Recv(e)) => {
+                let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
+                Err(recv_error(e, &doing, self.trace))
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn splice(&mut self, _: &mut Stream, _: &mut Decoder, _: &mut BodyOut, _: Framing) -> Result<Option<bool>> {
+        Ok(None)
     }
 
     /// One read into `buf[at..]`, teed to `--save-raw` and counted.

@@ -16,6 +16,8 @@ pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod request;
+#[cfg(target_os = "linux")]
+pub mod splice;
 pub mod response;
 pub mod target;
 pub mod trace;

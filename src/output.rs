@@ -82,6 +82,30 @@ impl BodyOut {
         }
     }
 
+    /// The descriptor body bytes go to (for splice).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            BodyOut::Stdout(s) => s.file.as_raw_fd(),
+            BodyOut::File(f) => f.file.as_raw_fd(),
+        }
+    }
+
+    /// Counts bytes written behind this writer's back (by splice).
+    pub fn count(&mut self, n: u64) {
+        if let BodyOut::File(f) = self {
+            f.written += n;
+        }
+    }
+
+    /// The path written to, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            BodyOut::Stdout(_) => "stdout".to_owned(),
+            BodyOut::File(f) => f.path.display().to_string(),
+        }
+    }
+
     /// Whether the body goes to stdout.
     pub fn is_stdout(&self) -> bool {
         matches!(self, BodyOut::Stdout(_))

@@ -390,8 +390,17 @@ impl Stream {
         }
     }
 
+    /// The socket of a plain TCP stream (for splice), `None` under TLS.
+    pub fn tcp_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        match &self.inner {
+            Inner::Tcp(t) => Some(t.as_raw_fd()),
+            Inner::Tls(_) => None,
+        }
+    }
+
     /// Arms the socket timeout with the time left; `Err(TimedOut)` when none is.
-    fn arm(&mut self) -> io::Result<()> {
+    pub fn arm(&mut self) -> io::Result<()> {
         let Some(deadline) = self.deadline else {
             return Ok(());
         };

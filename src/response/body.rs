@@ -249,6 +249,17 @@ impl Decoder {
         Ok(pos)
     }
 
+    /// Accounts for `n` body bytes that bypassed the decoder (moved by
+    /// splice(2) straight to the output). Only Content-Length and
+    /// close-delimited bodies are ever moved that way.
+    pub fn advance(&mut self, n: u64) {
+        if let State::Length(left) = self.state {
+            let left = left.saturating_sub(n);
+            self.state = if left == 0 { State::Done } else { State::Length(left) };
+        }
+        self.wire += n;
+    }
+
     /// At end of input: whether the body is complete, or how much is missing.
     pub fn finish(&self) -> Result<(), String> {
         match self.state {
