@@ -133,6 +133,7 @@ struct Shared {
     requests: Mutex<Vec<Vec<u8>>>,
     recorded: Condvar,
     handshakes: AtomicUsize,
+    snis: Mutex<Vec<Option<String>>>,
     failures: Mutex<Vec<String>>,
     stop: AtomicBool,
 }
@@ -206,6 +207,13 @@ impl TlsServer {
             .collect()
     }
 
+    /// The server name (SNI) of each ClientHello, in the order the
+    /// connections came; `None` when the client sent none (as it must not
+    /// for an IP address, RFC 6066 section 3) or the hello was unreadable.
+    pub fn snis(&self) -> Vec<Option<String>> {
+        self.shared.snis.lock().unwrap().clone()
+    }
+
     /// How many TLS handshakes completed.
     pub fn handshakes(&self) -> usize {
         self.shared.handshakes.load(Ordering::SeqCst)
@@ -277,6 +285,9 @@ fn serve(
     tcp.set_nodelay(true)?;
     tcp.set_read_timeout(Some(HANDSHAKE_LIMIT))?;
     tcp.set_write_timeout(Some(HANDSHAKE_LIMIT))?;
+    let sni = peek_sni(&tcp, Instant::now() + HANDSHAKE_LIMIT);
+    shared.snis.lock().unwrap().push(sni);
+    tcp.set_read_timeout(Some(HANDSHAKE_LIMIT))?;
     let mut tls = match acceptor.accept(tcp) {
         Ok(tls) => tls,
         Err(e) => {
@@ -322,6 +333,88 @@ fn serve(
         }
     }
     Ok(())
+}
+
+/// The SNI host name in the client's first TLS record (its ClientHello),
+/// looked at with `peek` so that the acceptor still reads it all. Leaves a
+/// short read timeout on `tcp`.
+fn peek_sni(tcp: &TcpStream, limit: Instant) -> Option<String> {
+    let mut buf = vec![0u8; 5 + (1 << 14)];
+    tcp.set_read_timeout(Some(POLL)).ok()?;
+    let record = loop {
+        match tcp.peek(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) if n >= 5 => {
+                let need = 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]]));
+                if buf[0] != 22 || need > buf.len() {
+                    return None; // not a handshake record
+                }
+                if n >= need {
+                    break &buf[5..need];
+                }
+            }
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => {}
+            Err(_) => return None,
+        }
+        if Instant::now() >= limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    client_hello_sni(record)
+}
+
+/// The host_name in the server_name extension of a ClientHello handshake
+/// message (RFC 8446 section 4.1.2, RFC 6066 section 3).
+fn client_hello_sni(msg: &[u8]) -> Option<String> {
+    struct Cursor<'a>(&'a [u8]);
+    impl<'a> Cursor<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if self.0.len() < n {
+                return None;
+            }
+            let (a, b) = self.0.split_at(n);
+            self.0 = b;
+            Some(a)
+        }
+        fn num(&mut self, n: usize) -> Option<usize> {
+            Some(
+                self.take(n)?
+                    .iter()
+                    .fold(0, |v, &b| v << 8 | usize::from(b)),
+            )
+        }
+        fn vec(&mut self, len_bytes: usize) -> Option<Cursor<'a>> {
+            let n = self.num(len_bytes)?;
+            Some(Cursor(self.take(n)?))
+        }
+    }
+    let mut c = Cursor(msg);
+    if c.num(1)? != 1 {
+        return None; // not a ClientHello
+    }
+    let mut hello = c.vec(3)?;
+    hello.take(2 + 32)?; // legacy_version, random
+    hello.vec(1)?; // legacy_session_id
+    hello.vec(2)?; // cipher_suites
+    hello.vec(1)?; // legacy_compression_methods
+    let mut exts = hello.vec(2)?;
+    while !exts.0.is_empty() {
+        let kind = exts.num(2)?;
+        let mut body = exts.vec(2)?;
+        if kind == 0 {
+            let mut list = body.vec(2)?;
+            while !list.0.is_empty() {
+                let name_type = list.num(1)?;
+                let name = list.vec(2)?;
+                if name_type == 0 {
+                    return Some(String::from_utf8_lossy(name.0).into_owned());
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Reads up to and including `\r\n\r\n`, or what came by `limit`.
