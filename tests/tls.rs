@@ -199,6 +199,80 @@ fn without_cacert_the_test_ca_is_unknown() {
 }
 
 #[test]
+fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
+    // The server sends its certificate and the test CA's.
+    let dir = scratch();
+    let chain = dir.path().join("chain.pem");
+    let pem = |name: &str| std::fs::read(tls_fixture(name)).unwrap();
+    std::fs::write(&chain, [pem("server.pem"), pem("ca.pem")].concat()).unwrap();
+    let server = TlsServer::start(
+        chain.to_str().unwrap(),
+        "server.key",
+        TlsPlan::new(fixture("ok.http")),
+    );
+    let run = rawget(&[&https(&server)]);
+    assert_error(&run, 60, "server certificate not verified: ", &[]);
+    // OpenSSL 3 says "self-signed", 1.1.1 "self signed".
+    assert!(
+        run.stderr.contains("certificate in certificate chain"),
+        "{}",
+        run.stderr
+    );
+    // With the CA trusted, the chain verifies.
+    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// Runs rawget with extra environment variables.
+fn rawget_env(envs: &[(&str, &str)], args: &[&str]) -> Run {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rawget"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .write_stdin(Vec::<u8>::new())
+        .timeout(RUN_LIMIT)
+        .output()
+        .expect("run rawget");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn system_store_is_used_and_cacert_replaces_it() {
+    // OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR stand for the system store:
+    // make it hold the test CA (and nothing else).
+    let ok = fixture("ok.http");
+    let server = serve_tls_fixture("ok.http");
+    let dir = scratch();
+    let ca = ca();
+    let system = [
+        ("SSL_CERT_FILE", ca.as_str()),
+        ("SSL_CERT_DIR", dir.path().to_str().unwrap()),
+    ];
+    let run = rawget_env(&system, &["-s", &https(&server)]);
+    assert_eq!(run.code, 0, "the system store is used: {}", run.stderr);
+    assert_eq!(run.stdout, body_of(&ok));
+
+    // --cacert with another CA replaces the system store, as curl's does.
+    let bundle = std::fs::read_to_string(tls_fixture("ca-bundle.pem")).unwrap();
+    let end = "-----END CERTIFICATE-----\n";
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(&other, &bundle[..bundle.find(end).unwrap() + end.len()]).unwrap();
+    let run = rawget_env(
+        &system,
+        &["--cacert", other.to_str().unwrap(), &https(&server)],
+    );
+    assert_error(
+        &run,
+        60,
+        "server certificate not verified: ",
+        &["unable to get local issuer certificate"],
+    );
+}
+
+#[test]
 fn wrong_name_is_60_and_says_mismatch() {
     let server = serve_tls("wrong-name", TlsPlan::new(fixture("ok.http")));
     let run = rawget(&[

@@ -115,7 +115,7 @@ impl TlsPlan {
     }
 }
 
-/// `fixtures/tls/NAME`.
+/// `fixtures/tls/NAME` (NAME itself when it is absolute).
 pub fn tls_fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -147,8 +147,10 @@ pub struct TlsServer {
 
 impl TlsServer {
     /// Serves `plan` to every client on 127.0.0.1 (a free port) with the
-    /// certificate `fixtures/tls/CERT` and key `fixtures/tls/KEY`; panics
-    /// when it cannot.
+    /// certificate `fixtures/tls/CERT` and key `fixtures/tls/KEY` (an
+    /// absolute path is taken as it is); panics when it cannot. When CERT
+    /// holds several certificates, the first is the server's and the others
+    /// are sent after it as its chain.
     pub fn start(cert: &str, key: &str, plan: TlsPlan) -> TlsServer {
         TlsServer::try_start("127.0.0.1:0", cert, key, plan).expect("start TLS server")
     }
