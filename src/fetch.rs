@@ -369,10 +369,15 @@ impl Fetch<'_> {
             if eof {
                 let tls_note = " (TLS connection closed without close_notify)";
                 let note = if self.truncated { tls_note } else { "" };
-                decoder.finish().map_err(|why| Error::new(ErrorKind::Partial, format!("{why}{note}")))?;
+                decoder
+                    .finish()
+                    .map_err(|why| Error::new(ErrorKind::Partial, format!("{why}{note}")))?;
                 if self.truncated {
                     // Close-delimited: only close_notify proves the end.
-                    return Err(Error::new(ErrorKind::Partial, format!("body may be truncated{tls_note}")));
+                    return Err(Error::new(
+                        ErrorKind::Partial,
+                        format!("body may be truncated{tls_note}"),
+                    ));
                 }
                 break;
             }
@@ -486,7 +491,9 @@ impl Fetch<'_> {
         framing: Framing,
     ) -> Result<Option<bool>> {
         let plain = matches!(framing, Framing::Length(_) | Framing::Close) && self.raw.is_none();
-        let (Some(socket), true) = (stream.tcp_fd(), plain) else { return Ok(None) };
+        let (Some(socket), true) = (stream.tcp_fd(), plain) else {
+            return Ok(None);
+        };
         let pipe = match self.pipe.get_or_insert_with(crate::splice::Pipe::new) {
             Ok(pipe) => pipe,
             Err(_) => return Ok(None),
@@ -494,13 +501,19 @@ impl Fetch<'_> {
         let (trace, progress, report) = (&mut *self.trace, &mut self.progress, &mut self.report);
         let mut total = 0u64;
         let out = body.raw_fd();
-        let ran = pipe.run(socket, out, decoder.remaining(), || stream.arm(), |n| {
-            total += n;
-            progress.advance(n);
-            if let Some(hop) = report.hops.last_mut() {
-                hop.body_bytes += n;
-            }
-        });
+        let ran = pipe.run(
+            socket,
+            out,
+            decoder.remaining(),
+            || stream.arm(),
+            |n| {
+                total += n;
+                progress.advance(n);
+                if let Some(hop) = report.hops.last_mut() {
+                    hop.body_bytes += n;
+                }
+            },
+        );
         trace.timings.body += total;
         trace.timings.received += total;
         if total > 0 {
@@ -519,7 +532,11 @@ impl Fetch<'_> {
                 if e.kind() == std::io::ErrorKind::BrokenPipe && body.is_stdout() {
                     return Err(Error::quiet(ErrorKind::Write));
                 }
-                Err(Error::new(ErrorKind::Write, format!("could not write to {}", body.name())).with_source(e))
+                Err(Error::new(
+                    ErrorKind::Write,
+                    format!("could not write to {}", body.name()),
+                )
+                .with_source(e))
             }
             Err(crate::splice::Failure::Recv(e)) => {
                 let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
@@ -529,7 +546,13 @@ impl Fetch<'_> {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn splice(&mut self, _: &mut Stream, _: &mut Decoder, _: &mut BodyOut, _: Framing) -> Result<Option<bool>> {
+    fn splice(
+        &mut self,
+        _: &mut Stream,
+        _: &mut Decoder,
+        _: &mut BodyOut,
+        _: Framing,
+    ) -> Result<Option<bool>> {
         Ok(None)
     }
 

@@ -16,9 +16,9 @@ pub mod progress;
 pub mod replay;
 pub mod report;
 pub mod request;
+pub mod response;
 #[cfg(target_os = "linux")]
 pub mod splice;
-pub mod response;
 pub mod target;
 pub mod trace;
 pub mod transport;

@@ -54,7 +54,11 @@ impl Pipe {
         // SAFETY: F_SETPIPE_SZ on our own pipe; failure leaves the default size.
         let size = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
         let capacity = if size > 0 { size as usize } else { 64 * 1024 };
-        Ok(Pipe { read, write, capacity })
+        Ok(Pipe {
+            read,
+            write,
+            capacity,
+        })
     }
 
     /// Moves up to `limit` bytes (all until EOF when `None`) from `socket`
@@ -76,7 +80,14 @@ impl Pipe {
             before_read().map_err(Failure::Recv)?;
             // SAFETY: splice between descriptors we hold, no offsets.
             let n = unsafe {
-                libc::splice(socket, std::ptr::null_mut(), self.write.as_raw_fd(), std::ptr::null_mut(), want, libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE)
+                libc::splice(
+                    socket,
+                    std::ptr::null_mut(),
+                    self.write.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    want,
+                    libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
+                )
             };
             if n < 0 {
                 let e = io::Error::last_os_error();
@@ -92,7 +103,14 @@ impl Pipe {
             while in_pipe > 0 {
                 // SAFETY: as above.
                 let m = unsafe {
-                    libc::splice(self.read.as_raw_fd(), std::ptr::null_mut(), out, std::ptr::null_mut(), in_pipe, libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE)
+                    libc::splice(
+                        self.read.as_raw_fd(),
+                        std::ptr::null_mut(),
+                        out,
+                        std::ptr::null_mut(),
+                        in_pipe,
+                        libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
+                    )
                 };
                 if m < 0 {
                     let e = io::Error::last_os_error();
@@ -110,7 +128,10 @@ impl Pipe {
                     }
                 }
                 if m == 0 {
-                    return Err(Failure::Write(io::Error::new(io::ErrorKind::WriteZero, "output took no bytes")));
+                    return Err(Failure::Write(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "output took no bytes",
+                    )));
                 }
                 in_pipe -= m as usize;
                 moved(m as u64);
@@ -126,7 +147,9 @@ impl Pipe {
         use std::io::{Read, Write};
         let mut buf = vec![0; n.min(64 * 1024)];
         // SAFETY: borrowed descriptors wrapped without taking ownership.
-        let mut pipe = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(self.read.as_raw_fd()) });
+        let mut pipe = std::mem::ManuallyDrop::new(unsafe {
+            std::fs::File::from_raw_fd(self.read.as_raw_fd())
+        });
         let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(out) });
         while n > 0 {
             let take = n.min(buf.len());
@@ -160,7 +183,15 @@ mod tests {
         let file = std::fs::File::create(&path).unwrap();
         let pipe = Pipe::new().unwrap();
         let mut total = 0;
-        let end = pipe.run(client.as_raw_fd(), file.as_raw_fd(), Some(300_000), || Ok(()), |n| total += n).unwrap();
+        let end = pipe
+            .run(
+                client.as_raw_fd(),
+                file.as_raw_fd(),
+                Some(300_000),
+                || Ok(()),
+                |n| total += n,
+            )
+            .unwrap();
         let body = writer.join().unwrap();
         assert_eq!((end, total), (End::Limit, 300_000));
         assert_eq!(std::fs::read(&path).unwrap(), body);
@@ -178,7 +209,16 @@ mod tests {
         drop(server);
         let dir = tempfile::tempdir().unwrap();
         let file = std::fs::File::create(dir.path().join("out")).unwrap();
-        let end = Pipe::new().unwrap().run(client.as_raw_fd(), file.as_raw_fd(), None, || Ok(()), |_| {}).unwrap();
+        let end = Pipe::new()
+            .unwrap()
+            .run(
+                client.as_raw_fd(),
+                file.as_raw_fd(),
+                None,
+                || Ok(()),
+                |_| {},
+            )
+            .unwrap();
         assert_eq!(end, End::Eof);
         assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"all of it");
     }

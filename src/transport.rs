@@ -229,7 +229,7 @@ pub fn tls_handshake(
         .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))?;
     set_timeouts(&tcp, opts.remaining()?)?;
     trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
-    match connector.connect(&target.host, tcp) {
+    match connector.connect(&target.host, EofWatch { tcp, eof: false }) {
         Ok(tls) => {
             describe_tls(&tls, trace);
             Ok(Stream::new(Inner::Tls(Box::new(tls)), opts.deadline))
@@ -256,7 +256,7 @@ fn classify_tls(e: native_tls::Error) -> Error {
     }
 }
 
-fn describe_tls(tls: &native_tls::TlsStream<TcpStream>, trace: &Trace) {
+fn describe_tls(tls: &native_tls::TlsStream<EofWatch>, trace: &Trace) {
     trace.step(|| "TLS handshake done".to_owned());
     if !trace.verbose() {
         return;
@@ -347,9 +347,38 @@ fn set_timeouts(tcp: &TcpStream, limit: Option<Duration>) -> Result<()> {
         .map_err(|e| Error::new(ErrorKind::Recv, "could not set a socket timeout").with_source(e))
 }
 
+/// The TCP stream under TLS, noting when the peer's FIN arrives. OpenSSL
+/// as native-tls sets it up reports a TCP close without close_notify as a
+/// clean end of stream; close_notify itself ends the TLS stream without a
+/// further socket read. So "TLS says end of stream and the socket saw EOF"
+/// means the peer closed without close_notify: a possible truncation.
+#[derive(Debug)]
+pub struct EofWatch {
+    tcp: TcpStream,
+    eof: bool,
+}
+
+impl Read for EofWatch {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        self.eof |= n == 0 && !buf.is_empty();
+        Ok(n)
+    }
+}
+
+impl Write for EofWatch {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
 enum Inner {
     Tcp(TcpStream),
-    Tls(Box<native_tls::TlsStream<TcpStream>>),
+    Tls(Box<native_tls::TlsStream<EofWatch>>),
 }
 
 /// A connection to the server, TCP or TLS, held to the `--max-time` deadline.
@@ -386,7 +415,7 @@ impl Stream {
     fn tcp_ref(&self) -> &TcpStream {
         match &self.inner {
             Inner::Tcp(t) => t,
-            Inner::Tls(t) => t.get_ref(),
+            Inner::Tls(t) => &t.get_ref().tcp,
         }
     }
 
@@ -442,7 +471,13 @@ impl Read for Stream {
             self.arm()?;
             let r = match &mut self.inner {
                 Inner::Tcp(t) => t.read(buf),
-                Inner::Tls(t) => t.read(buf),
+                Inner::Tls(t) => match t.read(buf) {
+                    Ok(0) if t.get_ref().eof && !buf.is_empty() => Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "TLS connection closed without close_notify",
+                    )),
+                    other => other,
+                },
             };
             match r {
                 // The timeout fired while armed with an older "time left":

@@ -255,7 +255,11 @@ impl Decoder {
     pub fn advance(&mut self, n: u64) {
         if let State::Length(left) = self.state {
             let left = left.saturating_sub(n);
-            self.state = if left == 0 { State::Done } else { State::Length(left) };
+            self.state = if left == 0 {
+                State::Done
+            } else {
+                State::Length(left)
+            };
         }
         self.wire += n;
     }
