@@ -347,15 +347,15 @@ impl HeadOut {
     /// Decides where heads go, given where the body goes.
     pub fn open(r: &HeadRouting, body_to_stdout: bool) -> Result<HeadOut> {
         let (mut to_stdout, mut to_stderr, mut to_body) = (false, false, false);
-        if r.head_only || r.include {
-            // curl -i / -I: the head is part of the output, wherever it goes.
+        if r.head_only || (r.include && body_to_stdout) {
+            // -I: the head is the output; -i: the head goes before the body
+            // on stdout (through the body's own writer, to keep the order).
             to_body = true;
+        } else if r.include || (!r.silent && !body_to_stdout) {
+            to_stdout = true;
         } else if !r.silent {
-            if body_to_stdout {
-                to_stderr = !r.verbose;
-            } else {
-                to_stdout = true;
-            }
+            // The body owns stdout; -v shows the head as `< ` lines instead.
+            to_stderr = !r.verbose;
         }
         let mut dump = None;
         if let Some(p) = &r.dump_header {

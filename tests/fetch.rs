@@ -878,3 +878,15 @@ fn timing_prints_the_summary_on_stderr() {
     }
     assert_eq!(run.stdout, body_of(&fixture("ok.http")));
 }
+
+#[test]
+fn include_with_output_file_keeps_the_head_out_of_the_file() {
+    // The contract: -i puts the head on stdout; the file holds the body only.
+    let ok = fixture("ok.http");
+    let server = serve_fixture("ok.http");
+    let dir = scratch();
+    let run = rawget_in(dir.path(), &["-i", "-s", "-o", "f", &url(&server, "/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, head_of(&ok));
+    assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), body_of(&ok));
+}
