@@ -128,6 +128,11 @@ pub fn parse(head: &[u8]) -> Result<Head, String> {
             .allow_multiple_spaces_in_response_status_delimiters(true)
             .parse_response(&mut response, head);
         match parsed {
+            // httparse takes any three digits; a code below 100 has no class
+            // (RFC 9110 section 15) and curl refuses it too.
+            Ok(httparse::Status::Complete(_)) if response.code.is_some_and(|c| c < 100) => {
+                return Err(describe(httparse::Error::Status, head))
+            }
             Ok(httparse::Status::Complete(_)) => {
                 return Ok(Head {
                     version: response.version.unwrap_or(1),
@@ -291,6 +296,9 @@ mod tests {
             b"HTTP/2 200\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
             b"HTTP/1.1 abc\r\n\r\n",
+            // Found by fuzz/fuzz_targets/head.rs: status 000 was accepted.
+            b"HTTP/1.1 000 OK\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.0 099 X\r\n\r\n",
         ] {
             let e = parse(bad).unwrap_err();
             assert!(e.starts_with("malformed response head"), "{e}");
