@@ -315,7 +315,7 @@ fn accept_loop(
     shared: &Arc<Shared>,
 ) {
     let mut accepted = 0usize;
-    while count.map_or(true, |c| accepted < c) {
+    while count.is_none_or(|c| accepted < c) {
         let (stream, peer) = match listener.accept() {
             Ok(client) => client,
             Err(_) if shared.stopped() => return,

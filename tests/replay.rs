@@ -304,7 +304,7 @@ fn assert_not_served(addr: SocketAddr) {
         assert!(data.is_empty(), "served after the count: {data:?}");
         if err
             .as_ref()
-            .map_or(true, |e| e.kind() == io::ErrorKind::ConnectionReset)
+            .is_none_or(|e| e.kind() == io::ErrorKind::ConnectionReset)
         {
             return;
         }
