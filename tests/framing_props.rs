@@ -387,3 +387,35 @@ fn chunked_fixture_decodes_at_every_cut() {
         assert_eq!(read_path("GET", &wire, &[cut]).unwrap(), whole, "cut {cut}");
     }
 }
+
+/// Regression: `HeadScanner::scan` counted the blank lines before the status
+/// line from the start of the buffer on every call, so a peer trickling
+/// CRLFs one byte per read made the scan quadratic: 300 KiB took 45 s of
+/// CPU (release build) before the size cap could refuse it. Linear now:
+/// this runs in milliseconds; the bound is 100 times that.
+#[test]
+fn trickled_blank_lines_scan_in_linear_time() {
+    let buf = b"\r\n".repeat(rawget::response::head::MAX_HEAD / 2);
+    let started = std::time::Instant::now();
+    let mut scanner = HeadScanner::new();
+    for end in 1..=buf.len() {
+        assert_eq!(scanner.scan(&buf[..end]), HeadScan::Partial);
+    }
+    // The status line after them is still found.
+    let mut full = buf.clone();
+    full.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+    for end in buf.len() + 1..=full.len() {
+        let want = if end == full.len() {
+            HeadScan::Complete(full.len())
+        } else {
+            HeadScan::Partial
+        };
+        assert_eq!(scanner.scan(&full[..end]), want, "at {end}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "scanning {} bytes one at a time took {:?}",
+        full.len(),
+        started.elapsed()
+    );
+}

@@ -528,3 +528,16 @@ fn stdout_closed_early_is_a_quiet_exit_23() {
     assert_eq!(code, 23, "stderr: {stderr}");
     assert_eq!(stderr, "", "a closed pipe is not worth a message");
 }
+
+#[test]
+fn blank_lines_trickled_a_byte_at_a_time_are_refused_at_the_cap() {
+    let server = serve(
+        Plan::new(b"\r\n".repeat(160 * 1024))
+            .piece(1)
+            .end(End::Hang)
+            .hang_limit(Duration::from_secs(30)),
+    );
+    let run = rawget(&["-s", "-m", "25", &url(&server)]);
+    assert_eq!(run.code, 8, "{run:?}");
+    assert_one_error_line(&run, "307200 bytes");
+}

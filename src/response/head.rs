@@ -20,6 +20,9 @@ const MAX_HEADERS: usize = 4096;
 pub struct HeadScanner {
     /// Bytes already scanned, so a resumed scan does not look at them again.
     scanned: usize,
+    /// Length of the CR/LF run before the status line counted so far, so
+    /// that blank lines trickled in are not counted again on every scan.
+    blank: usize,
 }
 
 /// What [`HeadScanner::scan`] found.
@@ -44,7 +47,11 @@ impl HeadScanner {
     /// the head ends at `\n\r\n` or `\n\n`. Blank lines before the status line
     /// are skipped (RFC 9112 section 2.2 lets a recipient ignore them).
     pub fn scan(&mut self, buf: &[u8]) -> HeadScan {
-        let start = leading_blank_len(buf);
+        // Count the leading blank run from where the last scan stopped: a
+        // peer trickling blank lines must not make each scan start over.
+        // (Once the status line has begun this looks at one byte.)
+        self.blank += buf.get(self.blank..).map_or(0, leading_blank_len);
+        let start = self.blank.min(buf.len());
         let line = &buf[start..];
         let prefix = &line[..line.len().min(5)];
         if prefix != &b"HTTP/"[..prefix.len()] {
