@@ -465,6 +465,12 @@ fn output_to_dev_full_is_a_write_error() {
         "{}",
         run.stderr
     );
+    // A device is written directly: no temporary file was made beside it.
+    let temps: Vec<String> = listing(Path::new("/dev"))
+        .into_iter()
+        .filter(|n| n.contains(".rawget-"))
+        .collect();
+    assert!(temps.is_empty(), "left in /dev: {temps:?}");
 }
 
 #[test]
