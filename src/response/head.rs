@@ -20,6 +20,9 @@ const MAX_HEADERS: usize = 4096;
 pub struct HeadScanner {
     /// Bytes already scanned, so a resumed scan does not look at them again.
     scanned: usize,
+    /// Length of the CR/LF run before the status line counted so far, so
+    /// that blank lines trickled in are not counted again on every scan.
+    blank: usize,
 }
 
 /// What [`HeadScanner::scan`] found.
@@ -44,7 +47,11 @@ impl HeadScanner {
     /// the head ends at `\n\r\n` or `\n\n`. Blank lines before the status line
     /// are skipped (RFC 9112 section 2.2 lets a recipient ignore them).
     pub fn scan(&mut self, buf: &[u8]) -> HeadScan {
-        let start = leading_blank_len(buf);
+        // Count the leading blank run from where the last scan stopped: a
+        // peer trickling blank lines must not make each scan start over.
+        // (Once the status line has begun this looks at one byte.)
+        self.blank += buf.get(self.blank..).map_or(0, leading_blank_len);
+        let start = self.blank.min(buf.len());
         let line = &buf[start..];
         let prefix = &line[..line.len().min(5)];
         if prefix != &b"HTTP/"[..prefix.len()] {
@@ -128,6 +135,11 @@ pub fn parse(head: &[u8]) -> Result<Head, String> {
             .allow_multiple_spaces_in_response_status_delimiters(true)
             .parse_response(&mut response, head);
         match parsed {
+            // httparse takes any three digits; a code below 100 has no class
+            // (RFC 9110 section 15) and curl refuses it too.
+            Ok(httparse::Status::Complete(_)) if response.code.is_some_and(|c| c < 100) => {
+                return Err(describe(httparse::Error::Status, head))
+            }
             Ok(httparse::Status::Complete(_)) => {
                 return Ok(Head {
                     version: response.version.unwrap_or(1),
@@ -291,6 +303,9 @@ mod tests {
             b"HTTP/2 200\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
             b"HTTP/1.1 abc\r\n\r\n",
+            // Found by fuzz/fuzz_targets/head.rs: status 000 was accepted.
+            b"HTTP/1.1 000 OK\r\nContent-Length: 5\r\n\r\n",
+            b"HTTP/1.0 099 X\r\n\r\n",
         ] {
             let e = parse(bad).unwrap_err();
             assert!(e.starts_with("malformed response head"), "{e}");

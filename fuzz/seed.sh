@@ -1,0 +1,50 @@
+#!/bin/sh
+# Seeds fuzz/corpus/<target>/ from fixtures/ (the corpus directories are not
+# committed). Run from anywhere: sh fuzz/seed.sh
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+fixtures="$here/../fixtures"
+corpus="$here/corpus"
+mkdir -p "$corpus/head" "$corpus/framing" "$corpus/chunked" "$corpus/target"
+
+for f in "$fixtures"/*.http "$fixtures"/*.txt; do
+    name=$(basename "$f")
+    # head and framing take raw responses as they are.
+    cp "$f" "$corpus/head/$name"
+    cp "$f" "$corpus/framing/$name"
+done
+
+# chunked takes a piece-size prefix then a chunked body: the body of every
+# chunked fixture (after the blank line), fed one byte at a time (prefix 0)
+# and in pieces of 3 and 17 bytes (prefix 2, 2, 16).
+for f in "$fixtures"/*.http; do
+    grep -qi '^transfer-encoding:.*chunked' "$f" || continue
+    name=$(basename "$f" .http)
+    body=$(mktemp)
+    # Everything after the first CRLF CRLF (the chunked fixtures use CRLF).
+    off=$(grep -obUazP '\r\n\r\n' "$f" | head -n 1 | cut -d: -f1)
+    tail -c +"$((off + 5))" "$f" >"$body"
+    { printf '\000'; cat "$body"; } >"$corpus/chunked/$name-bytes"
+    { printf '\002\002\020'; cat "$body"; } >"$corpus/chunked/$name-pieces"
+    rm -f "$body"
+done
+printf '\0015\r\nhello\r\n0\r\n\r\n' >"$corpus/chunked/minimal"
+printf '\000FFFFFFFFFF;ext=1\r\nabc' >"$corpus/chunked/huge-claim"
+printf '\0010\r\nX-Trailer: a\r\nY: b\r\n\r\n' >"$corpus/chunked/trailers"
+
+# target takes what a user types as a URL.
+i=0
+for url in \
+    'www.baidu.com' \
+    'example.com:8080/a?b=1' \
+    'http://[::1]:8080/' \
+    'https://user:p%40w@host.example/path;x?q=1#frag' \
+    'http://127.0.0.1:80/a b' \
+    'HTTP://Example.COM/%0d%0aX: y' \
+    'localhost:8080' \
+    'http://xn--nxasmq6b.example/' \
+    'http://h/?\r\nInjected: 1'; do
+    i=$((i + 1))
+    printf '%s' "$url" >"$corpus/target/url-$i"
+done
+echo "seeded: $(ls "$corpus/head" | wc -l) head, $(ls "$corpus/framing" | wc -l) framing, $(ls "$corpus/chunked" | wc -l) chunked, $(ls "$corpus/target" | wc -l) target"
