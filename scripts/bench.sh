@@ -54,6 +54,8 @@ die() {
 # --- packages -------------------------------------------------------------
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
+# Debian puts nginx in /usr/sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 have nginx || need_pkgs+=(nginx-light)
 have hyperfine || need_pkgs+=(hyperfine)
 have curl || need_pkgs+=(curl)
