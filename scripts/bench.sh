@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of rawget against curl and wget, on loopback.
+#
+#   scripts/bench.sh            # full run: 1 GiB bodies, 5 timed rounds
+#   RUNS=3 SIZE_MIB=256 scripts/bench.sh   # quicker, smaller
+#
+# What it does, from a fresh checkout:
+#   - installs what is missing from Debian's packages (nginx-light, hyperfine,
+#     curl, wget, time, openssl, socat, ncat; pkg-config and libssl-dev to
+#     build), running apt-get update first only when something is missing;
+#   - builds rawget --release;
+#   - makes a SIZE_MIB random file on tmpfs (/dev/shm, kept for the next run)
+#     and a 1 KiB one;
+#   - starts nginx on 127.0.0.1 high ports with a private config, pid and logs
+#     in a temp dir: plain http (sendfile), the same file chunked (nginx's
+#     addition filter with an empty after-body: it drops Content-Length so the
+#     body goes out chunked, bytes unchanged, in 32-64 KiB chunks), and https
+#     with a throwaway self-signed certificate (rawget -k, curl -k,
+#     wget --no-check-certificate);
+#   - times rawget, curl and wget alternately: each round is one hyperfine
+#     invocation with --runs 1 per command (rawget, curl, wget, a reference),
+#     after one untimed warmup round; medians over RUNS rounds;
+#   - checks every output of every round against the source with cmp, and
+#     fails loudly on any difference;
+#   - measures peak RSS of the whole process with /usr/bin/time -f %M, one run
+#     per tool;
+#   - prints one markdown table of medians, ratios to curl, targets and
+#     PASS/MISS, then runs scripts/bench-echo.sh for the echo rows if present.
+# Everything it started (nginx) is stopped on exit, even on failure.
+#
+# Output goes on tmpfs too, so the disk is not what is measured. Absolute
+# times drift on a shared machine; the ratios, taken in the same rounds, are
+# what to compare. Bounded: about 3-5 minutes on 2 cores (plus the build).
+set -euo pipefail
+
+RUNS=${RUNS:-5}
+SIZE_MIB=${SIZE_MIB:-1024}
+SMALL_FETCHES=${SMALL_FETCHES:-100}
+DATA_DIR=${DATA_DIR:-/dev/shm/rawget-bench-data}
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+RAWGET=$CARGO_TARGET_DIR/release/rawget
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+say() { printf '%s\n' "bench: $*" >&2; }
+die() {
+  printf '%s\n' "bench: FAILED: $*" >&2
+  exit 1
+}
+
+# --- packages -------------------------------------------------------------
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+# Debian puts nginx in /usr/sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+have nginx || need_pkgs+=(nginx-light)
+have hyperfine || need_pkgs+=(hyperfine)
+have curl || need_pkgs+=(curl)
+have wget || need_pkgs+=(wget)
+[ -x /usr/bin/time ] || need_pkgs+=(time)
+have openssl || need_pkgs+=(openssl)
+have socat || need_pkgs+=(socat)
+have ncat || need_pkgs+=(ncat)
+have cmp || need_pkgs+=(diffutils)
+for pkg in pkg-config libssl-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  say "installing ${need_pkgs[*]}"
+  SUDO=
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+have cargo || die "cargo not found (install Rust first)"
+
+# --- build ----------------------------------------------------------------
+say "building rawget --release"
+cargo build --release --quiet
+[ -x "$RAWGET" ] || die "no binary at $RAWGET"
+
+# --- data -----------------------------------------------------------------
+mkdir -p "$DATA_DIR"
+BIG=$DATA_DIR/big-${SIZE_MIB}MiB.bin
+SMALL=$DATA_DIR/small-1KiB.bin
+if [ "$(stat -c %s "$BIG" 2>/dev/null || echo 0)" -ne $((SIZE_MIB << 20)) ]; then
+  say "making $BIG (random, kept for later runs)"
+  head -c $((SIZE_MIB << 20)) /dev/urandom >"$BIG.tmp"
+  mv "$BIG.tmp" "$BIG"
+fi
+if [ "$(stat -c %s "$SMALL" 2>/dev/null || echo 0)" -ne 1024 ]; then
+  head -c 1024 /dev/urandom >"$SMALL"
+fi
+# Outputs on tmpfs too, beside the data, in a directory of this run's own.
+WORK=$(mktemp -d /tmp/rawget-bench.XXXXXX)
+OUT=$(mktemp -d /dev/shm/rawget-bench-out.XXXXXX)
+NGINX_PID=
+
+cleanup() {
+  if [ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null; then
+    kill -TERM "$NGINX_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$NGINX_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  rm -rf "$WORK" "$OUT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- nginx ----------------------------------------------------------------
+# nginx's workers run as another user when started by root: let them read.
+chmod 755 "$WORK"
+chmod a+rX "$DATA_DIR" "$BIG" "$SMALL"
+mkdir -p "$WORK/www" "$WORK/tmp"
+ln -s "$BIG" "$WORK/www/big.bin"
+ln -s "$SMALL" "$WORK/www/small.bin"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 ||
+  die "openssl could not make a certificate"
+
+start_nginx() {
+  local base=$1
+  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2))
+  cat >"$WORK/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/tmp/body;
+  proxy_temp_path $WORK/tmp/proxy;
+  fastcgi_temp_path $WORK/tmp/fastcgi;
+  uwsgi_temp_path $WORK/tmp/uwsgi;
+  scgi_temp_path $WORK/tmp/scgi;
+  default_type application/octet-stream;
+  keepalive_timeout 5;
+  # Plain: Content-Length, sendfile.
+  server {
+    listen 127.0.0.1:$PLAIN;
+    root $WORK/www;
+    sendfile on;
+  }
+  # Chunked: the addition filter drops Content-Length (the body may grow),
+  # so nginx sends the file chunked; the after-body is an empty 204, so the
+  # bytes are unchanged. Without sendfile, chunks follow output_buffers.
+  server {
+    listen 127.0.0.1:$CHUNKED;
+    root $WORK/www;
+    sendfile off;
+    output_buffers 2 32k;
+    addition_types *;
+    location / { add_after_body /empty; }
+    location = /empty { return 204; }
+  }
+  # HTTPS: the plain server's file over TLS, self-signed certificate.
+  server {
+    listen 127.0.0.1:$TLS ssl;
+    root $WORK/www;
+    ssl_certificate $WORK/cert.pem;
+    ssl_certificate_key $WORK/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+  }
+}
+EOF
+  nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" 2>>"$WORK/error.log"
+}
+
+started=
+for _ in 1 2 3 4 5; do
+  if start_nginx $((20000 + RANDOM % 30000)); then
+    started=1
+    break
+  fi
+done
+[ -n "$started" ] || die "nginx did not start: $(tail -3 "$WORK/error.log")"
+NGINX_PID=$(cat "$WORK/nginx.pid")
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://127.0.0.1:$PLAIN/small.bin" && break
+  sleep 0.1
+done
+H=http://127.0.0.1:$PLAIN
+C=http://127.0.0.1:$CHUNKED
+S=https://127.0.0.1:$TLS
+say "nginx (pid $NGINX_PID) on $PLAIN plain, $CHUNKED chunked, $TLS https"
+# The framings the rows claim, checked once.
+head_plain=$(curl -fsS -D - -o /dev/null "$H/small.bin") || die "nginx does not serve the data"
+head_chunked=$(curl -fsS -D - -o /dev/null "$C/small.bin") || die "nginx does not serve the data"
+grep -qi '^content-length:' <<<"$head_plain" || die "plain server sends no Content-Length"
+grep -qi '^transfer-encoding: chunked' <<<"$head_chunked" || die "chunked server does not send chunked"
+
+# --- timing helpers -------------------------------------------------------
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
+  m = int((NR + 1) / 2); if (NR % 2) print v[m]; else print (v[m] + v[m + 1]) / 2 }'; }
+
+# bench ROW SOURCE NAME1 OUT1 CMD1 NAME2 OUT2 CMD2 ...
+# One untimed warmup round, then RUNS rounds; in each round every command
+# runs once, in order, under one hyperfine (-N: no shell), and every OUT
+# that is not "-" is compared with SOURCE byte for byte, then removed.
+# Median seconds per command go to $WORK/ROW.NAME.median.
+bench() {
+  local row=$1 src=$2
+  shift 2
+  local names=() outs=() cmds=() args=()
+  while [ $# -gt 0 ]; do
+    names+=("$1") outs+=("$2") cmds+=("$3")
+    shift 3
+  done
+  local i round
+  for i in "${!names[@]}"; do
+    args+=(-n "${names[$i]}" "${cmds[$i]}")
+    : >"$WORK/$row.${names[$i]}.times"
+  done
+  for round in $(seq 0 "$RUNS"); do
+    for i in "${!outs[@]}"; do [ "${outs[$i]}" = - ] || rm -f "${outs[$i]}"; done
+    hyperfine -N --runs 1 --style none --export-csv "$WORK/round.csv" "${args[@]}" \
+      >/dev/null 2>"$WORK/hyperfine.err" ||
+      die "$row: a command failed: $(tail -5 "$WORK/hyperfine.err")"
+    for i in "${!outs[@]}"; do
+      [ "${outs[$i]}" = - ] && continue
+      cmp "$src" "${outs[$i]}" ||
+        die "$row: ${names[$i]}'s output differs from the source (round $round)"
+      rm -f "${outs[$i]}"
+    done
+    [ "$round" -eq 0 ] && continue # warmup
+    # CSV: command,mean,stddev,median,... in command order.
+    tail -n +2 "$WORK/round.csv" | while IFS=, read -r name _ _ med _; do
+      echo "$med" >>"$WORK/$row.$name.times"
+    done
+  done
+  for i in "${!names[@]}"; do
+    median <"$WORK/$row.${names[$i]}.times" >"$WORK/$row.${names[$i]}.median"
+  done
+  say "$row: $(for n in "${names[@]}"; do printf '%s %ss  ' "$n" "$(cat "$WORK/$row.$n.median")"; done)"
+}
+
+# rss ROW NAME OUT SOURCE CMD...: peak RSS (KiB) of one run, output checked.
+rss() {
+  local row=$1 name=$2 out=$3 src=$4
+  shift 4
+  [ "$out" = - ] || rm -f "$out"
+  /usr/bin/time -f %M -o "$WORK/$row.$name.rss" "$@" >/dev/null ||
+    die "$row: $name failed under /usr/bin/time"
+  if [ "$out" != - ]; then
+    cmp "$src" "$out" || die "$row: $name's output differs from the source (RSS run)"
+    rm -f "$out"
+  fi
+}
+
+get() { cat "$WORK/$1"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# --- rows -----------------------------------------------------------------
+R=$OUT/rawget C_=$OUT/curl W=$OUT/wget X=$OUT/ref
+
+say "row 1: ${SIZE_MIB} MiB over http to -o"
+bench http "$BIG" \
+  rawget "$R" "$RAWGET -s -o $R $H/big.bin" \
+  curl "$C_" "curl -s -o $C_ $H/big.bin" \
+  wget "$W" "wget -q -O $W $H/big.bin" \
+  write-only - "dd if=/dev/zero of=$X bs=1M count=$SIZE_MIB status=none" \
+  curl-null - "curl -s -o /dev/null $H/big.bin"
+rm -f "$X"
+rss http rawget "$R" "$BIG" "$RAWGET" -s -o "$R" "$H/big.bin"
+rss http curl "$C_" "$BIG" curl -s -o "$C_" "$H/big.bin"
+rss http wget "$W" "$BIG" wget -q -O "$W" "$H/big.bin"
+
+say "row 2: ${SIZE_MIB} MiB chunked to -o"
+bench chunked "$BIG" \
+  rawget "$R" "$RAWGET -s -o $R $C/big.bin" \
+  curl "$C_" "curl -s -o $C_ $C/big.bin" \
+  wget "$W" "wget -q -O $W $C/big.bin" \
+  curl-null - "curl -s -o /dev/null $C/big.bin"
+rss chunked rawget "$R" "$BIG" "$RAWGET" -s -o "$R" "$C/big.bin"
+rss chunked curl "$C_" "$BIG" curl -s -o "$C_" "$C/big.bin"
+rss chunked wget "$W" "$BIG" wget -q -O "$W" "$C/big.bin"
+
+say "row 3: ${SIZE_MIB} MiB over https to -o"
+bench https "$BIG" \
+  rawget "$R" "$RAWGET -s -k -o $R $S/big.bin" \
+  curl "$C_" "curl -s -k -o $C_ $S/big.bin" \
+  wget "$W" "wget -q --no-check-certificate -O $W $S/big.bin" \
+  curl-null - "curl -s -k -o /dev/null $S/big.bin"
+rss https rawget "$R" "$BIG" "$RAWGET" -s -k -o "$R" "$S/big.bin"
+rss https curl "$C_" "$BIG" curl -s -k -o "$C_" "$S/big.bin"
+rss https wget "$W" "$BIG" wget -q --no-check-certificate -O "$W" "$S/big.bin"
+
+say "row 4: $SMALL_FETCHES fetches of 1 KiB, one process each"
+# Each command is a loop of SMALL_FETCHES processes; the last output is
+# checked. /bin/true in the same loop is the floor: starting a process.
+loop() { echo "sh -c 'for i in \$(seq $SMALL_FETCHES); do $1; done'"; }
+bench small "$SMALL" \
+  rawget "$R" "$(loop "$RAWGET -s -o $R $H/small.bin")" \
+  curl "$C_" "$(loop "curl -s -o $C_ $H/small.bin")" \
+  wget "$W" "$(loop "wget -q -O $W $H/small.bin")" \
+  true - "$(loop /bin/true)"
+rss small rawget "$R" "$SMALL" "$RAWGET" -s -o "$R" "$H/small.bin"
+rss small curl "$C_" "$SMALL" curl -s -o "$C_" "$H/small.bin"
+rss small wget "$W" "$SMALL" wget -q -O "$W" "$H/small.bin"
+
+# The RSS floor: a process that only loads the binary and its libraries.
+/usr/bin/time -f %M -o "$WORK/floor.rawget.rss" "$RAWGET" --version >/dev/null
+/usr/bin/time -f %M -o "$WORK/floor.curl.rss" curl --version >/dev/null
+/usr/bin/time -f %M -o "$WORK/floor.wget.rss" wget --version >/dev/null
+
+# --- table ----------------------------------------------------------------
+# verdict RATIO MAX [RSS_KIB RSS_MAX_KIB]
+verdict() {
+  awk -v r="$1" -v max="$2" -v rss="${3:-0}" -v rmax="${4:-0}" 'BEGIN {
+    ok = (r <= max) && (rmax == 0 || rss <= rmax); print (ok ? "PASS" : "MISS") }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+secs() { awk -v s="$1" 'BEGIN { printf "%.3f s", s }'; }
+ms_each() { awk -v s="$1" -v n="$SMALL_FETCHES" 'BEGIN { printf "%.2f ms", s * 1000 / n }'; }
+
+row_big() { # ROW WORK REFERENCE TARGET MAX_RATIO [RSS_MAX_KIB]
+  local row=$1 work=$2 ref=$3 target=$4 max=$5 rss_max=${6:-0}
+  local r c w l ratio_ rr rc rw
+  r=$(get "$row.rawget.median") c=$(get "$row.curl.median") w=$(get "$row.wget.median")
+  rr=$(get "$row.rawget.rss") rc=$(get "$row.curl.rss") rw=$(get "$row.wget.rss")
+  ratio_=$(ratio "$r" "$c")
+  printf '| %s | %s, %s MiB | %s, %s MiB | %s, %s MiB | %s | %s | %s | %s |\n' \
+    "$work" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" \
+    "$(secs "$w")" "$(mib "$rw")" "$ref" "$ratio_" "$target" \
+    "$(verdict "$ratio_" "$max" "$rr" "$rss_max")"
+}
+
+size_label="$SIZE_MIB MiB"
+[ "$SIZE_MIB" -eq 1024 ] && size_label="1 GiB"
+{
+  echo
+  echo "rawget bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r), load before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "medians of $RUNS alternating rounds (after 1 warmup round); peak RSS of one run; every output compared byte for byte"
+  echo
+  echo "| work | rawget | curl | wget | reference | rawget/curl | target | |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  row_big http "$size_label over http to -o" \
+    "write only $(secs "$(get http.write-only.median)"), curl to null $(secs "$(get http.curl-null.median)")" \
+    "at most 0.5x curl, at most 4 MiB RSS" 0.5 4096
+  row_big chunked "$size_label chunked to -o" "curl to null $(secs "$(get chunked.curl-null.median)")" \
+    "at most 0.7x curl" 0.7
+  row_big https "$size_label over https to -o" "curl to null $(secs "$(get https.curl-null.median)")" \
+    "at most 0.7x curl" 0.7
+  r=$(get small.rawget.median) c=$(get small.curl.median) w=$(get small.wget.median) t=$(get small.true.median)
+  rr=$(get small.rawget.rss) rc=$(get small.curl.rss) rw=$(get small.wget.rss)
+  r_ms=$(awk -v s="$r" -v n="$SMALL_FETCHES" 'BEGIN { print s * 1000 / n }')
+  printf '| %s fetches of 1 KiB, one process each | %s each, %s MiB | %s each, %s MiB | %s each, %s MiB | %s each | %s | %s | %s |\n' \
+    "$SMALL_FETCHES" "$(ms_each "$r")" "$(mib "$rr")" "$(ms_each "$c")" "$(mib "$rc")" \
+    "$(ms_each "$w")" "$(mib "$rw")" "start a process $(ms_each "$t")" "$(ratio "$r" "$c")" \
+    "at most 1.5 ms each" "$(verdict "$r_ms" 1.5)"
+  echo
+  echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
+  echo "chunked: nginx's addition filter, chunks of 32-64 KiB."
+  echo "RSS floor (\`--version\`): rawget $(mib "$(get floor.rawget.rss)") MiB, curl $(mib "$(get floor.curl.rss)") MiB, wget $(mib "$(get floor.wget.rss)") MiB."
+} >"$WORK/table.md"
+cat "$WORK/table.md"
+[ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"
+
+# --- echo rows ------------------------------------------------------------
+echo
+if [ -x scripts/bench-echo.sh ] || [ -f scripts/bench-echo.sh ]; then
+  say "echo rows: scripts/bench-echo.sh"
+  RUNS=$RUNS bash scripts/bench-echo.sh
+else
+  echo "echo rows skipped: scripts/bench-echo.sh not present (the echo server/client is not merged yet)"
+fi
