@@ -564,7 +564,8 @@ fn bench_reports_every_figure() {
     }
     let (_, summary) = server.stop(libc::SIGTERM);
     assert!(
-        summary.contains("4 connections served") && summary.contains("100000 bytes echoed"),
+        // 4 x 250 messages of 100 bytes, plus each connection's warm-up echo.
+        summary.contains("4 connections served") && summary.contains("100400 bytes echoed"),
         "{summary}"
     );
 }
@@ -650,4 +651,38 @@ fn bench_fails_when_the_server_closes_early() {
     let out = client(&[&addr.to_string(), "--bench", "--messages", "5"], b"");
     assert_eq!(out.status.code(), Some(56), "{out:?}");
     one_error_line(&out.stderr);
+}
+
+#[test]
+fn bench_hold_keeps_connections_open_after_the_report() {
+    let server = Server::start(&["-v"]);
+    let mut bench = Command::new(BIN)
+        .args(["echo-client", &server.addr(), "--bench"])
+        .args(["--connections", "5", "--messages", "3", "--hold", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let out = bench.stdout.take().unwrap();
+    let bench = Kill(bench);
+    // The report comes first (5 connections x 3 messages)...
+    let mut lines = BufReader::new(out).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first, "connections  5");
+    let second = lines.next().unwrap().unwrap();
+    assert_eq!(second, "messages     15");
+    // ...and the connections are still open while the client holds them:
+    // the server closes all five itself at shutdown.
+    let (status, summary, err) = server.stop_with_stderr(libc::SIGTERM);
+    assert!(status.success());
+    assert!(summary.contains("peak 5 concurrent"), "{summary}");
+    assert_eq!(err.matches("server shutdown").count(), 5, "{err}");
+    drop(bench);
 }

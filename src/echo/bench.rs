@@ -5,14 +5,15 @@
 //!
 //! Each connection sends one message, reads its echo in full, compares it
 //! and only then sends the next, so the message rate measures round trips,
-//! not buffering. All connections are established before the clock starts
-//! (a barrier), so connection set-up is not part of the rate. Each message
-//! carries its sequence number, so a stale or reordered echo is caught as a
-//! mismatch.
+//! not buffering. Every connection is established and has had one warm-up
+//! echo (checked, not counted) before the clock starts (a barrier), so
+//! connection set-up and a server's accept speed are not part of the rate.
+//! Each message carries its sequence number, so a stale or reordered echo
+//! is caught as a mismatch.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -170,7 +171,7 @@ pub fn run(args: &EchoClientArgs) -> crate::Result<()> {
         .map_err(super::stdout_error)?;
     drop(out);
     if let Some(hold) = hold {
-        rt.block_on(tokio::time::sleep(hold));
+        rt.block_on(async { tokio::time::sleep(hold).await });
     }
     drop(streams);
     Ok(())
@@ -234,7 +235,9 @@ async fn bench(
         return Err(err);
     };
 
-    let start_line = Arc::new(Barrier::new(connections + 1));
+    let start_line = Arc::new(Barrier::new(connections));
+    // Set by the first connection through the barrier, before it sends.
+    let started: Arc<OnceLock<Instant>> = Arc::default();
     let slots = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
     let addr: Arc<str> = Arc::from(addr);
     let mut set = JoinSet::new();
@@ -242,38 +245,35 @@ async fn bench(
     for id in 0..connections {
         let stream = first.take();
         let (start_line, slots, addr) = (start_line.clone(), slots.clone(), addr.clone());
+        let started = started.clone();
         set.spawn(async move {
+            // The connect slot is held until the first echo is back: the
+            // server has then accepted this connection, so servers that
+            // accept slowly (a fork per connection) are not flooded.
+            let slot = slots.acquire().await;
             let stream = match stream {
                 Some(s) => s,
-                None => {
-                    let _slot = slots.acquire().await;
-                    TcpStream::connect(sa).await.map_err(|e| {
-                        Error::new(
-                            ErrorKind::Connect,
-                            format!("could not connect to {addr} (connection {})", id + 1),
-                        )
-                        .with_source(super::clean(e))
-                    })?
-                }
+                None => TcpStream::connect(sa).await.map_err(|e| {
+                    Error::new(
+                        ErrorKind::Connect,
+                        format!("could not connect to {addr} (connection {})", id + 1),
+                    )
+                    .with_source(super::clean(e))
+                })?,
             };
             // Ping-pong: each message is one small write that must leave now.
             let _ = stream.set_nodelay(true);
+            let mut pinger = Pinger::new(stream, id, size, addr);
+            pinger.round_trip().await?;
+            drop(slot);
             start_line.wait().await;
-            ping_pong(stream, id, size, limit, &addr).await
+            started.get_or_init(Instant::now);
+            pinger.run(limit).await
         });
     }
 
-    // Wait for every connection to be up; a task that ends before that
-    // has failed, and dropping the set aborts the rest.
-    tokio::select! {
-        _ = start_line.wait() => {}
-        Some(done) = set.join_next() => {
-            return Err(joined(done).err().unwrap_or_else(|| {
-                Error::new(ErrorKind::Recv, "a connection ended before the start")
-            }));
-        }
-    }
-    let start = Instant::now();
+    // The first failure ends the bench: dropping the set aborts the rest
+    // (including those still waiting at the barrier).
     let mut messages = 0;
     let mut latency_ns = Vec::new();
     let mut streams = Vec::with_capacity(connections);
@@ -287,7 +287,9 @@ async fn bench(
         }
         streams.push(r.stream);
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = started
+        .get()
+        .map_or(0.0, |start| start.elapsed().as_secs_f64());
     let report = Report {
         connections,
         size,
@@ -321,82 +323,101 @@ fn stamp(msg: &mut [u8], id: usize, seq: u64) {
     msg[..n].copy_from_slice(&tag[..n]);
 }
 
-async fn ping_pong(
-    mut stream: TcpStream,
+/// One bench connection and its message.
+struct Pinger {
+    stream: TcpStream,
     id: usize,
-    size: usize,
-    limit: Limit,
-    addr: &str,
-) -> crate::Result<ConnResult> {
-    let mut msg = pattern(id, size);
-    let mut echo = vec![0u8; size];
-    let mut latency_ns = Vec::with_capacity(match limit {
-        Limit::Messages(m) => m.min(1 << 20) as usize,
-        Limit::Duration(_) => 4096,
-    });
-    let conn = id + 1;
-    let mut now = Instant::now();
-    let deadline = match limit {
-        Limit::Duration(d) => Some(now + d),
-        Limit::Messages(_) => None,
-    };
-    let mut seq: u64 = 0;
-    loop {
-        match (limit, deadline) {
-            (Limit::Messages(m), _) if seq >= m => break,
-            (_, Some(d)) if now >= d => break,
-            _ => {}
+    msg: Vec<u8>,
+    echo: Vec<u8>,
+    /// Messages sent so far, the warm-up included.
+    sent: u64,
+    addr: Arc<str>,
+}
+
+impl Pinger {
+    fn new(stream: TcpStream, id: usize, size: usize, addr: Arc<str>) -> Pinger {
+        Pinger {
+            stream,
+            id,
+            msg: pattern(id, size),
+            echo: vec![0u8; size],
+            sent: 0,
+            addr,
         }
-        stamp(&mut msg, id, seq);
-        let sent_at = now;
+    }
+
+    /// Sends the next message and checks its echo, byte for byte.
+    async fn round_trip(&mut self) -> crate::Result<()> {
+        let (conn, n, addr) = (self.id + 1, self.sent + 1, &self.addr);
+        stamp(&mut self.msg, self.id, self.sent);
+        self.sent += 1;
         // Write and read at once: a message larger than the socket buffers
         // would otherwise deadlock (the echo fills our receive buffer while
         // we are still writing).
-        let (mut rd, mut wr) = stream.split();
-        let (written, read) = tokio::join!(wr.write_all(&msg), rd.read_exact(&mut echo));
+        let (mut rd, mut wr) = self.stream.split();
+        let (written, read) = tokio::join!(wr.write_all(&self.msg), rd.read_exact(&mut self.echo));
         if let Err(e) = written {
             return Err(Error::new(
                 ErrorKind::Recv,
-                format!(
-                    "connection {conn}: could not send message {} to {addr}",
-                    seq + 1
-                ),
+                format!("connection {conn}: could not send message {n} to {addr}"),
             )
             .with_source(super::clean(e)));
         }
         if let Err(e) = read {
             let what = if e.kind() == io::ErrorKind::UnexpectedEof {
                 format!(
-                    "connection {conn}: {addr} closed the connection before echoing message {}",
-                    seq + 1
+                    "connection {conn}: {addr} closed the connection before echoing message {n}"
                 )
             } else {
-                format!(
-                    "connection {conn}: could not read the echo of message {}",
-                    seq + 1
-                )
+                format!("connection {conn}: could not read the echo of message {n}")
             };
             return Err(Error::new(ErrorKind::Recv, what).with_source(super::clean(e)));
         }
-        now = Instant::now();
-        if echo != msg {
-            let at = echo.iter().zip(&msg).position(|(a, b)| a != b).unwrap_or(0);
+        if self.echo != self.msg {
+            let at = self
+                .echo
+                .iter()
+                .zip(&self.msg)
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
             return Err(Error::new(
                 ErrorKind::BadResponse,
-                format!(
-                    "connection {conn}: echo of message {} differs at byte {at}",
-                    seq + 1
-                ),
+                format!("connection {conn}: echo of message {n} differs at byte {at}"),
             ));
         }
-        latency_ns.push(now.duration_since(sent_at).as_nanos() as u64);
-        seq += 1;
+        Ok(())
     }
-    Ok(ConnResult {
-        messages: seq,
-        latency_ns,
-        stream,
-    })
+
+    /// Ping-pong until the limit, timing each round trip.
+    async fn run(mut self, limit: Limit) -> crate::Result<ConnResult> {
+        let mut latency_ns = Vec::with_capacity(match limit {
+            Limit::Messages(m) => m.min(1 << 20) as usize,
+            Limit::Duration(_) => 4096,
+        });
+        let mut now = Instant::now();
+        let deadline = match limit {
+            Limit::Duration(d) => Some(now + d),
+            Limit::Messages(_) => None,
+        };
+        let mut done: u64 = 0;
+        loop {
+            match (limit, deadline) {
+                (Limit::Messages(m), _) if done >= m => break,
+                (_, Some(d)) if now >= d => break,
+                _ => {}
+            }
+            let sent_at = now;
+            self.round_trip().await?;
+            now = Instant::now();
+            latency_ns.push(now.duration_since(sent_at).as_nanos() as u64);
+            done += 1;
+        }
+        Ok(ConnResult {
+            messages: done,
+            latency_ns,
+            stream: self.stream,
+        })
+    }
 }
 
 #[cfg(test)]
