@@ -111,8 +111,8 @@ median() { # numbers on stdin -> median, or "fail" when there are none
 
 bench() { # name, outfile, client args...
     local name=$1 out=$2; shift 2
-    if ! timeout $((DURATION * 3 + 60)) "$BIN" echo-client "${ADDR[$name]}" --bench "$@" >"$out" 2>"$out.err"; then
-        log "$name: bench $* failed: $(head -c 300 "$out.err")"
+    if ! timeout $((DURATION * 2 + 20)) "$BIN" echo-client "${ADDR[$name]}" --bench "$@" >"$out" 2>"$out.err"; then
+        log "$name: bench $* failed: $(head -c 300 "$out.err") (a timeout, if empty)"
         : >"$out"
     fi
 }
@@ -143,7 +143,7 @@ for run in $(seq 1 "$RUNS"); do
         bench "$s" "$WORK/$s.one.$run" --connections 1 --duration "$DURATION" --size 64
         field "$WORK/$s.one.$run" '$1=="latency" && $2=="p50"' 3 >>"$WORK/$s.p50"
         pin "${PID[$s]}" 0
-        if timeout $((DURATION * 3 + 60)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
+        if timeout $((DURATION * 2 + 20)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
             --connections 1 --duration "$DURATION" --size 64 >"$WORK/$s.pinned.$run" 2>&1; then
             field "$WORK/$s.pinned.$run" '$1=="latency" && $2=="p50"' 3 >>"$WORK/$s.p50pin"
         fi

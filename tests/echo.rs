@@ -686,3 +686,30 @@ fn bench_hold_keeps_connections_open_after_the_report() {
     assert_eq!(err.matches("server shutdown").count(), 5, "{err}");
     drop(bench);
 }
+
+#[test]
+fn bench_fails_when_the_server_sends_extra_bytes() {
+    let addr = fake_server(|mut s| {
+        let mut buf = [0u8; 16];
+        if s.read_exact(&mut buf).is_ok() {
+            // The echo plus one byte nobody sent, in one segment.
+            let mut more = buf.to_vec();
+            more.push(b'!');
+            let _ = s.write_all(&more);
+        }
+        thread::sleep(Duration::from_millis(500));
+    });
+    let out = client(
+        &[
+            &addr.to_string(),
+            "--bench",
+            "--messages",
+            "5",
+            "--size",
+            "16",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    one_error_line(&out.stderr);
+}
