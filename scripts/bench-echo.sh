@@ -61,6 +61,7 @@ log "building rawget --release"
 cargo build --release --quiet
 
 ulimit -n "$(ulimit -Hn)"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 NCPU=$(nproc)
 
 # ---- servers
@@ -203,6 +204,7 @@ row() { # label, key, direction
 echo
 echo "echo benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -sm), $NCPU cores, rawget $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "load: rawget echo-client --bench, same for every server; median of $RUNS runs of ${DURATION}s"
+echo "machine load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "socat: TCP-LISTEN,fork,backlog=4096 PIPE; ncat $(ncat --version 2>&1 | awk '{print $3; exit}'): -l -k -m 20000 -e /bin/cat"
 echo "ratios are rawget's advantage (>1 is better for rawget)"
 echo
