@@ -3,7 +3,8 @@
 #
 # Every server is driven by the same load generator, `rawget echo-client
 # --bench` (one tokio thread, every echoed byte checked), for:
-#   1. 100 connections x 64 B ping-pong: messages/s
+#   1. 100 connections x 64 B ping-pong: messages/s, scheduled freely and
+#      with the server and the generator pinned to a core each
 #   2. 1 connection x 64 B ping-pong: round-trip p50, scheduled freely, and
 #      again with server and generator pinned to one core (no cross-core
 #      wake-up; the setting in which the performance issue's figures for
@@ -141,6 +142,14 @@ for run in $(seq 1 "$RUNS"); do
         log "run $run/$RUNS: $s"
         bench "$s" "$WORK/$s.many.$run" --connections 100 --duration "$DURATION" --size 64
         field "$WORK/$s.many.$run" '$1=="messages/s"' 2 >>"$WORK/$s.many"
+        # The same with a core each: server on the last CPU, generator on CPU 0
+        # (free scheduling often stacks both on one core, and neighbours move them).
+        pin "${PID[$s]}" "$((NCPU - 1))"
+        if timeout $((DURATION * 2 + 20)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
+            --connections 100 --duration "$DURATION" --size 64 >"$WORK/$s.split.$run" 2>&1; then
+            field "$WORK/$s.split.$run" '$1=="messages/s"' 2 >>"$WORK/$s.manysplit"
+        fi
+        pin "${PID[$s]}" "0-$((NCPU - 1))"
         bench "$s" "$WORK/$s.one.$run" --connections 1 --duration "$DURATION" --size 64
         field "$WORK/$s.one.$run" '$1=="latency" && $2=="p50"' 3 >>"$WORK/$s.p50"
         pin "${PID[$s]}" 0
@@ -155,6 +164,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 for s in "${SERVERS[@]}"; do
     RES[$s.many]=$(median <"$WORK/$s.many")
+    RES[$s.manysplit]=$(median <"$WORK/$s.manysplit" 2>/dev/null || echo fail)
     RES[$s.p50]=$(median <"$WORK/$s.p50")
     RES[$s.p50pin]=$(median <"$WORK/$s.p50pin" 2>/dev/null || echo fail)
     RES[$s.bulk]=$(median <"$WORK/$s.bulk")
@@ -210,6 +220,7 @@ echo "ratios are rawget's advantage (>1 is better for rawget)"
 echo
 printf '%-44s %10s %10s %10s %9s %9s\n' "work" "rawget" "socat" "ncat" "vs socat" "vs ncat"
 row "100 conns x 64 B ping-pong, messages/s" many higher
+row "  the same, server and generator a core each" manysplit higher
 row "1 conn x 64 B, p50 round trip, us" p50 lower
 row "1 conn x 64 B, p50, same core, us" p50pin lower
 row "1 conn bulk $((BULK / 1024)) KiB messages, MiB/s" bulk higher
