@@ -16,7 +16,7 @@
 # Each figure is the median of RUNS runs (servers interleaved, so a noisy
 # neighbour hits them alike). Prints one table with the ratios.
 #
-# Usage: scripts/bench-echo.sh            (about 5 minutes on 2 cores)
+# Usage: scripts/bench-echo.sh            (about 7 minutes on 2 cores)
 #   DURATION=SECS per run (default 4), RUNS (default 3), IDLE (default 10000)
 # Installs socat and ncat with apt-get if they are missing.
 set -euo pipefail
