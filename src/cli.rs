@@ -277,6 +277,11 @@ pub struct EchoClientArgs {
     /// Bench: print the report as JSON
     #[arg(long, requires = "bench")]
     pub json: bool,
+
+    /// Bench: after the report, keep every connection open SECS seconds
+    /// (to measure a server holding many connections)
+    #[arg(long, value_name = "SECS", requires = "bench")]
+    pub hold: Option<f64>,
 }
 
 /// `rawget replay`

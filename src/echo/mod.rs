@@ -1,4 +1,171 @@
 //! The TCP echo server and client (`rawget echo-server`, `rawget echo-client`).
+//!
+//! This is the only part of rawget that runs on tokio: the server holds
+//! thousands of sockets on two cores, which wants an event loop rather than a
+//! thread per connection. The interactive client modes stay on std sockets
+//! and threads; only the `--bench` load generator is asynchronous.
+//!
+//! This module holds what the server and client share: resolving an address
+//! the way the user typed it, connecting with rawget's exit codes, raising the
+//! open-file limit, and turning `io::Error`s into one-line messages.
 
+pub mod bench;
 pub mod client;
 pub mod server;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use crate::{Error, ErrorKind};
+
+/// Resolves `addr` (`HOST:PORT`, `IP:PORT` or `[IPv6]:PORT`) to its socket
+/// addresses.
+///
+/// A string that cannot be an address at all is a usage error (exit 2); a
+/// host name that does not resolve is exit 6, as in fetch.
+pub fn resolve(addr: &str) -> crate::Result<Vec<SocketAddr>> {
+    match addr.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() {
+                Err(Error::new(
+                    ErrorKind::Resolve,
+                    format!("could not resolve {addr}: no addresses"),
+                ))
+            } else {
+                Ok(addrs)
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Err(Error::new(
+            ErrorKind::Usage,
+            format!("bad address {addr:?} (expected HOST:PORT)"),
+        )
+        .with_source(clean(e))),
+        Err(e) => Err(
+            Error::new(ErrorKind::Resolve, format!("could not resolve {addr}"))
+                .with_source(clean(e)),
+        ),
+    }
+}
+
+/// Connects a blocking std socket to the first of `addr`'s addresses that
+/// accepts. Refused or unreachable is exit 7.
+pub fn connect_std(addr: &str) -> crate::Result<std::net::TcpStream> {
+    let mut last = None;
+    for sa in resolve(addr)? {
+        match std::net::TcpStream::connect(sa) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    let mut err = Error::new(ErrorKind::Connect, format!("could not connect to {addr}"));
+    if let Some(e) = last {
+        err = err.with_source(clean(e));
+    }
+    Err(err)
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the new
+/// soft limit.
+///
+/// Every connection is a file descriptor, and the usual soft limit (1,024)
+/// is far below the 10,000 connections the server is meant to hold. Failure
+/// is not fatal: the old limit stays and accept reports `EMFILE` later.
+pub fn raise_nofile_limit() -> libc::rlim_t {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass, which outlives the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 0;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return raised.rlim_cur;
+        }
+    }
+    lim.rlim_cur
+}
+
+/// The same error without std's ` (os error N)` suffix, so the one-line
+/// message reads `…: Address already in use`.
+pub(crate) fn clean(e: io::Error) -> io::Error {
+    if e.raw_os_error().is_some() {
+        io::Error::new(e.kind(), clean_ref(&e))
+    } else {
+        e
+    }
+}
+
+/// The text of `e` without std's ` (os error N)` suffix.
+pub(crate) fn clean_ref(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => text[..i].to_string(),
+        _ => text,
+    }
+}
+
+/// Wraps a failure to write our own stdout: a closed pipe (`… | head`) ends
+/// the program quietly, anything else is exit 23.
+pub(crate) fn stdout_error(e: io::Error) -> Error {
+    if crate::error::is_reset(&e) {
+        Error::quiet(ErrorKind::Write)
+    } else {
+        Error::new(ErrorKind::Write, "could not write to stdout").with_source(clean(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_address_is_usage_error() {
+        let err = resolve("no-port-here").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let err = resolve("127.0.0.1:99999").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+    }
+
+    #[test]
+    fn literal_address_resolves_without_dns() {
+        let addrs = resolve("127.0.0.1:7007").unwrap();
+        assert_eq!(addrs, vec!["127.0.0.1:7007".parse::<SocketAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn clean_strips_os_error_suffix() {
+        let e = clean(io::Error::from_raw_os_error(libc::EADDRINUSE));
+        assert_eq!(e.to_string(), "Address already in use");
+        assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
+        let plain = clean(io::Error::other("x (os error 3)"));
+        assert_eq!(plain.to_string(), "x (os error 3)");
+    }
+
+    #[test]
+    fn nofile_limit_is_raised_to_hard() {
+        let soft = raise_nofile_limit();
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        assert_eq!(soft, lim.rlim_cur);
+        assert_eq!(lim.rlim_cur, lim.rlim_max);
+    }
+
+    #[test]
+    fn closed_pipe_on_stdout_is_quiet() {
+        assert!(stdout_error(io::Error::from(io::ErrorKind::BrokenPipe)).is_quiet());
+        let e = stdout_error(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert_eq!(e.kind(), ErrorKind::Write);
+        assert!(!e.is_quiet());
+    }
+}
