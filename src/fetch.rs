@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 
 use crate::error::{is_reset, is_timeout, one_line, Error, ErrorKind, Result};
 use crate::options::Options;
-use crate::output::{BodyOut, HeadOut, HeadRouting, RawCapture, StdStream};
+use crate::output::{BodyOut, HeadOut, HeadRouting, RawCapture, StdStream, MAX_IOV};
 use crate::progress::Progress;
 use crate::report::{framing_kind, FindingJson, FramingJson, HeadJson, Hop, Report};
 use crate::request::{self, RequestSpec};
@@ -61,6 +61,7 @@ pub fn run(opts: &Options) -> Result<()> {
         },
         findings: opts.explain || opts.strict || opts.json.is_some(),
         close_delimited: false,
+        ranges: Vec::with_capacity(MAX_IOV),
         #[cfg(target_os = "linux")]
         pipe: None,
     };
@@ -129,6 +130,9 @@ struct Fetch<'a> {
     findings: bool,
     /// The final body was close-delimited (its completeness unverifiable).
     close_delimited: bool,
+    /// Where the body pieces of one read lie in `buf` (reused: no
+    /// allocation per read).
+    ranges: Vec<std::ops::Range<usize>>,
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
     #[cfg(target_os = "linux")]
     pipe: Option<std::io::Result<crate::splice::Pipe>>,
@@ -306,18 +310,24 @@ impl Fetch<'_> {
         self.progress.start(promised);
         let (mut chunks, mut extensions) = (0u64, 0usize);
         loop {
-            if start < end {
-                let input = &mut self.buf[start..end];
+            while start < end && !decoder.is_done() {
                 let framing_err =
                     |e| Error::new(ErrorKind::BadResponse, "malformed chunked body").with_source(e);
                 // --raw writes the framing as well; decoding still finds the end.
                 let (used, out) = if self.opts.raw {
-                    let used = decoder.skip(input).map_err(framing_err)?;
+                    let used = decoder.skip(&self.buf[start..end]).map_err(framing_err)?;
+                    body.write_all(&self.buf[start..start + used])?;
                     (used, used)
                 } else {
-                    decoder.decode_in_place(input).map_err(framing_err)?
+                    // Body pieces are written where they lie, between the
+                    // chunk-size lines, by one vectored write.
+                    self.ranges.clear();
+                    let input = &mut self.buf[start..end];
+                    let used = decoder
+                        .decode_ranges(input, &mut self.ranges, MAX_IOV)
+                        .map_err(framing_err)?;
+                    (used, body.write_ranges(input, &self.ranges)?)
                 };
-                body.write_all(&self.buf[start..start + out])?;
                 self.progress.advance(out as u64);
                 self.trace.timings.body += out as u64;
                 self.hop().body_bytes += out as u64;

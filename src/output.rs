@@ -64,6 +64,9 @@ impl StdStream {
     }
 }
 
+/// Most pieces written by one [`BodyOut::write_ranges`] call.
+pub const MAX_IOV: usize = 64;
+
 /// The body's destination.
 pub enum BodyOut {
     /// Standard output.
@@ -117,6 +120,46 @@ impl BodyOut {
             BodyOut::Stdout(s) => s.write_all(data),
             BodyOut::File(f) => f.write_all(data),
         }
+    }
+
+    /// Writes the pieces `ranges` of `buf` (at most [`MAX_IOV`]), in order,
+    /// with vectored writes, no copying to make them contiguous. Returns the
+    /// bytes written.
+    pub fn write_ranges(&mut self, buf: &[u8], ranges: &[std::ops::Range<usize>]) -> Result<usize> {
+        let (file, name): (&mut File, String) = match self {
+            BodyOut::Stdout(s) => (&mut s.file, "stdout".to_owned()),
+            BodyOut::File(f) => (&mut f.file, f.path.display().to_string()),
+        };
+        let mut slices = [io::IoSlice::new(&[]); MAX_IOV];
+        let n = ranges.len().min(MAX_IOV);
+        for (slice, r) in slices.iter_mut().zip(&ranges[..n]) {
+            *slice = io::IoSlice::new(&buf[r.clone()]);
+        }
+        let total: usize = ranges[..n].iter().map(|r| r.len()).sum();
+        let mut rest = &mut slices[..n];
+        while !rest.is_empty() {
+            match file.write_vectored(rest) {
+                Ok(0) => {
+                    return Err(Error::new(
+                        ErrorKind::Write,
+                        format!("could not write to {name}: wrote nothing"),
+                    ))
+                }
+                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe && name == "stdout" => {
+                    return Err(Error::quiet(ErrorKind::Write))
+                }
+                Err(e) => {
+                    return Err(
+                        Error::new(ErrorKind::Write, format!("could not write to {name}"))
+                            .with_source(e),
+                    )
+                }
+            }
+        }
+        self.count(total as u64);
+        Ok(total)
     }
 
     /// The response is complete: make the output final.
