@@ -20,7 +20,7 @@ use crate::response::framing::{self, Framing};
 use crate::response::head::{self, Head, HeadScan, HeadScanner, MAX_HEAD};
 use crate::target::Target;
 use crate::trace::Trace;
-use crate::transport::{self, Stream};
+use crate::transport::{self, Stream, TLS_RECORD};
 
 /// Size of the read buffer: large reads mean few system calls per byte.
 pub const BUF_SIZE: usize = 256 * 1024;
@@ -373,6 +373,17 @@ impl Fetch<'_> {
                 Some(eof) => eof,
                 None => {
                     end = self.read(&mut stream, 0, Reading::Body)?;
+                    // TLS hands over one 16 KiB record per read; while more
+                    // full records wait, gather them so each write is large.
+                    while end > 0
+                        && end + TLS_RECORD <= self.buf.len()
+                        && stream.tls_pending() >= TLS_RECORD
+                    {
+                        match self.read(&mut stream, end, Reading::Body)? {
+                            0 => break,
+                            n => end += n,
+                        }
+                    }
                     end == 0
                 }
             };

@@ -235,7 +235,7 @@ pub fn tls_handshake(
         .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))?;
     set_timeouts(&tcp, opts.remaining()?)?;
     trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
-    match connector.connect(&target.host, EofWatch { tcp, eof: false }) {
+    match connector.connect(&target.host, EofWatch::new(tcp)) {
         Ok(tls) => {
             describe_tls(&tls, trace);
             Ok(Stream::new(Inner::Tls(Box::new(tls)), opts.deadline))
@@ -382,21 +382,72 @@ fn set_timeouts(tcp: &TcpStream, limit: Option<Duration>) -> Result<()> {
         .map_err(|e| Error::new(ErrorKind::Recv, "could not set a socket timeout").with_source(e))
 }
 
-/// The TCP stream under TLS, noting when the peer's FIN arrives. OpenSSL
-/// as native-tls sets it up reports a TCP close without close_notify as a
-/// clean end of stream; close_notify itself ends the TLS stream without a
-/// further socket read. So "TLS says end of stream and the socket saw EOF"
-/// means the peer closed without close_notify: a possible truncation.
+/// The TCP stream under TLS, reading ahead and noting when the peer's FIN
+/// arrives.
+///
+/// Read-ahead: OpenSSL reads a record's 5-byte header, then its body, two
+/// system calls per 16 KiB record; serving both from one large read here
+/// cuts the calls by an order of magnitude.
+///
+/// FIN: OpenSSL as native-tls sets it up reports a TCP close without
+/// close_notify as a clean end of stream; close_notify itself ends the TLS
+/// stream without a further socket read. So "TLS says end of stream and the
+/// socket saw EOF" means the peer closed without close_notify: a possible
+/// truncation.
 #[derive(Debug)]
 pub struct EofWatch {
     tcp: TcpStream,
     eof: bool,
+    ahead: Vec<u8>,
+    pos: usize,
+    len: usize,
+}
+
+/// Read-ahead buffer under TLS: several full records.
+const AHEAD: usize = 128 * 1024;
+
+/// The largest TLS record on the wire: 16 KiB of data plus header, padding
+/// and tag, rounded up.
+pub const TLS_RECORD: usize = 16 * 1024 + 512;
+
+impl EofWatch {
+    fn new(tcp: TcpStream) -> EofWatch {
+        EofWatch {
+            tcp,
+            eof: false,
+            ahead: vec![0; AHEAD],
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    /// Bytes already read ahead: what TLS can decrypt without blocking.
+    fn pending(&self) -> usize {
+        self.len - self.pos
+    }
 }
 
 impl Read for EofWatch {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.tcp.read(buf)?;
-        self.eof |= n == 0 && !buf.is_empty();
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.pos == self.len {
+            if buf.len() >= AHEAD {
+                let n = self.tcp.read(buf)?;
+                self.eof |= n == 0;
+                return Ok(n);
+            }
+            let n = self.tcp.read(&mut self.ahead)?;
+            if n == 0 {
+                self.eof = true;
+                return Ok(0);
+            }
+            (self.pos, self.len) = (0, n);
+        }
+        let n = buf.len().min(self.len - self.pos);
+        buf[..n].copy_from_slice(&self.ahead[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
@@ -460,6 +511,15 @@ impl Stream {
         match &self.inner {
             Inner::Tcp(t) => Some(t.as_raw_fd()),
             Inner::Tls(_) => None,
+        }
+    }
+
+    /// Bytes a TLS stream holds read ahead, decryptable without blocking
+    /// (0 for plain TCP, where one large read takes everything queued).
+    pub fn tls_pending(&self) -> usize {
+        match &self.inner {
+            Inner::Tcp(_) => 0,
+            Inner::Tls(t) => t.get_ref().pending(),
         }
     }
 
