@@ -718,7 +718,9 @@ fn accept_at_the_file_limit_backs_off_and_goes_on() {
     for (i, s) in socks.iter_mut().enumerate() {
         s.write_all(msg(i).as_bytes()).unwrap();
     }
-    server.wait_log("the file limit", |log| log.contains("Too many open files"));
+    server.wait_log("the file limit", |log| {
+        log.contains("accept: Too many open files; backing off")
+    });
 
     // Stuck at the limit for a second: alive, not spinning, not logging
     // every retry.
@@ -767,4 +769,19 @@ fn accept_at_the_file_limit_backs_off_and_goes_on() {
     assert!(status.success(), "{status:?}");
     eprintln!("summary: {summary}");
     assert_eq!(summary_count(&summary, "connections"), CLIENTS as u64 + 1);
+}
+
+/// SIGTERM while accept is backing off at the file limit still ends the
+/// server at once with its summary.
+#[test]
+fn sigterm_while_backing_off_at_the_file_limit() {
+    let server = Server::start_with_nofile(&["-v"], 64);
+    let addr = server.addr;
+    let socks: Vec<TcpStream> = (0..80).map(|_| connect(addr)).collect();
+    server.wait_log("the file limit", |log| log.contains("backing off"));
+    let (status, summary) = server.stop();
+    assert!(status.success(), "{status:?}");
+    let served = summary_count(&summary, "connections");
+    assert!(served > 0 && served < 80, "{summary}");
+    drop(socks);
 }
