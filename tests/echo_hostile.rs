@@ -38,20 +38,31 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
-        Server::spawn(extra, None)
+        Server::spawn(extra, None, &[])
+    }
+
+    /// Starts the server on the multi-thread scheduler with `threads`
+    /// workers (`RAWGET_ECHO_THREADS`).
+    fn start_threaded(extra: &[&str], threads: usize) -> Server {
+        Server::spawn(
+            extra,
+            None,
+            &[("RAWGET_ECHO_THREADS", &threads.to_string())],
+        )
     }
 
     /// Starts the server with `RLIMIT_NOFILE` soft and hard set to `nofile`
     /// (both, since the server raises its soft limit to the hard one).
     fn start_with_nofile(extra: &[&str], nofile: libc::rlim_t) -> Server {
-        Server::spawn(extra, Some(nofile))
+        Server::spawn(extra, Some(nofile), &[])
     }
 
-    fn spawn(extra: &[&str], nofile: Option<libc::rlim_t>) -> Server {
+    fn spawn(extra: &[&str], nofile: Option<libc::rlim_t>, env: &[(&str, &str)]) -> Server {
         let stderr = tempfile::NamedTempFile::new().unwrap();
         let mut cmd = Command::new(BIN);
         cmd.args(["echo-server", "--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr.reopen().unwrap());
@@ -784,4 +795,57 @@ fn sigterm_while_backing_off_at_the_file_limit() {
     let served = summary_count(&summary, "connections");
     assert!(served > 0 && served < 80, "{summary}");
     drop(socks);
+}
+
+/// Connection churn (short clients, a third of them resetting) on the
+/// multi-thread scheduler: the server's count of open connections, which
+/// `--max-connections` relies on, must come back to exactly zero, so that
+/// afterwards exactly `--max-connections` clients are admitted again.
+#[test]
+fn churn_on_two_threads_keeps_the_open_count_exact() {
+    const MAX: usize = 4;
+    const PER_THREAD: u32 = 1500;
+    let mut server = Server::start_threaded(&["--max-connections", "4"], 2);
+    let addr = server.addr;
+    let start = Instant::now();
+    let churners: Vec<_> = (0..4u32)
+        .map(|t| {
+            thread::spawn(move || {
+                let mut refused = 0u32;
+                for i in 0..PER_THREAD {
+                    assert!(start.elapsed() < 2 * LIMIT, "churn too slow");
+                    let mut s = connect(addr);
+                    let m = format!("churn {t} {i}");
+                    let _ = s.write_all(m.as_bytes());
+                    if !echoed_or_closed(&mut s, m.as_bytes()) {
+                        refused += 1;
+                    }
+                    if i % 3 == 0 {
+                        set_linger_zero(&s);
+                    }
+                }
+                refused
+            })
+        })
+        .collect();
+    let refused: u32 = churners.into_iter().map(|t| t.join().unwrap()).sum();
+    server.assert_alive();
+    // Exactly MAX fit now (retrying while the server notices the last
+    // closes); one more is refused.
+    let held: Vec<TcpStream> = (0..MAX)
+        .map(|i| served_eventually(addr, format!("held {i}").as_bytes()))
+        .collect();
+    let mut extra = connect(addr);
+    let _ = extra.write_all(b"x");
+    assert!(
+        !echoed_or_closed(&mut extra, b"x"),
+        "a fifth client was served"
+    );
+    drop(held);
+    let (status, summary) = server.stop();
+    assert!(status.success(), "{status:?}");
+    eprintln!(
+        "churn of {} connections on 2 threads: {refused} refused during the churn; {summary}",
+        4 * PER_THREAD
+    );
 }
