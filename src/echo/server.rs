@@ -298,8 +298,12 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
     // Ping-pong latency: without this, Nagle holds a small echo back until
     // the client's delayed ACK (40 ms) whenever a reply is split.
     let _ = stream.set_nodelay(true);
-    let open = open + 1;
-    stats.open.store(open, Ordering::Relaxed);
+    // Only this loop adds to `open`, so the check above cannot be overtaken
+    // by another admission; but connections close on other threads with the
+    // multi-thread scheduler, so the count must be incremented atomically,
+    // never stored: a store would wipe out a close made since the load, and
+    // the count would creep up until `--max-connections` refused everyone.
+    let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
     stats.peak.fetch_max(open, Ordering::Relaxed);
     stats.served.fetch_add(1, Ordering::Relaxed);
     if config.verbose {
