@@ -59,13 +59,30 @@ impl Server {
 
     fn spawn(extra: &[&str], nofile: Option<libc::rlim_t>, env: &[(&str, &str)]) -> Server {
         let stderr = tempfile::NamedTempFile::new().unwrap();
+        Server::spawn_with_stderr(extra, nofile, env, stderr.reopen().unwrap().into(), stderr)
+    }
+
+    /// Starts the server with its stderr writing into `err` (the log file
+    /// is then left empty).
+    fn start_with_stderr(extra: &[&str], err: Stdio) -> Server {
+        let stderr = tempfile::NamedTempFile::new().unwrap();
+        Server::spawn_with_stderr(extra, None, &[], err, stderr)
+    }
+
+    fn spawn_with_stderr(
+        extra: &[&str],
+        nofile: Option<libc::rlim_t>,
+        env: &[(&str, &str)],
+        err: Stdio,
+        stderr: tempfile::NamedTempFile,
+    ) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["echo-server", "--listen", "127.0.0.1:0"])
             .args(extra)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(stderr.reopen().unwrap());
+            .stderr(err);
         if let Some(n) = nofile {
             let lim = libc::rlimit {
                 rlim_cur: n,
@@ -848,4 +865,33 @@ fn churn_on_two_threads_keeps_the_open_count_exact() {
         "churn of {} connections on 2 threads: {refused} refused during the churn; {summary}",
         4 * PER_THREAD
     );
+}
+
+/// With -v and a stderr nobody reads any more (a closed pipe, as when a log
+/// reader dies), the log lines are lost but the server goes on serving.
+#[test]
+fn verbose_with_a_closed_stderr_pipe_keeps_serving() {
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two new descriptors into `fds`.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors are new and owned here alone.
+    let (read_end, write_end) = unsafe {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+    };
+    drop(read_end);
+    let mut server = Server::start_with_stderr(&["-v"], write_end.into());
+    let addr = server.addr;
+    for i in 0..5 {
+        let mut s = connect(addr);
+        let m = format!("unlogged {i}");
+        assert_eq!(round_trip(&mut s, m.as_bytes()), m.as_bytes());
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+    }
+    server.assert_alive();
+    let (status, summary) = server.stop();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(summary_count(&summary, "connections"), 5, "{summary}");
 }
