@@ -42,6 +42,18 @@ const READ_BUF: usize = 64 * 1024;
 /// (Linux caps it at `net.core.somaxconn`, 4096 by default).
 const BACKLOG: u32 = 4096;
 
+/// Writes one -v line to stderr. A stderr that cannot be written (say a
+/// pipe whose reader has gone) loses the line: unlike `eprintln!`, which
+/// panics, it must not take down the server and every connection with it.
+/// The line goes out in one write, so lines from two threads do not mix.
+macro_rules! vlog {
+    ($($arg:tt)*) => {{
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = io::stderr().write_all(line.as_bytes());
+    }};
+}
+
 thread_local! {
     /// The read buffer shared by every connection on this runtime thread.
     /// Borrowed only inside one `poll`, never across an `.await`.
@@ -270,12 +282,12 @@ fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Durat
     );
     if transient {
         if verbose {
-            eprintln!("accept: {}; continuing", super::clean_ref(e));
+            vlog!("accept: {}; continuing", super::clean_ref(e));
         }
         return None;
     }
     if verbose && !*burst {
-        eprintln!("accept: {}; backing off", super::clean_ref(e));
+        vlog!("accept: {}; backing off", super::clean_ref(e));
     }
     *burst = true;
     Some(ACCEPT_BACKOFF)
@@ -287,7 +299,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
     if config.max.is_some_and(|max| open >= max) {
         stats.refused.fetch_add(1, Ordering::Relaxed);
         if config.verbose {
-            eprintln!(
+            vlog!(
                 "refused {peer}: {open} connections open (--max-connections {})",
                 config.max.unwrap_or(0)
             );
@@ -307,7 +319,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
     stats.peak.fetch_max(open, Ordering::Relaxed);
     stats.served.fetch_add(1, Ordering::Relaxed);
     if config.verbose {
-        eprintln!("open {peer} ({open} open)");
+        vlog!("open {peer} ({open} open)");
     }
     let conn = Conn {
         stats: Arc::clone(stats),
@@ -355,7 +367,7 @@ impl Drop for Conn {
                 Some(End::Idle) => "idle timeout".to_string(),
                 Some(End::Failed(e)) => format!("error: {}", super::clean_ref(e)),
             };
-            eprintln!(
+            vlog!(
                 "close {}: {} bytes in, {} bytes out, {:.3} s, {why} ({open} open)",
                 self.peer,
                 self.bytes_in,
