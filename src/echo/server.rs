@@ -42,6 +42,18 @@ const READ_BUF: usize = 64 * 1024;
 /// (Linux caps it at `net.core.somaxconn`, 4096 by default).
 const BACKLOG: u32 = 4096;
 
+/// Writes one -v line to stderr. A stderr that cannot be written (say a
+/// pipe whose reader has gone) loses the line: unlike `eprintln!`, which
+/// panics, it must not take down the server and every connection with it.
+/// The line goes out in one write, so lines from two threads do not mix.
+macro_rules! vlog {
+    ($($arg:tt)*) => {{
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = io::stderr().write_all(line.as_bytes());
+    }};
+}
+
 thread_local! {
     /// The read buffer shared by every connection on this runtime thread.
     /// Borrowed only inside one `poll`, never across an `.await`.
@@ -175,14 +187,29 @@ async fn serve(
         .map_err(super::stdout_error)?;
     drop(out);
 
+    // While accept is failing for want of a resource: when to try again.
+    // The sleep is a branch of the select, so a signal still ends the
+    // server at once.
+    let mut backoff: Option<Instant> = None;
+    // Whether the last accept failed that way (one -v line per burst).
+    let mut burst = false;
     loop {
         tokio::select! {
             biased;
             _ = sigterm.recv() => return Ok("SIGTERM"),
             _ = sigint.recv() => return Ok("SIGINT"),
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => admit(stream, peer, config, &stats),
-                Err(e) => accept_failed(e, config.verbose).await,
+            () = tokio::time::sleep_until(backoff.unwrap_or_else(Instant::now)),
+                if backoff.is_some() => backoff = None,
+            accepted = listener.accept(), if backoff.is_none() => match accepted {
+                Ok((stream, peer)) => {
+                    burst = false;
+                    admit(stream, peer, config, &stats);
+                }
+                Err(e) => {
+                    if let Some(wait) = accept_failed(&e, &mut burst, config.verbose) {
+                        backoff = Some(Instant::now() + wait);
+                    }
+                }
             },
         }
     }
@@ -215,13 +242,55 @@ fn bind(listen: &str, addrs: &[SocketAddr]) -> crate::Result<TcpListener> {
     Err(err)
 }
 
-/// Out of file descriptors (or another transient accept failure): say so
-/// with -v and back off briefly instead of spinning on the error.
-async fn accept_failed(e: io::Error, verbose: bool) {
-    if verbose {
-        eprintln!("accept failed: {}", super::clean(e));
+/// How long accept rests after failing for want of a resource.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Decides what a failed accept means for the accept loop: `None` to go on
+/// accepting at once, or how long to back off.
+///
+/// A connection that died in the queue (`ECONNABORTED`, and the network
+/// errors Linux's accept(2) says to treat like `EAGAIN`) is one client's
+/// problem: log it with -v and go on. Anything else, above all running out
+/// of descriptors (`EMFILE`, `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`),
+/// would fail again at once, and the pending connection stays queued, so
+/// retrying at once would spin a core: back off, and log once per burst of
+/// failures (`burst` is cleared by the next successful accept), not once
+/// per retry.
+fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Duration> {
+    let transient = matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNABORTED
+                | libc::EINTR
+                | libc::EPROTO
+                | libc::EPERM
+                | libc::ENETDOWN
+                | libc::ENETUNREACH
+                | libc::ENOPROTOOPT
+                | libc::EHOSTDOWN
+                | libc::EHOSTUNREACH
+                | libc::ENONET
+                | libc::EOPNOTSUPP
+                | libc::ETIMEDOUT
+        )
+    ) || matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    );
+    if transient {
+        if verbose {
+            vlog!("accept: {}; continuing", super::clean_ref(e));
+        }
+        return None;
     }
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    if verbose && !*burst {
+        vlog!("accept: {}; backing off", super::clean_ref(e));
+    }
+    *burst = true;
+    Some(ACCEPT_BACKOFF)
 }
 
 /// Starts serving an accepted client, or refuses it when the server is full.
@@ -230,7 +299,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
     if config.max.is_some_and(|max| open >= max) {
         stats.refused.fetch_add(1, Ordering::Relaxed);
         if config.verbose {
-            eprintln!(
+            vlog!(
                 "refused {peer}: {open} connections open (--max-connections {})",
                 config.max.unwrap_or(0)
             );
@@ -241,12 +310,16 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
     // Ping-pong latency: without this, Nagle holds a small echo back until
     // the client's delayed ACK (40 ms) whenever a reply is split.
     let _ = stream.set_nodelay(true);
-    let open = open + 1;
-    stats.open.store(open, Ordering::Relaxed);
+    // Only this loop adds to `open`, so the check above cannot be overtaken
+    // by another admission; but connections close on other threads with the
+    // multi-thread scheduler, so the count must be incremented atomically,
+    // never stored: a store would wipe out a close made since the load, and
+    // the count would creep up until `--max-connections` refused everyone.
+    let open = stats.open.fetch_add(1, Ordering::Relaxed) + 1;
     stats.peak.fetch_max(open, Ordering::Relaxed);
     stats.served.fetch_add(1, Ordering::Relaxed);
     if config.verbose {
-        eprintln!("open {peer} ({open} open)");
+        vlog!("open {peer} ({open} open)");
     }
     let conn = Conn {
         stats: Arc::clone(stats),
@@ -294,7 +367,7 @@ impl Drop for Conn {
                 Some(End::Idle) => "idle timeout".to_string(),
                 Some(End::Failed(e)) => format!("error: {}", super::clean_ref(e)),
             };
-            eprintln!(
+            vlog!(
                 "close {}: {} bytes in, {} bytes out, {:.3} s, {why} ({open} open)",
                 self.peer,
                 self.bytes_in,
@@ -456,6 +529,32 @@ impl IdleTimer {
                 return true;
             }
             self.sleep.as_mut().reset(deadline);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_descriptors_backs_off_and_marks_the_burst() {
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            let mut burst = false;
+            let e = io::Error::from_raw_os_error(errno);
+            assert_eq!(accept_failed(&e, &mut burst, false), Some(ACCEPT_BACKOFF));
+            assert!(burst);
+            assert_eq!(accept_failed(&e, &mut burst, false), Some(ACCEPT_BACKOFF));
+        }
+    }
+
+    #[test]
+    fn a_connection_aborted_in_the_queue_does_not_stop_accepting() {
+        for errno in [libc::ECONNABORTED, libc::EINTR, libc::EPROTO, libc::EPERM] {
+            let mut burst = false;
+            let e = io::Error::from_raw_os_error(errno);
+            assert_eq!(accept_failed(&e, &mut burst, false), None);
+            assert!(!burst);
         }
     }
 }
