@@ -245,6 +245,54 @@ pub fn tls_handshake(
     }
 }
 
+/// The negotiated protocol and cipher suite, read from the server's
+/// ServerHello as it crossed the wire (RFC 8446 section 4.1.3; native-tls
+/// does not report them). TLS 1.3 names itself in the supported_versions
+/// extension; earlier versions in the legacy version field.
+pub fn server_hello(bytes: &[u8]) -> Option<String> {
+    let u16_at = |b: &[u8], i: usize| Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
+    // Record: type 22 (handshake), version, length; then the handshake
+    // message: type 2 (ServerHello), 24-bit length.
+    if bytes.first() != Some(&22) || bytes.get(5) != Some(&2) {
+        return None;
+    }
+    let msg = bytes.get(9..)?;
+    let mut version = u16_at(msg, 0)?;
+    let session_len = usize::from(*msg.get(34)?);
+    let mut i = 35 + session_len;
+    let cipher = u16_at(msg, i)?;
+    i += 3; // cipher suite, compression method
+    let extensions_end = i + 2 + usize::from(u16_at(msg, i)?);
+    i += 2;
+    while i + 4 <= extensions_end {
+        let (kind, len) = (u16_at(msg, i)?, usize::from(u16_at(msg, i + 2)?));
+        if kind == 0x002b && len == 2 {
+            version = u16_at(msg, i + 4)?;
+        }
+        i += 4 + len;
+    }
+    let version = match version {
+        0x0304 => "TLSv1.3".to_owned(),
+        0x0303 => "TLSv1.2".to_owned(),
+        0x0302 => "TLSv1.1".to_owned(),
+        0x0301 => "TLSv1.0".to_owned(),
+        v => format!("version 0x{v:04x}"),
+    };
+    let cipher = match cipher {
+        0x1301 => "TLS_AES_128_GCM_SHA256".to_owned(),
+        0x1302 => "TLS_AES_256_GCM_SHA384".to_owned(),
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256".to_owned(),
+        0xc02b => "ECDHE-ECDSA-AES128-GCM-SHA256".to_owned(),
+        0xc02c => "ECDHE-ECDSA-AES256-GCM-SHA384".to_owned(),
+        0xc02f => "ECDHE-RSA-AES128-GCM-SHA256".to_owned(),
+        0xc030 => "ECDHE-RSA-AES256-GCM-SHA384".to_owned(),
+        0xcca8 => "ECDHE-RSA-CHACHA20-POLY1305".to_owned(),
+        0xcca9 => "ECDHE-ECDSA-CHACHA20-POLY1305".to_owned(),
+        c => format!("cipher suite 0x{c:04x}"),
+    };
+    Some(format!("{version}, {cipher}"))
+}
+
 /// Keeps OpenSSL from parsing a whole CA bundle that will not be used.
 ///
 /// native-tls loads the bundle file (144 certificates on Debian) and the
@@ -292,7 +340,10 @@ fn classify_tls(e: native_tls::Error) -> Error {
 }
 
 fn describe_tls(tls: &native_tls::TlsStream<EofWatch>, trace: &Trace) {
-    trace.step(|| "TLS handshake done".to_owned());
+    trace.step(|| match server_hello(&tls.get_ref().hello) {
+        Some(hello) => format!("TLS handshake done: {hello}"),
+        None => "TLS handshake done".to_owned(),
+    });
     if !trace.verbose() {
         return;
     }
@@ -398,6 +449,8 @@ fn set_timeouts(tcp: &TcpStream, limit: Option<Duration>) -> Result<()> {
 pub struct EofWatch {
     tcp: TcpStream,
     eof: bool,
+    /// The first bytes the server sent: its ServerHello, read for `-v`.
+    hello: Vec<u8>,
     ahead: Vec<u8>,
     pos: usize,
     len: usize,
@@ -405,6 +458,9 @@ pub struct EofWatch {
 
 /// Read-ahead buffer under TLS: several full records.
 const AHEAD: usize = 128 * 1024;
+
+/// How much of the server's first flight is kept to read its ServerHello.
+const HELLO_CAPTURE: usize = 4096;
 
 /// The largest TLS record on the wire: 16 KiB of data plus header, padding
 /// and tag, rounded up.
@@ -415,6 +471,7 @@ impl EofWatch {
         EofWatch {
             tcp,
             eof: false,
+            hello: Vec::new(),
             ahead: vec![0; AHEAD],
             pos: 0,
             len: 0,
@@ -444,6 +501,10 @@ impl Read for EofWatch {
                 return Ok(0);
             }
             (self.pos, self.len) = (0, n);
+            if self.hello.len() < HELLO_CAPTURE {
+                let take = n.min(HELLO_CAPTURE - self.hello.len());
+                self.hello.extend_from_slice(&self.ahead[..take]);
+            }
         }
         let n = buf.len().min(self.len - self.pos);
         buf[..n].copy_from_slice(&self.ahead[self.pos..self.pos + n]);
@@ -549,7 +610,11 @@ impl Stream {
             Inner::Tcp(_) => None,
             Inner::Tls(t) => {
                 let der = t.peer_certificate().ok()??.to_der().ok()?;
-                Some(certificate_lines(&der))
+                let mut lines = certificate_lines(&der);
+                if let Some(hello) = server_hello(&t.get_ref().hello) {
+                    lines.insert(0, format!("protocol: {hello}"));
+                }
+                Some(lines)
             }
         }
     }
@@ -630,6 +695,54 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// A ServerHello record: legacy version 1.2, a 32-byte session id,
+    /// cipher `cipher`, and supported_versions when `tls13`.
+    fn hello(cipher: u16, tls13: bool) -> Vec<u8> {
+        let mut msg = vec![3, 3];
+        msg.extend([7; 32]); // random
+        msg.push(32);
+        msg.extend([9; 32]); // session id
+        msg.extend(cipher.to_be_bytes());
+        msg.push(0); // compression
+        let mut ext = vec![0x00, 0x33, 0, 2, 0, 0x1d]; // an unrelated extension
+        if tls13 {
+            ext.extend([0x00, 0x2b, 0, 2, 3, 4]);
+        }
+        msg.extend((ext.len() as u16).to_be_bytes());
+        msg.extend(ext);
+        let mut hs = vec![2, 0, (msg.len() >> 8) as u8, msg.len() as u8];
+        hs.extend(msg);
+        let mut rec = vec![22, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
+        rec.extend(hs);
+        rec
+    }
+
+    #[test]
+    fn server_hello_names_protocol_and_cipher() {
+        assert_eq!(
+            server_hello(&hello(0x1302, true)).as_deref(),
+            Some("TLSv1.3, TLS_AES_256_GCM_SHA384")
+        );
+        assert_eq!(
+            server_hello(&hello(0xc02f, false)).as_deref(),
+            Some("TLSv1.2, ECDHE-RSA-AES128-GCM-SHA256")
+        );
+        assert_eq!(
+            server_hello(&hello(0x1234, false)).as_deref(),
+            Some("TLSv1.2, cipher suite 0x1234")
+        );
+    }
+
+    #[test]
+    fn server_hello_never_panics_on_garbage() {
+        let good = hello(0x1301, true);
+        for cut in 0..good.len() {
+            let _ = server_hello(&good[..cut]);
+        }
+        assert_eq!(server_hello(b"HTTP/1.1 200 OK\r\n"), None);
+        assert_eq!(server_hello(&[22, 3, 3, 0, 4, 1, 0, 0, 0]), None);
     }
 
     #[test]
