@@ -113,7 +113,7 @@ median() { # numbers on stdin -> median, or "fail" when there are none
 
 bench() { # name, outfile, client args...
     local name=$1 out=$2; shift 2
-    if ! timeout $((DURATION * 2 + 5)) "$BIN" echo-client "${ADDR[$name]}" --bench "$@" >"$out" 2>"$out.err"; then
+    if ! timeout $((DURATION * 2 + 15)) "$BIN" echo-client "${ADDR[$name]}" --bench "$@" >"$out" 2>"$out.err"; then
         log "$name: bench $* failed: $(head -c 300 "$out.err") (a timeout, if empty)"
         : >"$out"
     fi
@@ -145,7 +145,7 @@ for run in $(seq 1 "$RUNS"); do
         # The same with a core each: server on the last CPU, generator on CPU 0
         # (free scheduling often stacks both on one core, and neighbours move them).
         pin "${PID[$s]}" "$((NCPU - 1))"
-        if timeout $((DURATION * 2 + 5)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
+        if timeout $((DURATION * 2 + 15)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
             --connections 100 --duration "$DURATION" --size 64 >"$WORK/$s.split.$run" 2>&1; then
             field "$WORK/$s.split.$run" '$1=="messages/s"' 2 >>"$WORK/$s.manysplit"
         fi
@@ -153,7 +153,7 @@ for run in $(seq 1 "$RUNS"); do
         bench "$s" "$WORK/$s.one.$run" --connections 1 --duration "$DURATION" --size 64
         field "$WORK/$s.one.$run" '$1=="latency" && $2=="p50"' 3 >>"$WORK/$s.p50"
         pin "${PID[$s]}" 0
-        if timeout $((DURATION * 2 + 5)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
+        if timeout $((DURATION * 2 + 15)) taskset -c 0 "$BIN" echo-client "${ADDR[$s]}" --bench \
             --connections 1 --duration "$DURATION" --size 64 >"$WORK/$s.pinned.$run" 2>&1; then
             field "$WORK/$s.pinned.$run" '$1=="latency" && $2=="p50"' 3 >>"$WORK/$s.p50pin"
         fi
@@ -162,12 +162,14 @@ for run in $(seq 1 "$RUNS"); do
         field "$WORK/$s.bulk.$run" '$1=="MiB/s"' 2 >>"$WORK/$s.bulk"
     done
 done
+# The median of a figure's file, or "fail" when every run of it failed.
+med() { if [ -s "$1" ]; then median <"$1"; else echo fail; fi; }
 for s in "${SERVERS[@]}"; do
-    RES[$s.many]=$(median <"$WORK/$s.many")
-    RES[$s.manysplit]=$(median <"$WORK/$s.manysplit" 2>/dev/null || echo fail)
-    RES[$s.p50]=$(median <"$WORK/$s.p50")
-    RES[$s.p50pin]=$(median <"$WORK/$s.p50pin" 2>/dev/null || echo fail)
-    RES[$s.bulk]=$(median <"$WORK/$s.bulk")
+    RES[$s.many]=$(med "$WORK/$s.many")
+    RES[$s.manysplit]=$(med "$WORK/$s.manysplit")
+    RES[$s.p50]=$(med "$WORK/$s.p50")
+    RES[$s.p50pin]=$(med "$WORK/$s.p50pin")
+    RES[$s.bulk]=$(med "$WORK/$s.bulk")
 done
 
 # ---- many idle connections: open, echo once, hold; sample meanwhile

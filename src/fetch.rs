@@ -486,7 +486,20 @@ impl Fetch<'_> {
             };
             let bytes = &self.buf[start..start + len];
             self.trace.response(bytes);
-            let head = head::parse(bytes).map_err(|why| Error::new(ErrorKind::BadResponse, why))?;
+            let head = match head::parse(bytes) {
+                Ok(head) => head,
+                Err(why) => {
+                    if self.findings {
+                        // Name what made the head unreadable (a line without
+                        // a colon, a bad status line) for --explain/--json.
+                        let found = deviations::scan_head(bytes, &Head::default());
+                        self.hop()
+                            .findings
+                            .extend(found.iter().map(FindingJson::from));
+                    }
+                    return Err(Error::new(ErrorKind::BadResponse, why));
+                }
+            };
             self.heads.write(bytes, body)?;
             if self.findings {
                 let found = deviations::scan_head(&self.buf[start..start + len], &head);

@@ -259,3 +259,26 @@ fn capture_then_replay_reproduces_the_exchange() {
     let second = rawget(&["-s", &url(&replayed, "/")]);
     assert_eq!((second.code, second.stdout), (0, first.stdout));
 }
+
+#[test]
+fn explain_names_what_made_a_head_unreadable() {
+    // A header line without a colon is refused (exit 8), as curl refuses it;
+    // --explain still says which line and which clause.
+    let server = serve(Plan::new(
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nNo colon here\r\n\r\nok"[..],
+    ));
+    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("explain: deviation: header line without a colon: \"No colon here\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("[RFC 9112 §5 "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("explain: verdict: none"),
+        "{}",
+        run.stderr
+    );
+}

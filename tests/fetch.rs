@@ -890,3 +890,51 @@ fn include_with_output_file_keeps_the_head_out_of_the_file() {
     assert_eq!(run.stdout, head_of(&ok));
     assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), body_of(&ok));
 }
+
+#[test]
+fn every_resolved_address_is_tried_until_one_connects() {
+    // A server on 127.0.0.1 only; "localhost" may also resolve to ::1,
+    // which then refuses, and rawget must go on to the next address.
+    let server = serve_fixture("ok.http");
+    let port = server.addr().port();
+    let run = rawget(&["-v", "-o", "-", &format!("http://localhost:{port}/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, body_of(&fixture("ok.http")));
+    assert!(
+        run.stderr
+            .contains(&format!("* connected to 127.0.0.1:{port}")),
+        "{}",
+        run.stderr
+    );
+    if run.stderr.contains(&format!("* trying [::1]:{port}")) {
+        assert!(
+            run.stderr
+                .contains(&format!("* [::1]:{port}: Connection refused")),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn redirect_to_another_host_drops_authorization() {
+    // 127.0.0.1 and localhost are different hosts to a client.
+    let target = serve_fixture("ok.http");
+    let location = format!("http://localhost:{}/there", target.addr().port());
+    let redirect = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+    );
+    let first = serve(Plan::new(redirect.into_bytes()));
+    let run = rawget(&[
+        "-s",
+        "-L",
+        "-H",
+        "Authorization: Bearer secret",
+        &url(&first, "/here"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(requests(&first, 1)[0].contains("\r\nAuthorization: Bearer secret\r\n"));
+    let second = &requests(&target, 1)[0];
+    assert!(second.starts_with("GET /there HTTP/1.1\r\n"), "{second}");
+    assert!(!second.contains("Authorization"), "{second}");
+}

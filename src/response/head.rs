@@ -85,7 +85,7 @@ pub fn leading_blank_len(buf: &[u8]) -> usize {
 
 /// A parsed response head. Header names and values are kept as received;
 /// the raw bytes of the head are kept by the caller for printing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Head {
     /// The minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
     pub version: u8,
