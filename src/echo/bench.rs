@@ -182,23 +182,7 @@ pub fn run(args: &EchoClientArgs) -> crate::Result<()> {
 /// treats every server the same. `RAWGET_BENCH_THREADS=N` (N > 1) uses the
 /// multi-thread scheduler, for machines with cores to spare.
 fn runtime() -> crate::Result<tokio::runtime::Runtime> {
-    let threads = std::env::var("RAWGET_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1);
-    let built = if threads > 1 {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    };
-    built.map_err(|e| {
-        Error::new(ErrorKind::Connect, "could not start the event loop").with_source(e)
-    })
+    super::runtime("RAWGET_BENCH_THREADS")
 }
 
 /// What one connection brings back.

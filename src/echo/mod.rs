@@ -122,6 +122,31 @@ pub(crate) fn stdout_error(e: io::Error) -> Error {
     }
 }
 
+/// A tokio runtime: current-thread, or multi-thread with N workers when the
+/// environment variable `threads_var` says N > 1 (server and load generator
+/// each have their own variable; see their `runtime` for why one thread is
+/// the default).
+pub(crate) fn runtime(threads_var: &str) -> crate::Result<tokio::runtime::Runtime> {
+    let threads = std::env::var(threads_var)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1);
+    let built = if threads > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    built.map_err(|e| {
+        crate::Error::new(crate::ErrorKind::Connect, "could not start the event loop")
+            .with_source(e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,23 +133,7 @@ pub fn run(args: &EchoServerArgs) -> crate::Result<()> {
 /// `RAWGET_ECHO_THREADS=N` (N > 1) selects the multi-thread scheduler with
 /// N workers, for machines with cores to spare.
 fn runtime() -> crate::Result<tokio::runtime::Runtime> {
-    let threads = std::env::var("RAWGET_ECHO_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1);
-    let built = if threads > 1 {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    };
-    built.map_err(|e| {
-        Error::new(ErrorKind::Connect, "could not start the event loop").with_source(e)
-    })
+    super::runtime("RAWGET_ECHO_THREADS")
 }
 
 /// What every connection needs to know.
