@@ -938,3 +938,46 @@ fn redirect_to_another_host_drops_authorization() {
     assert!(second.starts_with("GET /there HTTP/1.1\r\n"), "{second}");
     assert!(!second.contains("Authorization"), "{second}");
 }
+
+#[test]
+fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
+    // The server sends the head and part of the body, then holds the
+    // connection; rawget is killed while it waits for the rest.
+    let ok = fixture("ok.http");
+    let server = serve(
+        Plan::new(ok.clone())
+            .cut(head_of(&ok).len() + 10)
+            .end(End::Hang),
+    );
+    let dir = scratch();
+    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
+        .args(["-s", "-o", "out", &url(&server, "/")])
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the request arrived and the temporary file exists
+    // (it is made before connecting), so rawget is reading the response.
+    assert_eq!(server.wait_requests(1, Duration::from_secs(10)).len(), 1);
+    let deadline = std::time::Instant::now() + RUN_LIMIT;
+    while listing(dir.path()).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary file appeared"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        listing(dir.path())
+            .iter()
+            .any(|n| n.starts_with(".out.rawget-")),
+        "{:?}",
+        listing(dir.path())
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let (code, _) = wait_with_rusage(&mut child);
+    assert_ne!(code, 0);
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
+    assert_eq!(listing(dir.path()), vec!["out"]);
+}
