@@ -61,6 +61,8 @@ pub fn run(opts: &Options) -> Result<()> {
         },
         findings: opts.explain || opts.strict || opts.json.is_some(),
         close_delimited: false,
+        // SAFETY: isatty only inspects the descriptor.
+        guard: opts.binary_guard && body.is_stdout() && unsafe { libc::isatty(1) } == 1,
         ranges: Vec::with_capacity(MAX_IOV),
         #[cfg(target_os = "linux")]
         pipe: None,
@@ -130,6 +132,8 @@ struct Fetch<'a> {
     findings: bool,
     /// The final body was close-delimited (its completeness unverifiable).
     close_delimited: bool,
+    /// Still to check that the body is not binary bound for a terminal.
+    guard: bool,
     /// Where the body pieces of one read lie in `buf` (reused: no
     /// allocation per read).
     ranges: Vec<std::ops::Range<usize>>,
@@ -316,6 +320,7 @@ impl Fetch<'_> {
                 // --raw writes the framing as well; decoding still finds the end.
                 let (used, out) = if self.opts.raw {
                     let used = decoder.skip(&self.buf[start..end]).map_err(framing_err)?;
+                    refuse_binary_on_terminal(&mut self.guard, &self.buf[start..start + used])?;
                     body.write_all(&self.buf[start..start + used])?;
                     (used, used)
                 } else {
@@ -326,7 +331,16 @@ impl Fetch<'_> {
                     let used = decoder
                         .decode_ranges(input, &mut self.ranges, MAX_IOV)
                         .map_err(framing_err)?;
-                    (used, body.write_ranges(input, &self.ranges)?)
+                    if let Some(first) = self.ranges.first() {
+                        refuse_binary_on_terminal(
+                            &mut self.guard,
+                            &self.buf[start..end][first.clone()],
+                        )?;
+                    }
+                    (
+                        used,
+                        body.write_ranges(&self.buf[start..end], &self.ranges)?,
+                    )
                 };
                 self.progress.advance(out as u64);
                 self.trace.timings.body += out as u64;
@@ -524,7 +538,9 @@ impl Fetch<'_> {
         body: &mut BodyOut,
         framing: Framing,
     ) -> Result<Option<bool>> {
-        let plain = matches!(framing, Framing::Length(_) | Framing::Close) && self.raw.is_none();
+        let plain = matches!(framing, Framing::Length(_) | Framing::Close)
+            && self.raw.is_none()
+            && !self.guard;
         let (Some(socket), true) = (stream.tcp_fd(), plain) else {
             return Ok(None);
         };
@@ -619,6 +635,24 @@ impl Fetch<'_> {
         }
         Ok(n)
     }
+}
+
+/// Like curl, refuses to write a body that looks binary (it has a NUL byte)
+/// to a terminal, where it can garble the screen; `-o -` forces it. Only
+/// the first piece of the body is looked at; `guard` says whether that is
+/// still to do.
+fn refuse_binary_on_terminal(guard: &mut bool, first: &[u8]) -> Result<()> {
+    if !*guard || first.is_empty() {
+        return Ok(());
+    }
+    *guard = false;
+    if memchr::memchr(0, first).is_some() {
+        return Err(Error::new(
+            ErrorKind::Write,
+            "binary output can mess up your terminal: use -o FILE, or -o - to write it anyway",
+        ));
+    }
+    Ok(())
 }
 
 /// Maps a failed read or write on the connection to the contract's codes.

@@ -27,6 +27,8 @@ pub struct Options {
     pub connect: ConnectOptions,
     /// `-o FILE`; `None` (or `-`) is stdout.
     pub output: Option<PathBuf>,
+    /// Refuse a binary body on a terminal: no `-o` at all (`-o -` forces).
+    pub binary_guard: bool,
     /// `-I`: the head is the output.
     pub head_only: bool,
     /// `-i`.
@@ -144,6 +146,7 @@ impl Options {
             spec,
             connect,
             output,
+            binary_guard: args.output.is_none(),
             head_only: args.head,
             include: args.include,
             silent: args.silent,

@@ -981,3 +981,63 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
     assert_eq!(listing(dir.path()), vec!["out"]);
 }
+
+/// Runs rawget with stdout (and stderr) on a pseudo-terminal; returns the
+/// exit code and what reached the terminal, or `None` without a pty.
+fn run_on_a_terminal(dir: &std::path::Path, args: &[&str]) -> Option<(i32, String)> {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::from(slave.try_clone().unwrap()))
+        .stderr(std::process::Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    let (code, _) = wait_with_rusage(&mut child);
+    let mut screen = Vec::new();
+    let _ = std::fs::File::from(master).read_to_end(&mut screen);
+    Some((code, String::from_utf8_lossy(&screen).into_owned()))
+}
+
+#[test]
+fn binary_body_is_not_written_to_a_terminal_unless_forced() {
+    let server = serve_fixture("binary-body.http");
+    let dir = scratch();
+    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-s", &url(&server, "/")]) else {
+        eprintln!("skipped: no pseudo-terminal here");
+        return;
+    };
+    assert_eq!(code, 23, "{screen:?}");
+    assert!(
+        screen.contains("rawget: error: binary output can mess up your terminal"),
+        "{screen:?}"
+    );
+    assert!(
+        !screen.contains('\u{1}'),
+        "no body byte reached the terminal: {screen:?}"
+    );
+    // -o - forces it; text bodies are never refused.
+    let (code, _) = run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&server, "/")]).unwrap();
+    assert_eq!(code, 0);
+    let text = serve_fixture("ok.http");
+    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", &url(&text, "/")]).unwrap();
+    assert_eq!(code, 0, "{screen:?}");
+    assert!(screen.contains("</html>"), "{screen:?}");
+    // Not a terminal: the bytes pass, as binary_body_passes_through_byte_for_byte shows.
+}
