@@ -819,39 +819,14 @@ fn verbose_shows_steps_request_and_head() {
 
 #[test]
 fn progress_bar_on_a_terminal_never_on_a_pipe() {
-    use std::io::Read;
-    use std::os::fd::{FromRawFd, OwnedFd};
     let server = serve_fixture("ok.http");
     let dir = scratch();
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors we then own.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
+    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-o", "out", &url(&server, "/")])
+    else {
         eprintln!("skipped: no pseudo-terminal here");
         return;
-    }
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args(["-o", "out", &url(&server, "/")])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::from(slave))
-        .spawn()
-        .unwrap();
-    let (code, _) = wait_with_rusage(&mut child);
-    assert_eq!(code, 0);
-    let mut screen = Vec::new();
-    // Once the child is gone the pty reads what it wrote, then EIO.
-    let _ = std::fs::File::from(master).read_to_end(&mut screen);
-    let screen = String::from_utf8_lossy(&screen);
+    };
+    assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains("100%  116 B / 116 B"), "{screen:?}");
     assert!(screen.contains('\r'), "{screen:?}");
 

@@ -225,18 +225,7 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
 
 /// Runs rawget with extra environment variables.
 fn rawget_env(envs: &[(&str, &str)], args: &[&str]) -> Run {
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args(args)
-        .envs(envs.iter().copied())
-        .write_stdin(Vec::<u8>::new())
-        .timeout(RUN_LIMIT)
-        .output()
-        .expect("run rawget");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    rawget_with(&std::env::temp_dir(), envs, args)
 }
 
 #[test]

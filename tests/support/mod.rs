@@ -27,8 +27,15 @@ impl Run {
 
 /// Runs `rawget ARGS` in `dir` with stdin closed.
 pub fn rawget_in(dir: &Path, args: &[&str]) -> Run {
+    rawget_with(dir, &[], args)
+}
+
+/// Runs `rawget ARGS` in `dir` with stdin closed and extra environment
+/// variables.
+pub fn rawget_with(dir: &Path, envs: &[(&str, &str)], args: &[&str]) -> Run {
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_rawget"))
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .write_stdin(Vec::<u8>::new())
         .timeout(RUN_LIMIT)
