@@ -10,216 +10,18 @@
 //! server is killed by a guard, so a bug fails a test rather than hanging.
 //! Figures worth quoting (RSS, counts) are printed with `--nocapture`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rawget");
+#[path = "support/echo_server.rs"]
+mod echo_server;
 
-/// How long any single wait may take before it is a failure.
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// Socket read/write timeout for clients that expect an answer.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A running `rawget echo-server`; killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    stdout: mpsc::Receiver<String>,
-    stderr: tempfile::NamedTempFile,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        Server::spawn(extra, None, &[])
-    }
-
-    /// Starts the server on the multi-thread scheduler with `threads`
-    /// workers (`RAWGET_ECHO_THREADS`).
-    fn start_threaded(extra: &[&str], threads: usize) -> Server {
-        Server::spawn(
-            extra,
-            None,
-            &[("RAWGET_ECHO_THREADS", &threads.to_string())],
-        )
-    }
-
-    /// Starts the server with `RLIMIT_NOFILE` soft and hard set to `nofile`
-    /// (both, since the server raises its soft limit to the hard one).
-    fn start_with_nofile(extra: &[&str], nofile: libc::rlim_t) -> Server {
-        Server::spawn(extra, Some(nofile), &[])
-    }
-
-    fn spawn(extra: &[&str], nofile: Option<libc::rlim_t>, env: &[(&str, &str)]) -> Server {
-        let stderr = tempfile::NamedTempFile::new().unwrap();
-        Server::spawn_with_stderr(extra, nofile, env, stderr.reopen().unwrap().into(), stderr)
-    }
-
-    /// Starts the server with its stderr writing into `err` (the log file
-    /// is then left empty).
-    fn start_with_stderr(extra: &[&str], err: Stdio) -> Server {
-        let stderr = tempfile::NamedTempFile::new().unwrap();
-        Server::spawn_with_stderr(extra, None, &[], err, stderr)
-    }
-
-    fn spawn_with_stderr(
-        extra: &[&str],
-        nofile: Option<libc::rlim_t>,
-        env: &[(&str, &str)],
-        err: Stdio,
-        stderr: tempfile::NamedTempFile,
-    ) -> Server {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["echo-server", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(err);
-        if let Some(n) = nofile {
-            let lim = libc::rlimit {
-                rlim_cur: n,
-                rlim_max: n,
-            };
-            // SAFETY: setrlimit is async-signal-safe and only reads `lim`,
-            // which is copied into the closure.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                        Ok(())
-                    } else {
-                        Err(io::Error::last_os_error())
-                    }
-                });
-            }
-        }
-        let mut child = cmd.spawn().unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            addr: "0.0.0.0:0".parse().unwrap(),
-            stdout: rx,
-            stderr,
-        };
-        let first = server
-            .stdout
-            .recv_timeout(LIMIT)
-            .expect("no listening line from the server");
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line is {first:?}"));
-        server.addr = addr.parse().unwrap();
-        server
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-
-    /// Panics if the server has exited.
-    fn assert_alive(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("the server exited: {status:?}\nstderr:\n{}", self.stderr());
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.stderr.path()).unwrap()
-    }
-
-    /// Waits until the stderr log satisfies `ok`; returns it.
-    fn wait_log(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let log = self.stderr();
-            if ok(&log) {
-                return log;
-            }
-            if start.elapsed() > LIMIT {
-                panic!("server log never showed {what}; log tail:\n{}", tail(&log));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// A field of /proc/PID/status, in KiB.
-    fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
-        let line = status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .unwrap_or_else(|| panic!("{field} in /proc/PID/status"));
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
-    /// Resident memory now.
-    fn rss_kib(&self) -> u64 {
-        self.status_kib("VmRSS:")
-    }
-
-    /// Peak resident memory over the server's life.
-    fn hwm_kib(&self) -> u64 {
-        self.status_kib("VmHWM:")
-    }
-
-    /// User plus system CPU time used so far, in clock ticks.
-    fn cpu_ticks(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
-        // Fields after the parenthesised command name; utime and stime are
-        // fields 14 and 15 of the whole line.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-    }
-
-    /// SIGTERM, then the exit status and the summary line.
-    fn stop(mut self) -> (ExitStatus, String) {
-        assert_eq!(unsafe { libc::kill(self.pid(), libc::SIGTERM) }, 0);
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(start.elapsed() < LIMIT, "server did not exit on SIGTERM");
-            thread::sleep(Duration::from_millis(10));
-        };
-        let mut rest = String::new();
-        while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(2)) {
-            rest.push_str(&line);
-            rest.push('\n');
-        }
-        (status, rest)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The last lines of a log, for failure messages.
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
+use echo_server::*;
 
 /// A number in the summary line just before `label`, e.g. `refused`.
 fn summary_count(summary: &str, label: &str) -> u64 {
@@ -253,25 +55,6 @@ fn raise_nofile(want: libc::rlim_t) -> Result<libc::rlim_t, String> {
         return Err(format!("setrlimit: {}", io::Error::last_os_error()));
     }
     Ok(lim.rlim_cur)
-}
-
-fn try_connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-    s.set_read_timeout(Some(IO_TIMEOUT))?;
-    s.set_write_timeout(Some(IO_TIMEOUT))?;
-    Ok(s)
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    try_connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"))
-}
-
-/// Sends `msg` and reads exactly its length back.
-fn round_trip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
-    s.write_all(msg).unwrap();
-    let mut back = vec![0; msg.len()];
-    s.read_exact(&mut back).unwrap();
-    back
 }
 
 /// A client that connects, sends `msg` and gets it back: the server serves.
@@ -405,7 +188,7 @@ fn ten_thousand_connections_held() {
     );
     drop(fresh);
     drop(socks);
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     eprintln!("summary: {summary}");
     assert_eq!(summary_count(&summary, "connections"), N as u64 + 1);
@@ -526,7 +309,7 @@ fn resets_mid_stream_do_not_hurt_the_server() {
     assert!(last_close.ends_with("(0 open)"), "{last_close}");
     let resets = log.matches("error: Connection reset by peer").count();
     assert!(resets > 0, "no reset logged:\n{}", tail(&log));
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     assert_eq!(summary_count(&summary, "connections"), total as u64);
     eprintln!("{ROUNDS} resets mid-stream: {resets} logged as resets; {summary}");
@@ -641,7 +424,7 @@ fn connect_flood_past_max_connections() {
         .map(|i| served_eventually(addr, format!("new {i}").as_bytes()))
         .collect();
     drop(new);
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     eprintln!("summary: {summary}");
     assert_eq!(summary_count(&summary, "concurrent"), MAX as u64);
@@ -793,7 +576,7 @@ fn accept_at_the_file_limit_backs_off_and_goes_on() {
     assert_eq!(round_trip(&mut fresh, b"again"), b"again");
     server.assert_alive();
     drop(fresh);
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     eprintln!("summary: {summary}");
     assert_eq!(summary_count(&summary, "connections"), CLIENTS as u64 + 1);
@@ -807,7 +590,7 @@ fn sigterm_while_backing_off_at_the_file_limit() {
     let addr = server.addr;
     let socks: Vec<TcpStream> = (0..80).map(|_| connect(addr)).collect();
     server.wait_log("the file limit", |log| log.contains("backing off"));
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     let served = summary_count(&summary, "connections");
     assert!(served > 0 && served < 80, "{summary}");
@@ -859,7 +642,7 @@ fn churn_on_two_threads_keeps_the_open_count_exact() {
         "a fifth client was served"
     );
     drop(held);
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     eprintln!(
         "churn of {} connections on 2 threads: {refused} refused during the churn; {summary}",
@@ -891,7 +674,7 @@ fn verbose_with_a_closed_stderr_pipe_keeps_serving() {
         s.read_to_end(&mut rest).unwrap();
     }
     server.assert_alive();
-    let (status, summary) = server.stop();
+    let (status, summary) = server.stop(libc::SIGTERM);
     assert!(status.success(), "{status:?}");
     assert_eq!(summary_count(&summary, "connections"), 5, "{summary}");
 }
