@@ -1016,3 +1016,26 @@ fn binary_body_is_not_written_to_a_terminal_unless_forced() {
     assert!(screen.contains("</html>"), "{screen:?}");
     // Not a terminal: the bytes pass, as binary_body_passes_through_byte_for_byte shows.
 }
+
+#[test]
+fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
+    // Large chunks are written where they lie (several per writev), small
+    // ones moved together first; both paths, to a pipe and to a file.
+    let body = patterned(8 << 20);
+    let response = chunked_response(&body, &[100_000, 1, 5000, 4095, 65_536, 17]);
+    let server = serve(Plan::new(response));
+    let run = rawget(&["-s", &url(&server, "/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout == body,
+        "body to the pipe differs ({} bytes)",
+        run.stdout.len()
+    );
+    let dir = scratch();
+    let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        std::fs::read(dir.path().join("out")).unwrap() == body,
+        "body in the file differs"
+    );
+}

@@ -696,3 +696,28 @@ fn ipv6_loopback_with_the_ip_san() {
     );
     assert_eq!(server.snis(), vec![None]);
 }
+
+#[test]
+fn large_https_bodies_arrive_intact_through_read_ahead() {
+    // Several MiB cross many TLS records: the read-ahead under OpenSSL and
+    // the gathering of several records per write must lose and reorder
+    // nothing, with Content-Length (the ordinary read loop) and chunked
+    // (pieces large and small, written where they lie).
+    let body = patterned(6 << 20);
+    let mut length =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    length.extend_from_slice(&body);
+    for (what, response) in [
+        ("length", length),
+        (
+            "chunked",
+            chunked_response(&body, &[100_000, 7, 70_000, 3000]),
+        ),
+    ] {
+        let server = serve_tls("server", TlsPlan::new(response));
+        let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        assert_eq!(run.stdout.len(), body.len(), "{what}");
+        assert!(run.stdout == body, "{what}: body differs");
+    }
+}

@@ -119,3 +119,30 @@ pub fn listing(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A chunked 200 response carrying `body` in chunks of the sizes in
+/// `sizes`, repeated until the body is used up.
+pub fn chunked_response(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut rest = body;
+    for &size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, tail) = rest.split_at(size.min(rest.len()));
+        out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        out.extend_from_slice(piece);
+        out.extend_from_slice(b"\r\n");
+        rest = tail;
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+/// `len` bytes that differ from their neighbours, so a lost, repeated or
+/// reordered piece shows.
+pub fn patterned(len: usize) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect()
+}
