@@ -222,4 +222,34 @@ mod tests {
         assert_eq!(end, End::Eof);
         assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"all of it");
     }
+
+    #[test]
+    fn an_output_that_refuses_splice_gets_the_piped_bytes_by_copy() {
+        // Linux refuses to splice into a file opened for appending (EINVAL):
+        // what is already in the pipe must still reach the output, counted.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"first bytes").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        std::fs::write(&path, b"old:").unwrap();
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let mut moved = 0;
+        let end = Pipe::new()
+            .unwrap()
+            .run(
+                client.as_raw_fd(),
+                file.as_raw_fd(),
+                None,
+                || Ok(()),
+                |n| moved += n,
+            )
+            .unwrap();
+        assert_eq!((end, moved), (End::Unsupported, 11));
+        assert_eq!(std::fs::read(&path).unwrap(), b"old:first bytes");
+    }
 }

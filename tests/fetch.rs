@@ -1008,8 +1008,13 @@ fn binary_body_is_not_written_to_a_terminal_unless_forced() {
         "no body byte reached the terminal: {screen:?}"
     );
     // -o - forces it; text bodies are never refused.
-    let (code, _) = run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&server, "/")]).unwrap();
-    assert_eq!(code, 0);
+    // (A terminal takes no splice(2): this also goes through the fallback
+    // from splice to read and write.)
+    let (code, screen) =
+        run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&server, "/")]).unwrap();
+    assert_eq!(code, 0, "{screen:?}");
+    let printable: String = (b' '..=b'~').map(char::from).collect();
+    assert!(screen.contains(&printable), "{screen:?}");
     let text = serve_fixture("ok.http");
     let (code, screen) = run_on_a_terminal(dir.path(), &["-s", &url(&text, "/")]).unwrap();
     assert_eq!(code, 0, "{screen:?}");
