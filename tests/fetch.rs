@@ -1008,10 +1008,15 @@ fn binary_body_is_not_written_to_a_terminal_unless_forced() {
         "no body byte reached the terminal: {screen:?}"
     );
     // -o - forces it; text bodies are never refused.
-    // (A terminal takes no splice(2): this also goes through the fallback
-    // from splice to read and write.)
+    // The body arrives after the head, in pieces, so the forced write goes
+    // through splice(2) into the terminal rather than from the read buffer.
+    let slow = serve(
+        Plan::new(fixture("binary-body.http"))
+            .piece(64)
+            .delay(Duration::from_millis(10)),
+    );
     let (code, screen) =
-        run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&server, "/")]).unwrap();
+        run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&slow, "/")]).unwrap();
     assert_eq!(code, 0, "{screen:?}");
     let printable: String = (b' '..=b'~').map(char::from).collect();
     assert!(screen.contains(&printable), "{screen:?}");
