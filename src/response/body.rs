@@ -223,20 +223,22 @@ impl Decoder {
     }
 
     /// Decodes all of `buf` in place: body data is moved to the front of
-    /// `buf` so the caller writes it with one call. Returns the bytes of
-    /// input consumed and the length of the data now at the front.
+    /// `buf`. Returns the bytes of input consumed and the length of the data
+    /// now at the front. Built on [`Decoder::decode_ranges`], the path the
+    /// fetch takes (it writes the ranges with one vectored write instead of
+    /// moving them), so tests, fuzzing and benchmarks of this function
+    /// exercise that path too.
     pub fn decode_in_place(&mut self, buf: &mut [u8]) -> Result<(usize, usize), FrameError> {
-        let (mut pos, mut out) = (0, 0);
-        while pos < buf.len() && !self.is_done() {
-            let step = self.decode(&buf[pos..])?;
-            let data = pos + step.data.start..pos + step.data.end;
-            if data.start != out {
-                buf.copy_within(data.clone(), out);
+        let mut ranges = Vec::new();
+        let used = self.decode_ranges(buf, &mut ranges, usize::MAX)?;
+        let mut out = 0;
+        for r in ranges {
+            if r.start != out {
+                buf.copy_within(r.clone(), out);
             }
-            out += data.len();
-            pos += step.consumed;
+            out += r.len();
         }
-        Ok((pos, out))
+        Ok((used, out))
     }
 
     /// Decodes `input` for a vectored write: the places of the body data
