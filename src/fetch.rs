@@ -578,16 +578,7 @@ impl Fetch<'_> {
                 self.pipe = Some(Err(std::io::Error::from(std::io::ErrorKind::Unsupported)));
                 Ok(Some(false))
             }
-            Err(crate::splice::Failure::Write(e)) => {
-                if e.kind() == std::io::ErrorKind::BrokenPipe && body.is_stdout() {
-                    return Err(Error::quiet(ErrorKind::Write));
-                }
-                Err(Error::new(
-                    ErrorKind::Write,
-                    format!("could not write to {}", body.name()),
-                )
-                .with_source(e))
-            }
+            Err(crate::splice::Failure::Write(e)) => Err(body.write_error(e)),
             Err(crate::splice::Failure::Recv(e)) => {
                 let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
                 Err(recv_error(e, &doing, self.trace))

@@ -47,21 +47,37 @@ impl StdStream {
         }
     }
 
-    /// Writes all of `data`. A reader that went away (`| head -c 10`) is a
-    /// quiet failure: the user closed the pipe on purpose.
+    /// Writes all of `data`.
     pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
-        self.file.write_all(data).map_err(|e| {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                Error::quiet(ErrorKind::Write)
-            } else {
-                Error::new(
-                    ErrorKind::Write,
-                    format!("could not write to {}", self.name),
-                )
-                .with_source(e)
-            }
-        })
+        self.file.write_all(data).map_err(|e| self.write_error(e))
     }
+
+    /// The error for a failed write. A reader that went away (`| head -c
+    /// 10`) is a quiet failure: the user closed the pipe on purpose.
+    fn write_error(&self, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Error::quiet(ErrorKind::Write)
+        } else {
+            Error::new(
+                ErrorKind::Write,
+                format!("could not write to {}", self.name),
+            )
+            .with_source(e)
+        }
+    }
+}
+
+/// `write_all` for vectored writes: retries after short writes and EINTR.
+fn write_all_vectored(file: &mut File, mut rest: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Most pieces written by one [`BodyOut::write_ranges`] call.
@@ -101,11 +117,12 @@ impl BodyOut {
         }
     }
 
-    /// The path written to, for messages.
-    pub fn name(&self) -> String {
+    /// The error for a failed write to this destination (also for writes
+    /// made behind its back, by splice).
+    pub fn write_error(&self, e: io::Error) -> Error {
         match self {
-            BodyOut::Stdout(_) => "stdout".to_owned(),
-            BodyOut::File(f) => f.path.display().to_string(),
+            BodyOut::Stdout(s) => s.write_error(e),
+            BodyOut::File(f) => f.write_error(e),
         }
     }
 
@@ -126,9 +143,9 @@ impl BodyOut {
     /// with vectored writes, no copying to make them contiguous. Returns the
     /// bytes written.
     pub fn write_ranges(&mut self, buf: &[u8], ranges: &[std::ops::Range<usize>]) -> Result<usize> {
-        let (file, name): (&mut File, String) = match self {
-            BodyOut::Stdout(s) => (&mut s.file, "stdout".to_owned()),
-            BodyOut::File(f) => (&mut f.file, f.path.display().to_string()),
+        let file = match self {
+            BodyOut::Stdout(s) => &mut *s.file,
+            BodyOut::File(f) => &mut f.file,
         };
         let mut slices = [io::IoSlice::new(&[]); MAX_IOV];
         let n = ranges.len().min(MAX_IOV);
@@ -136,28 +153,7 @@ impl BodyOut {
             *slice = io::IoSlice::new(&buf[r.clone()]);
         }
         let total: usize = ranges[..n].iter().map(|r| r.len()).sum();
-        let mut rest = &mut slices[..n];
-        while !rest.is_empty() {
-            match file.write_vectored(rest) {
-                Ok(0) => {
-                    return Err(Error::new(
-                        ErrorKind::Write,
-                        format!("could not write to {name}: wrote nothing"),
-                    ))
-                }
-                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe && name == "stdout" => {
-                    return Err(Error::quiet(ErrorKind::Write))
-                }
-                Err(e) => {
-                    return Err(
-                        Error::new(ErrorKind::Write, format!("could not write to {name}"))
-                            .with_source(e),
-                    )
-                }
-            }
-        }
+        write_all_vectored(file, &mut slices[..n]).map_err(|e| self.write_error(e))?;
         self.count(total as u64);
         Ok(total)
     }
@@ -263,15 +259,17 @@ impl FileOut {
     }
 
     fn write_all(&mut self, data: &[u8]) -> Result<()> {
-        self.file.write_all(data).map_err(|e| {
-            Error::new(
-                ErrorKind::Write,
-                format!("could not write to {}", self.path.display()),
-            )
-            .with_source(e)
-        })?;
+        self.file.write_all(data).map_err(|e| self.write_error(e))?;
         self.written += data.len() as u64;
         Ok(())
+    }
+
+    fn write_error(&self, e: io::Error) -> Error {
+        Error::new(
+            ErrorKind::Write,
+            format!("could not write to {}", self.path.display()),
+        )
+        .with_source(e)
     }
 
     fn commit(mut self) -> Result<()> {
