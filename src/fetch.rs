@@ -150,9 +150,10 @@ enum Outcome {
     Redirect { status: u16, location: String },
 }
 
-/// What a read was for, named in its error message.
+/// What the connection was used for when it failed, named in the message.
 #[derive(Clone, Copy)]
-enum Reading {
+enum Doing {
+    Send,
     Head,
     Body,
 }
@@ -254,7 +255,7 @@ impl Fetch<'_> {
                     Err(send)
                         if e.kind() == ErrorKind::EmptyReply || e.kind() == ErrorKind::Recv =>
                     {
-                        recv_error(send, "sending the request", self.trace)
+                        recv_error(send, Doing::Send, self.trace)
                     }
                     _ => e,
                 })
@@ -386,14 +387,14 @@ impl Fetch<'_> {
             let eof = match self.splice(&mut stream, &mut decoder, body, framing)? {
                 Some(eof) => eof,
                 None => {
-                    end = self.read(&mut stream, 0, Reading::Body)?;
+                    end = self.read(&mut stream, 0, Doing::Body)?;
                     // TLS hands over one 16 KiB record per read; while more
                     // full records wait, gather them so each write is large.
                     while end > 0
                         && end + TLS_RECORD <= self.buf.len()
                         && stream.tls_pending() >= TLS_RECORD
                     {
-                        match self.read(&mut stream, end, Reading::Body)? {
+                        match self.read(&mut stream, end, Doing::Body)? {
                             0 => break,
                             n => end += n,
                         }
@@ -485,7 +486,7 @@ impl Fetch<'_> {
                         self.buf.resize(self.buf.len() * 2, 0);
                     }
                 }
-                match self.read(stream, end, Reading::Head)? {
+                match self.read(stream, end, Doing::Head)? {
                     0 if self.trace.timings.received == 0 => {
                         return Err(Error::new(ErrorKind::EmptyReply, "empty reply from server"))
                     }
@@ -579,10 +580,7 @@ impl Fetch<'_> {
                 Ok(Some(false))
             }
             Err(crate::splice::Failure::Write(e)) => Err(body.write_error(e)),
-            Err(crate::splice::Failure::Recv(e)) => {
-                let doing = format!("reading the body ({} bytes in)", self.trace.timings.body);
-                Err(recv_error(e, &doing, self.trace))
-            }
+            Err(crate::splice::Failure::Recv(e)) => Err(recv_error(e, Doing::Body, self.trace)),
         }
     }
 
@@ -598,7 +596,7 @@ impl Fetch<'_> {
     }
 
     /// One read into `buf[at..]`, teed to `--save-raw` and counted.
-    fn read(&mut self, stream: &mut Stream, at: usize, reading: Reading) -> Result<usize> {
+    fn read(&mut self, stream: &mut Stream, at: usize, doing: Doing) -> Result<usize> {
         let n = match stream.read(&mut self.buf[at..]) {
             Ok(n) => n,
             // Without close_notify the end of a TLS stream is not proof of a
@@ -607,15 +605,7 @@ impl Fetch<'_> {
                 self.truncated = true;
                 0
             }
-            Err(e) => {
-                let doing = match reading {
-                    Reading::Head => "reading the response head".to_owned(),
-                    Reading::Body => {
-                        format!("reading the body ({} bytes in)", self.trace.timings.body)
-                    }
-                };
-                return Err(recv_error(e, &doing, self.trace));
-            }
+            Err(e) => return Err(recv_error(e, doing, self.trace)),
         };
         if n > 0 {
             self.trace.first_byte();
@@ -647,7 +637,12 @@ fn refuse_binary_on_terminal(guard: &mut bool, first: &[u8]) -> Result<()> {
 }
 
 /// Maps a failed read or write on the connection to the contract's codes.
-fn recv_error(e: std::io::Error, doing: &str, trace: &Trace) -> Error {
+fn recv_error(e: std::io::Error, doing: Doing, trace: &Trace) -> Error {
+    let doing = match doing {
+        Doing::Send => "sending the request".to_owned(),
+        Doing::Head => "reading the response head".to_owned(),
+        Doing::Body => format!("reading the body ({} bytes in)", trace.timings.body),
+    };
     let received = trace.timings.received;
     if is_timeout(&e) {
         return Error::new(

@@ -1049,3 +1049,25 @@ fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
         "body in the file differs"
     );
 }
+
+#[test]
+fn exit_56_when_the_server_resets_while_the_request_is_sent() {
+    // The server resets as soon as it accepts; an 8 MiB body cannot all
+    // have gone out by then, so the send fails, and with no response to
+    // read the send failure is what rawget reports.
+    let dir = scratch();
+    std::fs::write(dir.path().join("big.bin"), patterned(8 << 20)).unwrap();
+    let server = serve(Plan::new(Vec::new()).read_request(false).end(End::Reset));
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--data-binary", "@big.bin", &url(&server, "/upload")],
+    );
+    assert_eq!(run.code, 56, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("rawget: error: connection reset by peer while sending the request"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+}
