@@ -6,6 +6,9 @@
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
+
+use crate::response::reader::ReadError;
 
 /// What went wrong, in the contract's terms. Each variant is one exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,8 +159,69 @@ pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ").replace(['\n', '\r'], " ")
 }
 
+impl From<ReadError> for Error {
+    /// The one mapping from a protocol failure to its exit code.
+    fn from(e: ReadError) -> Error {
+        let kind = match &e {
+            ReadError::NotHttp(_)
+            | ReadError::HeadTooLarge
+            | ReadError::Head(_)
+            | ReadError::Framing(_)
+            | ReadError::Body(_)
+            | ReadError::CutHead => ErrorKind::BadResponse,
+            ReadError::EmptyReply => ErrorKind::EmptyReply,
+            ReadError::Incomplete { .. } | ReadError::Truncated => ErrorKind::Partial,
+        };
+        let message = e.to_string();
+        match e {
+            // The decoder's error is the cause, shown after a colon.
+            ReadError::Body(cause) => Error::new(kind, message).with_source(cause),
+            _ => Error::new(kind, message),
+        }
+    }
+}
+
 /// Shorthand for results carrying an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the connection was used for when it failed, named in the message.
+#[derive(Debug, Clone, Copy)]
+pub enum Doing {
+    /// Writing the request.
+    Send,
+    /// Reading a response head.
+    Head,
+    /// Reading the body, this many body bytes in.
+    Body(u64),
+}
+
+/// The error for a failed read or write on the connection: a socket
+/// timeout is exit 28, a reset or any other failure exit 56. `elapsed`
+/// and `received` (bytes so far) go in the timeout's message.
+pub fn connection_error(e: io::Error, doing: Doing, elapsed: Duration, received: u64) -> Error {
+    let doing = match doing {
+        Doing::Send => "sending the request".to_owned(),
+        Doing::Head => "reading the response head".to_owned(),
+        Doing::Body(n) => format!("reading the body ({n} bytes in)"),
+    };
+    if is_timeout(&e) {
+        return Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "timed out after {} ms {doing}, {received} bytes received",
+                elapsed.as_millis()
+            ),
+        );
+    }
+    if is_reset(&e) {
+        return Error::new(
+            ErrorKind::Recv,
+            format!("connection reset by peer while {doing}"),
+        )
+        .with_source(e);
+    }
+    Error::new(ErrorKind::Recv, format!("receive failure while {doing}")).with_source(e)
+}
 
 /// Whether an I/O error means the peer reset the connection.
 pub(crate) fn is_reset(err: &io::Error) -> bool {

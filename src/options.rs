@@ -6,17 +6,20 @@
 //! URL. Failures here are usage errors (exit 2), bad URLs (3) or unreadable
 //! input files (26).
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::cli::FetchArgs;
 use crate::error::{Error, ErrorKind, Result};
+use crate::output::{HeadFlags, HeadRouting};
 use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
 use crate::target::Target;
 use crate::transport::{ConnectOptions, ResolveOverride};
 
-/// Everything a fetch needs, checked.
+/// Everything a fetch needs, checked and decided: the plan. The fetch
+/// never reads a raw flag; what depends on several flags or on the
+/// terminal is decided here, once.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Where to go.
@@ -25,44 +28,60 @@ pub struct Options {
     pub spec: RequestSpec,
     /// How to connect.
     pub connect: ConnectOptions,
-    /// `-o FILE`; `None` (or `-`) is stdout.
-    pub output: Option<PathBuf>,
-    /// Refuse a binary body on a terminal: no `-o` at all (`-o -` forces).
-    pub binary_guard: bool,
-    /// `-I`: the head is the output.
-    pub head_only: bool,
-    /// `-i`.
-    pub include: bool,
-    /// `-s`.
-    pub silent: bool,
-    /// `-D FILE`.
-    pub dump_header: Option<PathBuf>,
-    /// `--raw`.
+    /// Where bytes go.
+    pub output: OutputPlan,
+    /// What the user is told besides the output.
+    pub report: ReportPlan,
+    /// `-L`: follow redirects, at most this many (`--max-redirs`).
+    pub follow: Option<u32>,
+    /// `-f`: a status of 400 or more is a failure.
+    pub fail: bool,
+    /// `--dry-run`: print the request, send nothing.
+    pub dry_run: bool,
+}
+
+/// Where the body, the heads and the raw bytes go.
+#[derive(Debug, Clone)]
+pub struct OutputPlan {
+    /// `-o FILE`; `None` is stdout (no `-o`, or `-o -`).
+    pub body: Option<PathBuf>,
+    /// Where each head (and the trailers) is printed.
+    pub heads: HeadRouting,
+    /// `-I`: no body is read, whatever the method.
+    pub no_body: bool,
+    /// `--raw`: the body as received, chunked framing kept.
     pub raw: bool,
     /// `--save-raw FILE`.
     pub save_raw: Option<PathBuf>,
     /// `--keep-partial`.
     pub keep_partial: bool,
+    /// Draw a progress bar: the body goes to a file, stderr is a terminal,
+    /// and neither `-s`, `-v` nor `-I` is given.
+    pub progress: bool,
+    /// Refuse a binary body: it would go to stdout, a terminal, with no
+    /// `-o` at all (`-o -` forces it), as curl refuses it.
+    pub refuse_binary: bool,
+}
+
+/// The reports on stderr (and `--json`).
+#[derive(Debug, Clone)]
+pub struct ReportPlan {
+    /// `-s`: no warnings either.
+    pub silent: bool,
     /// `-v`.
     pub verbose: bool,
     /// `--timing`.
     pub timing: bool,
-    /// `-L`.
-    pub location: bool,
-    /// `--max-redirs`.
-    pub max_redirs: u32,
-    /// `-f`.
-    pub fail: bool,
-    /// `--dry-run`.
-    pub dry_run: bool,
     /// `--chunks`.
     pub chunks: bool,
     /// `--explain`.
     pub explain: bool,
-    /// `--strict`.
+    /// `--strict`: any finding fails the fetch.
     pub strict: bool,
     /// `--json FILE`.
     pub json: Option<PathBuf>,
+    /// Look for RFC deviations (`--explain`, `--strict`, `--json`).
+    pub findings: bool,
 }
 
 impl Options {
@@ -134,36 +153,56 @@ impl Options {
             insecure: args.insecure,
             cacert: args.cacert.clone(),
         };
-        let output = args.output.clone().filter(|p| p.as_os_str() != "-");
-        if output.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
+        let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
+        if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
                 "--json - needs the body in a file (-o FILE)",
             ));
         }
+        let heads = HeadRouting::decide(
+            &HeadFlags {
+                head_only: args.head,
+                include: args.include,
+                silent: args.silent,
+                verbose: args.verbose,
+                dump_header: args.dump_header.clone(),
+            },
+            body_path.is_none(),
+        );
+        let output = OutputPlan {
+            progress: body_path.is_some()
+                && !args.silent
+                && !args.verbose
+                && !args.head
+                && std::io::stderr().is_terminal(),
+            refuse_binary: args.output.is_none() && std::io::stdout().is_terminal(),
+            body: body_path,
+            heads,
+            no_body: args.head,
+            raw: args.raw,
+            save_raw: args.save_raw.clone(),
+            keep_partial: args.keep_partial,
+        };
+        let report = ReportPlan {
+            silent: args.silent,
+            verbose: args.verbose,
+            timing: args.timing,
+            chunks: args.chunks,
+            explain: args.explain,
+            strict: args.strict,
+            json: args.json.clone(),
+            findings: args.explain || args.strict || args.json.is_some(),
+        };
         Ok(Options {
             target,
             spec,
             connect,
             output,
-            binary_guard: args.output.is_none(),
-            head_only: args.head,
-            include: args.include,
-            silent: args.silent,
-            dump_header: args.dump_header.clone(),
-            raw: args.raw,
-            save_raw: args.save_raw.clone(),
-            keep_partial: args.keep_partial,
-            verbose: args.verbose,
-            timing: args.timing,
-            location: args.location,
-            max_redirs: args.max_redirs,
+            report,
+            follow: args.location.then_some(args.max_redirs),
             fail: args.fail,
             dry_run: args.dry_run,
-            chunks: args.chunks,
-            explain: args.explain,
-            strict: args.strict,
-            json: args.json.clone(),
         })
     }
 }
@@ -282,9 +321,9 @@ mod tests {
 
     #[test]
     fn output_dash_is_stdout() {
-        assert_eq!(opts(&["-o", "-", "h"]).unwrap().output, None);
+        assert_eq!(opts(&["-o", "-", "h"]).unwrap().output.body, None);
         assert_eq!(
-            opts(&["-o", "f", "h"]).unwrap().output,
+            opts(&["-o", "f", "h"]).unwrap().output.body,
             Some(PathBuf::from("f"))
         );
     }

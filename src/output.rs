@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod diag;
+pub mod sink;
+
 /// An unbuffered writer on a standard stream (fd 1 or 2), not closed on drop.
 pub struct StdStream {
     file: ManuallyDrop<File>,
@@ -364,14 +367,12 @@ fn install_signal_cleanup() {
 
 /// Where response heads (and trailers) are printed.
 pub struct HeadOut {
-    to_stdout: bool,
-    to_stderr: bool,
-    to_body: bool,
+    routing: HeadRouting,
     dump: Option<(File, PathBuf)>,
 }
 
-/// How heads are routed, from the options.
-pub struct HeadRouting {
+/// The flags that decide where heads go.
+pub struct HeadFlags {
     /// `-I`: the head is the output.
     pub head_only: bool,
     /// `-i`.
@@ -384,53 +385,74 @@ pub struct HeadRouting {
     pub dump_header: Option<PathBuf>,
 }
 
-impl HeadOut {
+/// Where heads go, decided once from the flags (the contract's output table).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeadRouting {
+    /// On stdout, on their own.
+    pub to_stdout: bool,
+    /// On stderr.
+    pub to_stderr: bool,
+    /// Through the body's writer, before the body (`-I`, `-i` to stdout).
+    pub to_body: bool,
+    /// `-D FILE` (not `-`, which is `to_stdout`).
+    pub dump: Option<PathBuf>,
+}
+
+impl HeadRouting {
     /// Decides where heads go, given where the body goes.
-    pub fn open(r: &HeadRouting, body_to_stdout: bool) -> Result<HeadOut> {
-        let (mut to_stdout, mut to_stderr, mut to_body) = (false, false, false);
-        if r.head_only || (r.include && body_to_stdout) {
+    pub fn decide(f: &HeadFlags, body_to_stdout: bool) -> HeadRouting {
+        let mut r = HeadRouting::default();
+        if f.head_only || (f.include && body_to_stdout) {
             // -I: the head is the output; -i: the head goes before the body
             // on stdout (through the body's own writer, to keep the order).
-            to_body = true;
-        } else if r.include || (!r.silent && !body_to_stdout) {
-            to_stdout = true;
-        } else if !r.silent {
+            r.to_body = true;
+        } else if f.include || (!f.silent && !body_to_stdout) {
+            r.to_stdout = true;
+        } else if !f.silent {
             // The body owns stdout; -v shows the head as `< ` lines instead.
-            to_stderr = !r.verbose;
+            r.to_stderr = !f.verbose;
         }
-        let mut dump = None;
-        if let Some(p) = &r.dump_header {
-            if p.as_os_str() == "-" {
-                // Once on stdout is enough when the head goes there anyway.
-                to_stdout |= !(to_body && body_to_stdout);
-            } else {
-                let f = File::create(p).map_err(|e| {
+        match &f.dump_header {
+            // Once on stdout is enough when the head goes there anyway.
+            Some(p) if p.as_os_str() == "-" => r.to_stdout |= !(r.to_body && body_to_stdout),
+            Some(p) => r.dump = Some(p.clone()),
+            None => {}
+        }
+        r
+    }
+}
+
+impl HeadOut {
+    /// Opens what the routing names (the `-D` file).
+    pub fn open(routing: &HeadRouting) -> Result<HeadOut> {
+        let dump = match &routing.dump {
+            Some(p) => Some((
+                File::create(p).map_err(|e| {
                     Error::new(
                         ErrorKind::Write,
                         format!("could not create {}", p.display()),
                     )
                     .with_source(e)
-                })?;
-                dump = Some((f, p.clone()));
-            }
-        }
+                })?,
+                p.clone(),
+            )),
+            None => None,
+        };
         Ok(HeadOut {
-            to_stdout,
-            to_stderr,
-            to_body,
+            routing: routing.clone(),
             dump,
         })
     }
 
     /// Prints one head (or trailer block) exactly as received.
     pub fn write(&mut self, bytes: &[u8], body: &mut BodyOut) -> Result<()> {
-        if self.to_body {
+        if self.routing.to_body {
             body.write_all(bytes)?;
         }
-        if self.to_stdout {
+        if self.routing.to_stdout {
             StdStream::stdout().write_all(bytes)?;
         }
-        if self.to_stderr {
+        if self.routing.to_stderr {
             // stderr failing is not worth failing the fetch over.
             let _ = StdStream::stderr().write_all(bytes);
         }

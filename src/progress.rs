@@ -23,12 +23,11 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar that draws only if `wanted` and stderr is a terminal.
-    pub fn new(wanted: bool) -> Progress {
-        // SAFETY: isatty only inspects the descriptor.
-        let tty = unsafe { libc::isatty(2) } == 1;
+    /// A bar that draws when `enabled` (the options decide: stderr is a
+    /// terminal and the body goes to a file).
+    pub fn new(enabled: bool) -> Progress {
         Progress {
-            enabled: wanted && tty,
+            enabled,
             start: Instant::now(),
             last: None,
             total: None,

@@ -181,6 +181,19 @@ pub fn framing_kind(f: Framing) -> &'static str {
 }
 
 impl Report {
+    /// The verdict on the exchange: `complete`; `unverifiable` for a
+    /// close-delimited body (nothing says how long it should have been);
+    /// `partial` when it failed after the final head; `none` when it failed
+    /// before one.
+    pub fn verdict(&self, ok: bool, close_delimited: bool) -> &'static str {
+        match (ok, close_delimited, self.status) {
+            (true, true, _) => "unverifiable",
+            (true, false, _) => "complete",
+            (false, _, None) => "none",
+            (false, _, Some(_)) => "partial",
+        }
+    }
+
     /// The prose of `--explain`, one line per fact, for stderr.
     pub fn explain(&self) -> String {
         let mut out = String::new();

@@ -81,6 +81,12 @@ impl Trace {
         }
     }
 
+    /// Counts `n` bytes received (heads and framing included).
+    pub fn received(&mut self, n: u64) {
+        self.first_byte();
+        self.timings.received += n;
+    }
+
     /// Records the first byte's arrival.
     pub fn first_byte(&mut self) {
         if self.timings.first_byte.is_none() {

@@ -535,6 +535,49 @@ fn exit_8_malformed_responses() {
     }
 }
 
+/// A complete response whose head is exactly `len` bytes, and a 2-byte body.
+fn response_with_head_of(len: usize) -> Vec<u8> {
+    let mut r = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: ".to_vec();
+    r.resize(len - 4, b'p');
+    r.extend_from_slice(b"\r\n\r\nok");
+    r
+}
+
+/// Regression (issue 10): the cap was checked only while the head was
+/// partial, so a 310 KiB head arriving in one read was accepted (exit 0)
+/// while the same head in small pieces was refused. 300 KiB is the limit,
+/// inclusive, whichever way the bytes come.
+#[test]
+fn head_cap_is_exact_in_one_write_and_a_byte_at_a_time() {
+    const CAP: usize = 300 * 1024;
+    for piece in [None, Some(1)] {
+        let plan = |len| {
+            let p = Plan::new(response_with_head_of(len));
+            match piece {
+                Some(n) => p.piece(n),
+                None => p,
+            }
+        };
+        let server = serve(plan(CAP));
+        let run = rawget(&["-s", &url(&server, "/")]);
+        assert_eq!(
+            (run.code, run.stdout.as_slice()),
+            (0, &b"ok"[..]),
+            "{piece:?}: {}",
+            run.stderr
+        );
+
+        let server = serve(plan(CAP + 1));
+        let run = rawget(&["-s", &url(&server, "/")]);
+        assert_eq!(run.code, 8, "{piece:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr, "rawget: error: response head larger than 307200 bytes\n",
+            "{piece:?}"
+        );
+        assert!(run.stdout.is_empty());
+    }
+}
+
 #[test]
 fn exit_8_head_too_large_or_cut_short() {
     let mut huge = b"HTTP/1.1 200 OK\r\n".to_vec();

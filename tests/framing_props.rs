@@ -1,18 +1,18 @@
 //! Property tests of the response read path, without sockets: generated
 //! valid responses (random status, headers, interim heads, and a body framed
 //! by Content-Length, chunked with random chunk sizes, extensions and
-//! trailers, or by the close) go through the head scanner, the parser,
-//! `framing::decide` and the body `Decoder` exactly as `fetch` chains them,
-//! arriving in pieces cut at random points. Whatever the cuts, the decoded
-//! body, trailers and the bytes left after the body are the generated ones,
-//! and the same as when everything arrives at once.
+//! trailers, or by the close) go through the library's one `Reader`, the
+//! state machine the fetch drives, arriving in pieces cut at random points.
+//! Whatever the cuts, the decoded body, trailers and the bytes left after
+//! the body are the generated ones, and the same as when everything arrives
+//! at once.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use rawget::response::body::Decoder;
-use rawget::response::framing::{self, Framing};
-use rawget::response::head::{self, HeadScan, HeadScanner};
+use rawget::response::framing::Framing;
+use rawget::response::head::{HeadScan, HeadScanner};
+use rawget::response::reader::{Event, Reader};
 
 /// How the generated body is framed on the wire.
 #[derive(Debug, Clone)]
@@ -244,9 +244,9 @@ fn build_case(
     }
 }
 
-/// Runs the read path over `wire` arriving in pieces cut at `cuts`, as
-/// `fetch` does: heads found by a resumable scan in an accumulating buffer,
-/// interim heads skipped, the body decoded in place from each read.
+/// Runs the library's reader over `wire` arriving in pieces cut at
+/// `cuts`, as the fetch drives it: unconsumed bytes (a partial head) stay
+/// at the front of the buffer and the next piece is appended after them.
 fn read_path(method: &str, wire: &[u8], cuts: &[usize]) -> Result<Decoded, String> {
     let mut bounds: Vec<usize> = cuts.iter().map(|&c| c.min(wire.len())).collect();
     bounds.push(wire.len());
@@ -262,64 +262,56 @@ fn read_path(method: &str, wire: &[u8], cuts: &[usize]) -> Result<Decoded, Strin
     }
     let mut pieces = pieces.into_iter();
 
-    let mut buf: Vec<u8> = Vec::new();
-    let mut start = 0;
-    let head = loop {
-        let mut scanner = HeadScanner::new();
-        let len = loop {
-            match scanner.scan(&buf[start..]) {
-                HeadScan::Complete(n) => break n,
-                HeadScan::NotHttp => return Err("not HTTP".into()),
-                HeadScan::Partial => {}
-            }
-            let piece = pieces.next().ok_or("closed in the head")?;
-            buf.extend_from_slice(piece);
-        };
-        let head = head::parse(&buf[start..start + len])?;
-        start += len;
-        if !head.is_interim() {
-            break head;
-        }
-    };
-    let decision = framing::decide(method, &head)?;
-    let mut decoder = Decoder::new(decision.framing);
+    let mut reader = Reader::new(method);
+    let mut ranges = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut head = None;
     let mut body = Vec::new();
-    let mut extra = Vec::new();
-    let mut pending = buf[start..].to_vec();
     loop {
-        if !pending.is_empty() {
-            let (used, n) = decoder
-                .decode_in_place(&mut pending)
-                .map_err(|e| e.to_string())?;
-            body.extend_from_slice(&pending[..n]);
-            if decoder.is_done() {
-                extra.extend_from_slice(&pending[used..]);
-                for p in pieces.by_ref() {
-                    extra.extend_from_slice(p);
+        let step = reader
+            .read(&mut pending, &mut ranges, 64)
+            .map_err(|e| e.to_string())?;
+        match step.event {
+            Event::Head { head: h, interim } => {
+                if !interim {
+                    head = Some(h);
                 }
+            }
+            Event::Body => {
+                for r in &ranges {
+                    body.extend_from_slice(&pending[r.clone()]);
+                }
+            }
+            Event::Done => {
+                pending.drain(..step.consumed);
                 break;
             }
-            assert_eq!(used, pending.len(), "a read not used whole before the end");
-        } else if decoder.is_done() {
-            for p in pieces.by_ref() {
-                extra.extend_from_slice(p);
-            }
-            break;
+            Event::NeedMore => match pieces.next() {
+                Some(p) => {
+                    pending.drain(..step.consumed);
+                    pending.extend_from_slice(p);
+                    continue;
+                }
+                None => {
+                    pending.drain(..step.consumed);
+                    reader.eof(false).map_err(|e| e.to_string())?;
+                    break;
+                }
+            },
         }
-        match pieces.next() {
-            Some(p) => pending = p.to_vec(),
-            None => {
-                decoder.finish()?;
-                break;
-            }
-        }
+        pending.drain(..step.consumed);
     }
+    let mut extra = pending;
+    for p in pieces {
+        extra.extend_from_slice(p);
+    }
+    let head = head.ok_or("no final head")?;
     Ok(Decoded {
         status: head.status,
         headers: head.headers.clone(),
-        framing: decision.framing,
+        framing: reader.framing().ok_or("no framing")?,
         body,
-        trailers: decoder.trailers().to_vec(),
+        trailers: reader.trailers().to_vec(),
         extra,
     })
 }

@@ -257,9 +257,34 @@ fn server_that_never_reads_the_request_and_hangs_times_out() {
 }
 
 #[test]
-fn endless_interim_responses_are_bounded_by_max_time() {
-    // A stream of 100 Continue heads, then silence: never a final response.
+fn endless_interim_responses_are_refused_at_the_head_limit() {
+    // Interim heads count toward the 300 KiB head limit, as curl counts
+    // them (issue 11 item 14: 2 million 100 Continue heads took 550 MB).
+    // 20,000 of them are 500 KB.
     let response = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(20_000);
+    let server = serve(
+        Plan::new(response)
+            .end(End::Hang)
+            .hang_limit(Duration::from_secs(10)),
+    );
+    let run = rawget(&[
+        "-s",
+        "--json",
+        "-",
+        "-o",
+        "/dev/null",
+        "-m",
+        "5",
+        &url(&server),
+    ]);
+    assert_eq!(run.code, 8, "{run:?}");
+    assert_one_error_line(&run, "response head larger than 307200 bytes");
+}
+
+#[test]
+fn interim_responses_then_silence_are_bounded_by_max_time() {
+    // 1,000 100 Continue heads (25 KB), then silence: never a final response.
+    let response = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(1_000);
     let server = serve(
         Plan::new(response)
             .end(End::Hang)

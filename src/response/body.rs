@@ -65,6 +65,30 @@ impl fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
+/// What a body cut short by the close lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// This many bytes of a Content-Length body.
+    Bytes(u64),
+    /// This many bytes of the current chunk.
+    ChunkBytes(u64),
+    /// The chunk data is whole, but the last chunk (and trailers) never came.
+    LastChunk,
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Bytes(n) => write!(f, "transfer closed with {n} bytes remaining to read"),
+            Missing::ChunkBytes(n) => write!(
+                f,
+                "transfer closed with {n} bytes of the current chunk remaining to read"
+            ),
+            Missing::LastChunk => f.write_str("transfer closed before the terminating chunk"),
+        }
+    }
+}
+
 /// One call's outcome: input bytes used, and the body bytes among them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -299,15 +323,13 @@ impl Decoder {
         self.wire += n;
     }
 
-    /// At end of input: whether the body is complete, or how much is missing.
-    pub fn finish(&self) -> Result<(), String> {
+    /// At end of input: whether the body is complete, or what is missing.
+    pub fn finish(&self) -> Result<(), Missing> {
         match self.state {
             State::Done | State::Close => Ok(()),
-            State::Length(n) => Err(format!("transfer closed with {n} bytes remaining to read")),
-            State::Chunked(Chunk::Data(n)) => Err(format!(
-                "transfer closed with {n} bytes of the current chunk remaining to read"
-            )),
-            State::Chunked(_) => Err("transfer closed before the terminating chunk".to_owned()),
+            State::Length(n) => Err(Missing::Bytes(n)),
+            State::Chunked(Chunk::Data(n)) => Err(Missing::ChunkBytes(n)),
+            State::Chunked(_) => Err(Missing::LastChunk),
         }
     }
 
@@ -589,7 +611,7 @@ mod tests {
         let (used, n) = d.decode_in_place(&mut input).unwrap();
         assert_eq!((used, &input[..n]), (15, &b"abc"[..]));
         assert_eq!(d.remaining(), Some(0xFF_FFFF_FFFF - 3));
-        assert!(d.finish().unwrap_err().contains("1099511627772 bytes"));
+        assert_eq!(d.finish(), Err(Missing::ChunkBytes(1099511627772)));
     }
 
     #[test]
@@ -600,8 +622,10 @@ mod tests {
         assert_eq!((body.as_slice(), extra, done), (&b"short"[..], 0, false));
         let mut d = Decoder::new(Framing::Length(50));
         d.decode(b"short").unwrap();
+        let missing = d.finish().unwrap_err();
+        assert_eq!(missing, Missing::Bytes(45));
         assert_eq!(
-            d.finish().unwrap_err(),
+            missing.to_string(),
             "transfer closed with 45 bytes remaining to read"
         );
     }
@@ -631,16 +655,10 @@ mod tests {
     fn partial_chunked_reports_what_is_missing() {
         let mut d = Decoder::new(Framing::Chunked);
         d.decode_in_place(&mut b"5\r\nhel".to_vec()).unwrap();
-        assert!(d
-            .finish()
-            .unwrap_err()
-            .contains("2 bytes of the current chunk"));
+        assert_eq!(d.finish(), Err(Missing::ChunkBytes(2)));
         let mut d = Decoder::new(Framing::Chunked);
         d.decode_in_place(&mut b"5\r\nhello\r\n".to_vec()).unwrap();
-        assert_eq!(
-            d.finish().unwrap_err(),
-            "transfer closed before the terminating chunk"
-        );
+        assert_eq!(d.finish(), Err(Missing::LastChunk));
     }
 
     #[test]

@@ -21,7 +21,39 @@
 //! 101 Switching Protocols is final for rawget; what follows it belongs to
 //! the new protocol and is read until the close.
 
+use std::fmt;
+
 use crate::response::head::Head;
+
+/// Why a response cannot be framed (RFC 9112 section 6.3 gives it no length).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FramingError {
+    /// `Transfer-Encoding` present with no coding in it.
+    EmptyTransferEncoding,
+    /// A `Content-Length` member that is not `1*DIGIT` within 64 bits.
+    InvalidContentLength(Vec<u8>),
+    /// `Content-Length` values that differ.
+    ConflictingContentLength(u64, u64),
+    /// A `Content-Length` field with no value.
+    EmptyContentLength,
+}
+
+impl fmt::Display for FramingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FramingError::EmptyTransferEncoding => f.write_str("empty Transfer-Encoding"),
+            FramingError::InvalidContentLength(v) => {
+                write!(f, "invalid Content-Length \"{}\"", v.escape_ascii())
+            }
+            FramingError::ConflictingContentLength(a, b) => {
+                write!(f, "conflicting Content-Length values {a} and {b}")
+            }
+            FramingError::EmptyContentLength => f.write_str("empty Content-Length"),
+        }
+    }
+}
+
+impl std::error::Error for FramingError {}
 
 /// How the end of the body is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +79,7 @@ pub struct Decision {
 }
 
 /// Decides the framing of the response `head` to a request with `method`.
-pub fn decide(method: &str, head: &Head) -> Result<Decision, String> {
+pub fn decide(method: &str, head: &Head) -> Result<Decision, FramingError> {
     let d = |framing, rule| Ok(Decision { framing, rule });
     // Rule 1.
     if method.eq_ignore_ascii_case("HEAD") {
@@ -85,7 +117,7 @@ pub fn decide(method: &str, head: &Head) -> Result<Decision, String> {
         }
     }
     if has_te {
-        let last = codings.last().ok_or("empty Transfer-Encoding")?;
+        let last = codings.last().ok_or(FramingError::EmptyTransferEncoding)?;
         return if last.eq_ignore_ascii_case(b"chunked") {
             d(
                 Framing::Chunked,
@@ -103,16 +135,16 @@ pub fn decide(method: &str, head: &Head) -> Result<Decision, String> {
     for value in head.values("Content-Length") {
         for item in split_list(value) {
             let n = parse_length(item)
-                .ok_or_else(|| format!("invalid Content-Length \"{}\"", value.escape_ascii()))?;
+                .ok_or_else(|| FramingError::InvalidContentLength(value.to_vec()))?;
             match length {
                 Some(prev) if prev != n => {
-                    return Err(format!("conflicting Content-Length values {prev} and {n}"))
+                    return Err(FramingError::ConflictingContentLength(prev, n))
                 }
                 _ => length = Some(n),
             }
         }
         if split_list(value).next().is_none() {
-            return Err("empty Content-Length".to_owned());
+            return Err(FramingError::EmptyContentLength);
         }
     }
     if let Some(n) = length {
@@ -160,7 +192,11 @@ mod tests {
         }
     }
 
-    fn framing(method: &str, status: u16, headers: &[(&str, &str)]) -> Result<Framing, String> {
+    fn framing(
+        method: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) -> Result<Framing, FramingError> {
         decide(method, &head(status, headers)).map(|d| d.framing)
     }
 
@@ -259,7 +295,7 @@ mod tests {
             &[("Content-Length", "5, 6")],
         ] {
             let e = framing("GET", 200, cl).unwrap_err();
-            assert!(e.contains("conflicting"), "{e}");
+            assert_eq!(e, FramingError::ConflictingContentLength(5, 6));
         }
         for bad in [
             "abc",

@@ -6,6 +6,8 @@
 //! "malformed" (httparse's errors): that split is what tells exit 52 (nothing
 //! arrived), exit 8 (garbage) and a good head apart.
 
+use std::fmt;
+
 use memchr::memchr_iter;
 
 /// The largest head rawget accepts, curl's limit (`CURL_MAX_HTTP_HEADER`).
@@ -13,7 +15,50 @@ pub const MAX_HEAD: usize = 300 * 1024;
 
 /// Headers httparse may return: far above any real response, while a 300 KiB
 /// head of 3-byte lines could hold more, which is refused as malformed.
-const MAX_HEADERS: usize = 4096;
+pub const MAX_HEADERS: usize = 4096;
+
+/// Why a complete head could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadError {
+    /// httparse refused it; `status_line` is the first line, cut at 60 bytes.
+    Malformed {
+        /// What httparse found.
+        cause: httparse::Error,
+        /// The status line as received (at most 60 bytes).
+        status_line: Vec<u8>,
+    },
+    /// The head's bytes ended before its blank line (a caller's bug: the
+    /// scanner delimits heads).
+    EndsEarly,
+}
+
+impl fmt::Display for HeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeadError::Malformed { cause, status_line } => {
+                let what = match cause {
+                    httparse::Error::HeaderName => {
+                        "invalid header name (a header line without a colon?)"
+                    }
+                    httparse::Error::HeaderValue => "invalid byte in a header value",
+                    httparse::Error::NewLine => "invalid line ending",
+                    httparse::Error::Status => "invalid status code",
+                    httparse::Error::Token => "invalid status line",
+                    httparse::Error::TooManyHeaders => "more than 4096 header fields",
+                    httparse::Error::Version => "not HTTP/1.x",
+                };
+                write!(
+                    f,
+                    "malformed response head: {what}; status line \"{}\"",
+                    status_line.escape_ascii()
+                )
+            }
+            HeadError::EndsEarly => f.write_str("response head ends early"),
+        }
+    }
+}
+
+impl std::error::Error for HeadError {}
 
 /// Where a head ends, found by a scan that can resume as more bytes arrive.
 #[derive(Debug, Default, Clone)]
@@ -125,7 +170,7 @@ impl Head {
 /// proxies strip it from responses), several spaces in the status line, bare
 /// LF line endings and blank lines before the status line. A header line
 /// without a colon is refused, as curl refuses it.
-pub fn parse(head: &[u8]) -> Result<Head, String> {
+pub fn parse(head: &[u8]) -> Result<Head, HeadError> {
     let mut headers = vec![httparse::EMPTY_HEADER; 64];
     loop {
         let mut response = httparse::Response::new(&mut headers);
@@ -152,7 +197,7 @@ pub fn parse(head: &[u8]) -> Result<Head, String> {
                         .collect(),
                 })
             }
-            Ok(httparse::Status::Partial) => return Err("response head ends early".to_owned()),
+            Ok(httparse::Status::Partial) => return Err(HeadError::EndsEarly),
             Err(httparse::Error::TooManyHeaders) if headers.len() < MAX_HEADERS => {
                 let n = headers.len() * 4;
                 headers = vec![httparse::EMPTY_HEADER; n.min(MAX_HEADERS)];
@@ -162,27 +207,15 @@ pub fn parse(head: &[u8]) -> Result<Head, String> {
     }
 }
 
-fn describe(e: httparse::Error, head: &[u8]) -> String {
-    let what = match e {
-        httparse::Error::HeaderName => "invalid header name (a header line without a colon?)",
-        httparse::Error::HeaderValue => "invalid byte in a header value",
-        httparse::Error::NewLine => "invalid line ending",
-        httparse::Error::Status => "invalid status code",
-        httparse::Error::Token => "invalid status line",
-        httparse::Error::TooManyHeaders => "more than 4096 header fields",
-        httparse::Error::Version => "not HTTP/1.x",
-    };
+fn describe(cause: httparse::Error, head: &[u8]) -> HeadError {
     let line_start = leading_blank_len(head);
-    let line: Vec<u8> = head[line_start..]
+    let status_line = head[line_start..]
         .iter()
         .copied()
         .take_while(|&b| b != b'\r' && b != b'\n')
         .take(60)
         .collect();
-    format!(
-        "malformed response head: {what}; status line \"{}\"",
-        line.escape_ascii()
-    )
+    HeadError::Malformed { cause, status_line }
 }
 
 #[cfg(test)]
@@ -308,7 +341,8 @@ mod tests {
             b"HTTP/1.0 099 X\r\n\r\n",
         ] {
             let e = parse(bad).unwrap_err();
-            assert!(e.starts_with("malformed response head"), "{e}");
+            assert!(matches!(e, HeadError::Malformed { .. }), "{bad:?}");
+            assert!(e.to_string().starts_with("malformed response head"), "{e}");
         }
     }
 

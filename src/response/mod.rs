@@ -1,8 +1,12 @@
-//! Reading a response: the head ([`head`]), how long the body is
-//! ([`framing`]), and decoding the body ([`body`]). No I/O here: each piece
-//! works on byte slices, so it is tested at every split point and fuzzed.
+//! Reading a response, with no I/O: the head ([`head`]), how long the body
+//! is ([`framing`]), decoding the body ([`body`]), the RFC findings
+//! ([`deviations`]), and the [`reader`] that composes them into the one
+//! read loop every caller drives. Each piece works on byte slices, so it
+//! is tested at every split point and fuzzed.
 
 pub mod body;
 pub mod deviations;
 pub mod framing;
 pub mod head;
+pub mod reader;
+pub mod redirect;

@@ -1,0 +1,130 @@
+//! One connection's read side: the stream and the one buffer the whole
+//! response is read into.
+//!
+//! Bytes received and not yet consumed lie in `buf[start..end]`; a partial
+//! head stays there (moved to the front when the buffer is full) until the
+//! rest arrives, so the reader always sees a head from its first byte. The
+//! buffer grows only for a head larger than itself, and the reader caps
+//! heads, so it grows at most once. Every read is teed to `--save-raw` and
+//! counted here, the one place bytes come off the wire.
+
+use std::io::{Read, Write};
+
+use crate::error::{connection_error, Doing, Result};
+use crate::output::RawCapture;
+use crate::trace::Trace;
+use crate::transport::{self, Stream, TLS_RECORD};
+
+/// Size of the read buffer: large reads mean few system calls per byte.
+pub const BUF_SIZE: usize = 256 * 1024;
+
+/// A connection and its read buffer.
+pub struct Conn {
+    /// The stream, plain or TLS.
+    pub stream: Stream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The TLS peer closed TCP without close_notify.
+    pub no_close_notify: bool,
+}
+
+impl Conn {
+    /// A connection over `stream` with an empty buffer.
+    pub fn new(stream: Stream) -> Conn {
+        Conn {
+            stream,
+            buf: vec![0; BUF_SIZE],
+            start: 0,
+            end: 0,
+            no_close_notify: false,
+        }
+    }
+
+    /// Sends all of `bytes`.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)?;
+        self.stream.flush()
+    }
+
+    /// The bytes received and not yet consumed.
+    pub fn input(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.end]
+    }
+
+    /// Marks the first `n` bytes of [`Conn::input`] consumed.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Whether every byte received has been consumed.
+    pub fn is_drained(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Reads more after what is pending. Returns `false` at the end of the
+    /// stream. A TLS stream hands over one 16 KiB record per read; while
+    /// more full records wait, they are gathered, so each write is large.
+    pub fn fill(
+        &mut self,
+        doing: Doing,
+        raw: &mut Option<RawCapture>,
+        trace: &mut Trace,
+    ) -> Result<bool> {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.end == self.buf.len() {
+            // Keep the pending bytes at the front; grow only when they fill it.
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+            if self.end == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+        }
+        let first = self.read_once(doing, raw, trace)?;
+        let mut got = first;
+        while got > 0
+            && self.end + TLS_RECORD <= self.buf.len()
+            && self.stream.tls_pending() >= TLS_RECORD
+        {
+            got = self.read_once(doing, raw, trace)?;
+        }
+        Ok(first > 0)
+    }
+
+    /// One read into the free end of the buffer, teed and counted.
+    fn read_once(
+        &mut self,
+        doing: Doing,
+        raw: &mut Option<RawCapture>,
+        trace: &mut Trace,
+    ) -> Result<usize> {
+        let at = self.end;
+        let n = match self.stream.read(&mut self.buf[at..]) {
+            Ok(n) => n,
+            // Without close_notify the end of a TLS stream is not proof of a
+            // complete body; treat it as the end and let the reader judge.
+            Err(e) if self.stream.is_tls() && transport::is_tls_truncation(&e) => {
+                self.no_close_notify = true;
+                0
+            }
+            Err(e) => {
+                let received = trace.timings.received;
+                return Err(connection_error(e, doing, trace.elapsed(), received));
+            }
+        };
+        if n > 0 {
+            trace.received(n as u64);
+            if let Some(raw) = raw {
+                raw.write_all(&self.buf[at..at + n])?;
+            }
+        }
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Ends the connection.
+    pub fn close(&mut self) {
+        self.stream.close();
+    }
+}

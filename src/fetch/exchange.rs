@@ -1,0 +1,307 @@
+//! One request and its response, as steps: connect, send, receive the
+//! head, decide what to do with it, receive the body, finish. Each step
+//! does I/O and hands the bytes to the [`Reader`]; no protocol rule lives
+//! here.
+
+use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
+use crate::output::diag;
+use crate::report::{framing_kind, FramingJson, HeadJson};
+use crate::request::{self, RequestSpec};
+use crate::response::deviations;
+use crate::response::framing::Framing;
+use crate::response::head::Head;
+use crate::response::reader::{Event, ReadError, Reader};
+use crate::response::redirect;
+use crate::target::Target;
+use crate::transport::{self, Stream};
+
+use super::conn::Conn;
+use super::{Fetch, Outcome};
+
+use crate::output::MAX_IOV;
+
+impl Fetch<'_> {
+    /// One request and its response.
+    pub(super) fn exchange(&mut self, target: &Target, spec: &RequestSpec) -> Result<Outcome> {
+        let mut conn = self.connect(target)?;
+        let sent = self.send(&mut conn, target, spec);
+        let plan = &self.opts;
+        let mut reader = Reader::new(&spec.method)
+            .raw(plan.output.raw)
+            .no_body(plan.output.no_body)
+            .record_chunks(plan.report.chunks)
+            .findings(plan.report.findings);
+        let head = match self.receive_head(&mut conn, &mut reader) {
+            Ok(head) => head,
+            // A server may answer (and close) before reading all of a large
+            // request; its answer is still worth reading, so a failed send
+            // is reported only when no response follows.
+            Err(e) if matches!(e.kind(), ErrorKind::EmptyReply | ErrorKind::Recv) => {
+                return Err(sent.err().unwrap_or(e))
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(outcome) = self.decide(&head, &reader)? {
+            conn.close();
+            return Ok(outcome);
+        }
+        self.receive_body(&mut conn, &mut reader)?;
+        self.finish(&mut conn, &mut reader, &head, spec)?;
+        conn.close();
+        Ok(Outcome::Done)
+    }
+
+    /// Resolves, connects and, for https, shakes hands.
+    fn connect(&mut self, target: &Target) -> Result<Conn> {
+        let copts = &self.opts.connect;
+        let addrs = transport::resolve(target, copts, &self.trace)?;
+        self.trace.timings.dns = Some(self.trace.elapsed());
+        let tcp = transport::connect(&addrs, copts, &self.trace)?;
+        self.trace.timings.connect = Some(self.trace.elapsed());
+        self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
+        let stream = if target.tls {
+            let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
+            self.trace.timings.tls = Some(self.trace.elapsed());
+            self.hop().tls = s.certificate();
+            s
+        } else {
+            Stream::tcp(tcp, copts.deadline)
+        };
+        Ok(Conn::new(stream))
+    }
+
+    /// Writes the request; a failure is kept for [`Fetch::exchange`] to judge.
+    fn send(&mut self, conn: &mut Conn, target: &Target, spec: &RequestSpec) -> Result<()> {
+        let request = request::build(target, spec);
+        self.trace.request(&request);
+        let sent = conn.send(&request);
+        self.trace.timings.sent = Some(self.trace.elapsed());
+        let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
+        sent.map_err(|e| connection_error(e, Doing::Send, elapsed, received))
+    }
+
+    /// Reads heads until the final one; interim 1xx heads are printed and
+    /// skipped. Every head is printed exactly as received.
+    fn receive_head(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Head> {
+        loop {
+            let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
+            self.note(reader.take_findings())?;
+            let step = step?;
+            match step.event {
+                Event::Head { head, interim } => {
+                    let bytes = &conn.input()[..step.consumed];
+                    self.trace.response(bytes);
+                    self.heads.write(bytes, self.sink.out())?;
+                    conn.consume(step.consumed);
+                    if self.opts.report.findings {
+                        self.hop().heads.push(HeadJson::from(&head));
+                    }
+                    if !interim {
+                        return Ok(head);
+                    }
+                }
+                Event::NeedMore => {
+                    if !conn.fill(Doing::Head, &mut self.raw, &mut self.trace)? {
+                        reader.eof(conn.no_close_notify)?;
+                    }
+                }
+                // The reader yields the final head before any body.
+                Event::Body | Event::Done => return Err(ReadError::CutHead.into()),
+            }
+        }
+    }
+
+    /// What the final head means: the framing is recorded, a redirect is
+    /// followed under `-L`, a failure status ends the fetch under `-f`.
+    fn decide(&mut self, head: &Head, reader: &Reader) -> Result<Option<Outcome>> {
+        self.report.status = Some(head.status);
+        let (framing, decision) = match (reader.framing(), reader.decision()) {
+            (Some(f), Some(d)) => (f, d),
+            _ => return Err(ReadError::CutHead.into()),
+        };
+        self.trace.step(|| decision.rule.to_owned());
+        let promised = match framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
+        let hop = self.hop();
+        hop.framing = Some(FramingJson {
+            kind: framing_kind(decision.framing),
+            rule: decision.rule,
+        });
+        hop.promised = promised;
+        if self.opts.follow.is_some() {
+            if let Some(location) = redirect::location(head) {
+                return Ok(Some(Outcome::Redirect {
+                    status: head.status,
+                    location,
+                }));
+            }
+        }
+        if self.opts.fail && head.status >= 400 {
+            return Err(Error::new(
+                ErrorKind::HttpFail,
+                format!(
+                    "the requested URL returned error: {} {}",
+                    head.status, head.reason
+                ),
+            ));
+        }
+        self.close_delimited = framing == Framing::Close;
+        self.sink.start(promised);
+        Ok(None)
+    }
+
+    /// Reads the body to its end, writing each piece where it lies in the
+    /// read buffer (or splicing it past user space).
+    fn receive_body(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
+        loop {
+            let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
+            self.note(reader.take_findings())?;
+            let step = step?;
+            if step.event == Event::Body {
+                self.sink.write_ranges(conn.input(), &self.ranges)?;
+            }
+            conn.consume(step.consumed);
+            self.print_chunks(reader);
+            match step.event {
+                Event::Done => return Ok(()),
+                Event::Body | Event::Head { .. } => continue,
+                Event::NeedMore => {}
+            }
+            let more = match self.splice(conn, reader)? {
+                Some(more) => more,
+                None => {
+                    let doing = Doing::Body(self.sink.bytes());
+                    conn.fill(doing, &mut self.raw, &mut self.trace)?
+                }
+            };
+            if !more {
+                reader.eof(conn.no_close_notify)?;
+                self.note(reader.take_findings())?;
+                return Ok(());
+            }
+        }
+    }
+
+    /// `--chunks`: one line per chunk as it is read.
+    fn print_chunks(&mut self, reader: &mut Reader) {
+        if !self.opts.report.chunks {
+            return;
+        }
+        for c in reader.take_chunks() {
+            let ext = if c.extensions.is_empty() {
+                ""
+            } else {
+                " extensions "
+            };
+            diag::line(format_args!(
+                "chunk: offset {} size {}{ext}{}",
+                c.offset,
+                c.size,
+                c.extensions.escape_ascii()
+            ));
+        }
+    }
+
+    /// After the body: bytes the server sent past its end are named, and
+    /// the trailers are printed after the body, as heads are.
+    fn finish(
+        &mut self,
+        conn: &mut Conn,
+        reader: &mut Reader,
+        head: &Head,
+        spec: &RequestSpec,
+    ) -> Result<()> {
+        let extra = conn.input().len();
+        if extra > 0 {
+            let found = if reader.framing() == Some(Framing::None) {
+                deviations::body_where_none(extra, head.status, &spec.method)
+            } else {
+                deviations::bytes_after_body(extra)
+            };
+            self.note(vec![found])?;
+            if !self.opts.report.silent {
+                diag::line(format_args!(
+                    "rawget: warning: ignored {extra} bytes after the end of the body"
+                ));
+            }
+        }
+        if reader.framing() == Some(Framing::Chunked) {
+            self.hop().chunks = Some(reader.chunks());
+        }
+        if reader.trailers().is_empty() {
+            return Ok(());
+        }
+        let mut trailers = reader.trailers().to_vec();
+        trailers.extend_from_slice(if trailers.ends_with(b"\r\n") {
+            b"\r\n"
+        } else {
+            b"\n"
+        });
+        self.trace.response(&trailers);
+        if self.opts.report.chunks {
+            diag::write(format!("trailers:\n{}", String::from_utf8_lossy(&trailers)).as_bytes());
+        }
+        if !self.opts.output.raw {
+            self.heads.write(&trailers, self.sink.out())?;
+        }
+        Ok(())
+    }
+
+    /// Moves the rest of a plain-http Content-Length or close-delimited body
+    /// with splice(2) when nothing needs to see its bytes. `None`: not
+    /// applicable, read instead; `Some(more)`: whether the peer is still
+    /// sending (`false`: it closed).
+    #[cfg(target_os = "linux")]
+    fn splice(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Option<bool>> {
+        use crate::splice::{End, Failure, Pipe};
+        let plain = matches!(reader.framing(), Some(Framing::Length(_) | Framing::Close))
+            && self.raw.is_none()
+            && self.sink.may_splice()
+            && conn.is_drained();
+        let (Some(socket), true) = (conn.stream.tcp_fd(), plain) else {
+            return Ok(None);
+        };
+        let pipe = match self.pipe.get_or_insert_with(Pipe::new) {
+            Ok(pipe) => pipe,
+            Err(_) => return Ok(None),
+        };
+        let sink = &mut self.sink;
+        let out = sink.out().raw_fd();
+        let mut total = 0u64;
+        let ran = pipe.run(
+            socket,
+            out,
+            reader.remaining(),
+            || conn.stream.arm(),
+            |n| {
+                total += n;
+                sink.spliced(n);
+            },
+        );
+        if total > 0 {
+            self.trace.received(total);
+        }
+        reader.advance(total);
+        match ran {
+            Ok(End::Limit) => Ok(Some(true)),
+            Ok(End::Eof) => Ok(Some(false)),
+            Ok(End::Unsupported) => {
+                self.pipe = Some(Err(std::io::ErrorKind::Unsupported.into()));
+                Ok(Some(true))
+            }
+            Err(Failure::Write(e)) => Err(self.sink.out().write_error(e)),
+            Err(Failure::Recv(e)) => {
+                let doing = Doing::Body(self.sink.bytes());
+                let received = self.trace.timings.received;
+                Err(connection_error(e, doing, self.trace.elapsed(), received))
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn splice(&mut self, _: &mut Conn, _: &mut Reader) -> Result<Option<bool>> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,221 @@
+//! The fetch: the driver that does the I/O around the sans-I/O
+//! [`Reader`](crate::response::reader::Reader), one function per step.
+//!
+//! [`run`] opens every output, follows redirects ([`Fetch::follow`]), and
+//! settles the outcome ([`Fetch::settle`]): commit or abort the `-o` file,
+//! print the timing and `--explain`, write `--json`. One exchange
+//! (`exchange.rs`) is connect, send, receive the head, receive the body,
+//! finish; the connection's buffer and reads are in `conn.rs`. The body is
+//! decoded in place and written straight from the read buffer (or spliced),
+//! so memory stays flat whatever its size, and reading stops as soon as the
+//! framing says the body is complete.
+//!
+//! When two things fail, the first failure wins: a failed fetch keeps its
+//! exit code even if `--json` cannot be written then (that is a warning);
+//! a complete fetch whose `--json` cannot be written is exit 23.
+
+mod conn;
+mod exchange;
+
+use std::ops::Range;
+
+use crate::error::{one_line, Error, ErrorKind, Result};
+use crate::options::Options;
+use crate::output::diag;
+use crate::output::sink::BodySink;
+use crate::output::{BodyOut, HeadOut, RawCapture, StdStream, MAX_IOV};
+use crate::progress::Progress;
+use crate::report::{FindingJson, Hop, Report};
+use crate::request;
+use crate::response::deviations::Finding;
+use crate::response::redirect;
+use crate::trace::Trace;
+
+pub use conn::BUF_SIZE;
+
+/// Runs the fetch the options describe.
+pub fn run(opts: &Options) -> Result<()> {
+    if opts.dry_run {
+        // The same bytes the fetch would send, from the same function.
+        return StdStream::stdout().write_all(&request::build(&opts.target, &opts.spec));
+    }
+    // Open every output before connecting: a bad -o fails at once.
+    let mut fetch = Fetch::open(opts)?;
+    let result = fetch.follow();
+    fetch.settle(result)
+}
+
+/// Writes `report` as JSON to `path` (`-` is stdout).
+fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
+    let mut text = serde_json::to_vec_pretty(report).map_err(|e| {
+        Error::new(ErrorKind::Write, "could not encode the JSON summary").with_source(e)
+    })?;
+    text.push(b'\n');
+    if path.as_os_str() == "-" {
+        return StdStream::stdout().write_all(&text);
+    }
+    std::fs::write(path, text).map_err(|e| {
+        Error::new(
+            ErrorKind::Write,
+            format!("could not write {}", path.display()),
+        )
+        .with_source(e)
+    })
+}
+
+/// Everything one fetch writes to, across its hops.
+struct Fetch<'a> {
+    opts: &'a Options,
+    sink: BodySink,
+    heads: HeadOut,
+    raw: Option<RawCapture>,
+    trace: Trace,
+    report: Report,
+    /// Where the body pieces of one read lie in the read buffer (reused:
+    /// no allocation per read).
+    ranges: Vec<Range<usize>>,
+    /// The final body was close-delimited (its completeness unverifiable).
+    close_delimited: bool,
+    /// The pipe for splice(2), made on first use; `Err` once splice failed.
+    #[cfg(target_os = "linux")]
+    pipe: Option<std::io::Result<crate::splice::Pipe>>,
+}
+
+/// What one exchange ended with.
+enum Outcome {
+    /// The final response was written.
+    Done,
+    /// A redirect to follow.
+    Redirect { status: u16, location: String },
+}
+
+impl<'a> Fetch<'a> {
+    /// Opens the body's destination, the `-D` and `--save-raw` files.
+    fn open(opts: &'a Options) -> Result<Fetch<'a>> {
+        let out = &opts.output;
+        let body = BodyOut::open(out.body.as_deref(), out.keep_partial)?;
+        Ok(Fetch {
+            opts,
+            sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary),
+            heads: HeadOut::open(&out.heads)?,
+            raw: out
+                .save_raw
+                .as_deref()
+                .map(RawCapture::create)
+                .transpose()?,
+            trace: Trace::new(opts.report.verbose, opts.report.timing),
+            report: Report {
+                url: opts.target.redacted(),
+                ..Report::default()
+            },
+            ranges: Vec::with_capacity(MAX_IOV),
+            close_delimited: false,
+            #[cfg(target_os = "linux")]
+            pipe: None,
+        })
+    }
+
+    /// Exchanges until a final response, following redirects under `-L`.
+    fn follow(&mut self) -> Result<()> {
+        let mut target = self.opts.target.clone();
+        let mut spec = self.opts.spec.clone();
+        let mut hops = 0u32;
+        loop {
+            self.report.hops.push(Hop {
+                url: target.redacted(),
+                ..Hop::default()
+            });
+            let before = self.sink.bytes();
+            let outcome = self.exchange(&target, &spec);
+            self.hop().body_bytes = self.sink.bytes() - before;
+            let (status, location) = match outcome? {
+                Outcome::Done => return Ok(()),
+                Outcome::Redirect { status, location } => (status, location),
+            };
+            hops += 1;
+            let max = self.opts.follow.unwrap_or(0);
+            if hops > max {
+                return Err(Error::new(
+                    ErrorKind::TooManyRedirects,
+                    format!("maximum ({max}) redirects followed"),
+                ));
+            }
+            let next = target.url.join(&location).map_err(|e| {
+                Error::new(
+                    ErrorKind::BadUrl,
+                    format!("bad redirect Location \"{location}\""),
+                )
+                .with_source(e)
+            })?;
+            let next = crate::target::Target::from_url(next)?;
+            self.trace
+                .step(|| format!("following {status} to {}", next.redacted()));
+            spec = redirect::next_request(spec, status, &target, &next);
+            target = next;
+        }
+    }
+
+    /// Settles the outcome: the `-o` file is committed or aborted, then the
+    /// timing, `--explain` and `--json` are written. The fetch's own
+    /// failure wins over a failure to write `--json` (module doc).
+    fn settle(mut self, result: Result<()>) -> Result<()> {
+        self.sink.end_progress();
+        self.trace.timings.body = self.sink.bytes();
+        self.trace.summary();
+        let result = match result {
+            Ok(()) => self.sink.commit(),
+            Err(e) => {
+                if let Some(note) = self.sink.abort() {
+                    diag::line(format_args!("rawget: {note}"));
+                }
+                Err(e)
+            }
+        };
+        let plan = &self.opts.report;
+        if !plan.explain && plan.json.is_none() {
+            return result;
+        }
+        let report = &mut self.report;
+        report.timings = (&self.trace.timings).into();
+        report.completeness = report.verdict(result.is_ok(), self.close_delimited);
+        report.exit_code = result.as_ref().err().map_or(0, Error::exit_code);
+        report.error = result.as_ref().err().map(|e| one_line(e));
+        if plan.explain {
+            diag::write(report.explain().as_bytes());
+        }
+        let Some(path) = &plan.json else {
+            return result;
+        };
+        match (result, write_json(report, path)) {
+            (Ok(()), json) => json,
+            (Err(e), Ok(())) => Err(e),
+            (Err(e), Err(json)) => {
+                diag::line(format_args!("rawget: warning: {}", one_line(&json)));
+                Err(e)
+            }
+        }
+    }
+
+    /// The hop being exchanged.
+    fn hop(&mut self) -> &mut Hop {
+        if self.report.hops.is_empty() {
+            self.report.hops.push(Hop::default());
+        }
+        let last = self.report.hops.len() - 1;
+        &mut self.report.hops[last]
+    }
+
+    /// Records findings, failing under `--strict`.
+    fn note(&mut self, found: Vec<Finding>) -> Result<()> {
+        if let (true, Some(first)) = (self.opts.report.strict, found.first()) {
+            return Err(Error::new(
+                ErrorKind::BadResponse,
+                format!("--strict: {} [{}]", first.what, first.clause),
+            ));
+        }
+        self.hop()
+            .findings
+            .extend(found.iter().map(FindingJson::from));
+        Ok(())
+    }
+}

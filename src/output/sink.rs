@@ -1,0 +1,108 @@
+//! The one metered body sink: every body byte, decoded, raw or spliced,
+//! passes here, and is counted once. The progress bar, `--timing`,
+//! `--json` and the `--keep-partial` note all read this one counter, so
+//! they cannot disagree.
+
+use std::ops::Range;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::output::BodyOut;
+use crate::progress::Progress;
+
+/// The body's destination, metered.
+pub struct BodySink {
+    out: BodyOut,
+    bytes: u64,
+    progress: Progress,
+    /// Still to check that the body is not binary bound for a terminal.
+    guard: bool,
+}
+
+impl BodySink {
+    /// Meters `out`; `progress` draws when enabled; `refuse_binary`: check
+    /// the first piece of the body for a NUL byte.
+    pub fn new(out: BodyOut, progress: Progress, refuse_binary: bool) -> BodySink {
+        BodySink {
+            guard: refuse_binary && out.is_stdout(),
+            out,
+            bytes: 0,
+            progress,
+        }
+    }
+
+    /// Body bytes written so far, over every hop.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// A new body of `total` bytes (when known) begins: for the progress bar.
+    pub fn start(&mut self, total: Option<u64>) {
+        self.progress.start(total);
+    }
+
+    /// Whether every byte may bypass user space (splice): nothing is left
+    /// to look at in the body.
+    pub fn may_splice(&self) -> bool {
+        !self.guard
+    }
+
+    /// The writer, for what goes the same way as the body without being
+    /// body (`-i`/`-I` heads): not counted.
+    pub fn out(&mut self) -> &mut BodyOut {
+        &mut self.out
+    }
+
+    /// Writes the pieces `ranges` of `buf` with vectored writes.
+    pub fn write_ranges(&mut self, buf: &[u8], ranges: &[Range<usize>]) -> Result<()> {
+        if let Some(first) = ranges.first() {
+            self.refuse_binary(&buf[first.clone()])?;
+        }
+        let n = self.out.write_ranges(buf, ranges)?;
+        self.count(n as u64);
+        Ok(())
+    }
+
+    /// Counts `n` bytes moved to the output behind the writer's back (splice).
+    pub fn spliced(&mut self, n: u64) {
+        self.out.count(n);
+        self.count(n);
+    }
+
+    fn count(&mut self, n: u64) {
+        self.bytes += n;
+        self.progress.advance(n);
+    }
+
+    /// Like curl, refuses to write a body that looks binary (it has a NUL
+    /// byte) to a terminal, where it can garble the screen; `-o -` forces
+    /// it. Only the first piece of the body is looked at.
+    fn refuse_binary(&mut self, first: &[u8]) -> Result<()> {
+        if !self.guard || first.is_empty() {
+            return Ok(());
+        }
+        self.guard = false;
+        if memchr::memchr(0, first).is_some() {
+            return Err(Error::new(
+                ErrorKind::Write,
+                "binary output can mess up your terminal: use -o FILE, or -o - to write it anyway",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The transfer ended: the progress bar draws its last state.
+    pub fn end_progress(&mut self) {
+        self.progress.finish();
+    }
+
+    /// The response is complete: make the output final.
+    pub fn commit(self) -> Result<()> {
+        self.out.commit()
+    }
+
+    /// The fetch failed: leave an existing FILE as it was (or keep what
+    /// arrived, with `--keep-partial`). Returns a note for the user, if any.
+    pub fn abort(self) -> Option<String> {
+        self.out.abort()
+    }
+}
