@@ -1,10 +1,10 @@
 //! Body-decoding benchmarks, in decoded body bytes per second.
 //!
-//! Each iteration feeds a 16 MiB body to a fresh [`Decoder`] the way the
-//! fetch loop does: the wire bytes arrive in 256 KiB reads (`fetch::BUF_SIZE`),
-//! each read is copied into one read buffer (standing in for recv(2)'s copy)
-//! and decoded with [`Decoder::decode_ranges`], 64 pieces at a time, as the
-//! fetch does before its vectored write. The
+//! Each iteration feeds a response with a 16 MiB body to a fresh
+//! [`Reader`], the state machine the fetch drives: the wire bytes arrive in
+//! 256 KiB reads (`fetch::BUF_SIZE`), each read is copied into one read
+//! buffer (standing in for recv(2)'s copy) and read with [`Reader::read`],
+//! 64 pieces at a time, as the fetch does before its vectored write. The
 //! Content-Length row does the same copies with no framing to remove: it is
 //! the floor the chunked rows are measured against.
 //!
@@ -16,8 +16,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rawget::fetch::BUF_SIZE;
 use rawget::output::MAX_IOV;
-use rawget::response::body::Decoder;
-use rawget::response::framing::Framing;
+use rawget::response::reader::{Event, Reader};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -36,9 +35,10 @@ fn body() -> Vec<u8> {
         .collect()
 }
 
-/// `body` in the chunked coding, `chunk` bytes per chunk.
+/// A response carrying `body` in the chunked coding, `chunk` bytes per chunk.
 fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
-    let mut wire = Vec::with_capacity(body.len() + body.len() / chunk * 12 + 16);
+    let mut wire = Vec::with_capacity(body.len() + body.len() / chunk * 12 + 64);
+    wire.extend_from_slice(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
     for piece in body.chunks(chunk) {
         wire.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
         wire.extend_from_slice(piece);
@@ -48,77 +48,55 @@ fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
     wire
 }
 
-/// Decodes `wire` as the fetch loop does; returns the body bytes produced.
-fn decode_like_fetch(framing: Framing, wire: &[u8], buf: &mut [u8]) -> usize {
-    let mut decoder = Decoder::new(framing);
+/// A response carrying `body` with a Content-Length.
+fn with_length(body: &[u8]) -> Vec<u8> {
+    let mut wire =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    wire.extend_from_slice(body);
+    wire
+}
+
+/// Reads `wire` as the fetch does; calls `each` with every body piece.
+/// (Heads are small: every head here is whole in the first read.)
+fn read_like_fetch(raw: bool, wire: &[u8], buf: &mut [u8], mut each: impl FnMut(&[u8])) {
+    let mut reader = Reader::new("GET").raw(raw);
     let mut ranges = Vec::with_capacity(MAX_IOV);
-    let mut total = 0;
     for read in wire.chunks(buf.len()) {
         let buf = &mut buf[..read.len()];
         buf.copy_from_slice(read);
         let mut pos = 0;
-        while pos < buf.len() && !decoder.is_done() {
-            ranges.clear();
+        while pos < buf.len() {
             let input = &mut buf[pos..];
-            pos += decoder
-                .decode_ranges(input, &mut ranges, MAX_IOV)
-                .expect("valid body");
-            for r in &ranges {
-                total += r.len();
-                black_box(&input[r.clone()]);
+            let step = reader
+                .read(input, &mut ranges, MAX_IOV)
+                .expect("valid response");
+            if step.event == Event::Body {
+                for r in &ranges {
+                    each(&input[r.clone()]);
+                }
+            }
+            pos += step.consumed;
+            if step.event == Event::Done {
+                break;
             }
         }
     }
-    assert!(decoder.is_done());
-    total
-}
-
-/// The `--raw` path: the framing is followed, nothing is moved.
-fn skip_like_fetch(framing: Framing, wire: &[u8], read_size: usize) -> usize {
-    let mut decoder = Decoder::new(framing);
-    let mut total = 0;
-    for read in wire.chunks(read_size) {
-        total += decoder.skip(black_box(read)).expect("valid body");
-    }
-    assert!(decoder.is_done());
-    total
+    assert!(reader.is_done());
 }
 
 fn bench_bodies(c: &mut Criterion) {
     let body = body();
-    let cases: Vec<(String, Framing, Vec<u8>)> = vec![
-        (
-            "content-length (reference)".to_owned(),
-            Framing::Length(BODY as u64),
-            body.clone(),
-        ),
-        (
-            "chunked 1 MiB".to_owned(),
-            Framing::Chunked,
-            chunked(&body, 1 << 20),
-        ),
-        (
-            "chunked 8 KiB".to_owned(),
-            Framing::Chunked,
-            chunked(&body, 8 << 10),
-        ),
-        (
-            "chunked 16 B".to_owned(),
-            Framing::Chunked,
-            chunked(&body, 16),
-        ),
+    let cases: Vec<(String, Vec<u8>)> = vec![
+        ("content-length (reference)".to_owned(), with_length(&body)),
+        ("chunked 1 MiB".to_owned(), chunked(&body, 1 << 20)),
+        ("chunked 8 KiB".to_owned(), chunked(&body, 8 << 10)),
+        ("chunked 16 B".to_owned(), chunked(&body, 16)),
     ];
     let mut buf = vec![0u8; BUF_SIZE];
-    // Check once, outside the timing, that decoding gives the body back.
-    for (name, framing, wire) in &cases {
+    // Check once, outside the timing, that reading gives the body back.
+    for (name, wire) in &cases {
         let mut out = Vec::with_capacity(BODY);
-        let mut decoder = Decoder::new(*framing);
-        for read in wire.chunks(BUF_SIZE) {
-            let b = &mut buf[..read.len()];
-            b.copy_from_slice(read);
-            let (_, n) = decoder.decode_in_place(b).unwrap();
-            out.extend_from_slice(&b[..n]);
-        }
+        read_like_fetch(false, wire, &mut buf, |piece| out.extend_from_slice(piece));
         assert!(out == body, "{name}: decoded body differs");
     }
 
@@ -128,18 +106,30 @@ fn bench_bodies(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Bytes(BODY as u64));
-    for (name, framing, wire) in &cases {
-        group.bench_with_input(BenchmarkId::new("decode_ranges", name), wire, |b, wire| {
-            b.iter(|| decode_like_fetch(*framing, wire, &mut buf))
+    for (name, wire) in &cases {
+        group.bench_with_input(BenchmarkId::new("Reader::read", name), wire, |b, wire| {
+            b.iter(|| {
+                let mut total = 0;
+                read_like_fetch(false, wire, &mut buf, |piece| {
+                    total += black_box(piece).len()
+                });
+                total
+            })
         });
     }
     // (Content-Length skips in O(1) per read: nothing to measure there.)
-    for (name, framing, wire) in cases
+    for (name, wire) in cases
         .iter()
         .filter(|c| c.0.ends_with("8 KiB") || c.0.ends_with("16 B"))
     {
-        group.bench_with_input(BenchmarkId::new("skip (--raw)", name), wire, |b, wire| {
-            b.iter(|| skip_like_fetch(*framing, wire, BUF_SIZE))
+        group.bench_with_input(BenchmarkId::new("raw (--raw)", name), wire, |b, wire| {
+            b.iter(|| {
+                let mut total = 0;
+                read_like_fetch(true, wire, &mut buf, |piece| {
+                    total += black_box(piece).len()
+                });
+                total
+            })
         });
     }
     group.finish();

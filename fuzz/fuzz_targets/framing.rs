@@ -1,15 +1,16 @@
-//! The whole read path on a byte stream, as `fetch` runs it: find and parse
-//! heads (skipping interim 1xx ones, capped at MAX_HEAD), decide the
-//! framing for GET or HEAD, decode the body from the bytes after the head in
-//! pieces. Properties: no panic, and what comes out agrees with the framing
-//! (no body for None, at most N bytes for Length(N) and exactly N when done,
-//! everything for Close).
+//! The whole read path on a byte stream, through the library's one
+//! `Reader` (the state machine the fetch drives), for GET or HEAD, fed in
+//! pieces. Properties: no panic; the reader agrees with itself whether
+//! the bytes come whole or in pieces; a head over MAX_HEAD is never
+//! accepted; and what comes out agrees with the framing (no body for None,
+//! at most N bytes for Length(N) and exactly N when done, everything for
+//! Close).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rawget::response::body::Decoder;
-use rawget::response::framing::{self, Framing};
-use rawget::response::head::{self, HeadScan, HeadScanner, MAX_HEAD};
+use rawget::response::framing::Framing;
+use rawget::response::head::MAX_HEAD;
+use rawget::response::reader::{Event, ReadError, Reader};
 
 fn hash(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -17,65 +18,83 @@ fn hash(data: &[u8]) -> u64 {
     })
 }
 
+/// What reading `data` in pieces of `piece` bytes gave.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    result: Result<(), ReadError>,
+    framing: Option<Framing>,
+    head_bytes: usize,
+    body: usize,
+    rest: usize,
+    done: bool,
+}
+
+fn read(method: &str, data: &[u8], piece: usize) -> Outcome {
+    let mut reader = Reader::new(method);
+    let (mut ranges, mut pending, mut fed) = (Vec::new(), Vec::new(), 0);
+    let (mut head_bytes, mut body) = (0, 0);
+    let result = loop {
+        let step = match reader.read(&mut pending, &mut ranges, 64) {
+            Ok(s) => s,
+            Err(e) => break Err(e),
+        };
+        match step.event {
+            Event::Head { .. } => head_bytes += step.consumed,
+            Event::Body => body += ranges.iter().map(|r| r.len()).sum::<usize>(),
+            Event::Done => {
+                pending.drain(..step.consumed);
+                break Ok(());
+            }
+            Event::NeedMore if fed == data.len() => {
+                pending.drain(..step.consumed);
+                break reader.eof(false);
+            }
+            Event::NeedMore => {
+                let next = (fed + piece).min(data.len());
+                pending.drain(..step.consumed);
+                pending.extend_from_slice(&data[fed..next]);
+                fed = next;
+                continue;
+            }
+        }
+        pending.drain(..step.consumed);
+    };
+    Outcome {
+        done: reader.is_done(),
+        framing: reader.framing(),
+        result,
+        head_bytes,
+        body,
+        rest: pending.len() + data.len() - fed,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let h = hash(data);
     let method = if h & 1 == 0 { "GET" } else { "HEAD" };
     let piece = ((h >> 8) % 64) as usize + 1;
 
-    // Heads, as `read_head` finds them.
-    let mut start = 0;
-    let head = loop {
-        let mut scanner = HeadScanner::new();
-        let len = match scanner.scan(&data[start..]) {
-            HeadScan::Complete(n) => n,
-            HeadScan::Partial | HeadScan::NotHttp => return,
-        };
-        if len > MAX_HEAD {
-            return;
-        }
-        let Ok(head) = head::parse(&data[start..start + len]) else {
-            return;
-        };
-        start += len;
-        if !head.is_interim() {
-            break head;
-        }
-    };
-    let Ok(decision) = framing::decide(method, &head) else {
+    let whole = read(method, data, data.len().max(1));
+    let cut = read(method, data, piece);
+    // A refusal may show fewer bytes of what it refused when it comes in
+    // pieces (NotHttp quotes what arrived): compare the kinds.
+    match (&whole.result, &cut.result) {
+        (Err(ReadError::NotHttp(_)), Err(ReadError::NotHttp(_))) => return,
+        _ => assert_eq!(whole, cut, "whole vs pieces of {piece}"),
+    }
+    assert!(whole.head_bytes <= MAX_HEAD);
+    if whole.result.is_err() {
         return;
-    };
+    }
     if method == "HEAD" {
-        assert_eq!(decision.framing, Framing::None);
+        assert_eq!(whole.framing, Some(Framing::None));
     }
-
-    // The body, in pieces, decoded in place.
-    let rest = &data[start..];
-    let mut decoder = Decoder::new(decision.framing);
-    let (mut body_len, mut pos) = (0usize, 0usize);
-    while pos < rest.len() && !decoder.is_done() {
-        let end = (pos + piece).min(rest.len());
-        let mut buf = rest[pos..end].to_vec();
-        match decoder.decode_in_place(&mut buf) {
-            Ok((used, n)) => {
-                assert!(n <= used && used <= buf.len());
-                body_len += n;
-                pos += used;
-            }
-            Err(_) => return,
-        }
+    match whole.framing {
+        Some(Framing::None) => assert_eq!(whole.body, 0),
+        Some(Framing::Length(n)) => assert_eq!(whole.body as u64, n),
+        Some(Framing::Close) => assert_eq!(whole.rest, 0),
+        Some(Framing::Chunked) => assert!(whole.body + whole.head_bytes <= data.len()),
+        None => panic!("complete without a final head"),
     }
-    let finished = decoder.finish();
-    match decision.framing {
-        Framing::None => assert_eq!(body_len, 0),
-        Framing::Length(n) => {
-            assert!(body_len as u64 <= n);
-            assert_eq!(decoder.is_done(), body_len as u64 == n);
-            assert_eq!(finished.is_ok(), decoder.is_done());
-        }
-        Framing::Close => {
-            assert_eq!(body_len, rest.len());
-            assert!(finished.is_ok());
-        }
-        Framing::Chunked => assert!(body_len <= rest.len()),
-    }
+    assert!(whole.done);
 });
