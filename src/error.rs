@@ -168,6 +168,7 @@ impl From<ReadError> for Error {
             | ReadError::Head(_)
             | ReadError::Framing(_)
             | ReadError::Body(_)
+            | ReadError::Trailers(_)
             | ReadError::CutHead => ErrorKind::BadResponse,
             ReadError::EmptyReply => ErrorKind::EmptyReply,
             ReadError::Incomplete { .. } | ReadError::Truncated => ErrorKind::Partial,

@@ -12,6 +12,14 @@ use crate::response::framing::Framing;
 use crate::response::head::Head;
 use crate::trace::Timings;
 
+/// Heads kept per hop: a server may send thousands of interim heads (within
+/// the 300 KiB head limit), and the report stays small whatever it sends.
+pub const MAX_HEADS: usize = 64;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The whole exchange.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -40,8 +48,12 @@ pub struct Hop {
     pub address: Option<String>,
     /// The peer certificate summary, for https.
     pub tls: Option<Vec<String>>,
-    /// Every head received: interim 1xx first, then the final one.
+    /// The heads received: interim 1xx first, then the final one; at most
+    /// [`MAX_HEADS`] of them (the first interim ones, and the final one).
     pub heads: Vec<HeadJson>,
+    /// Heads received and not kept in `heads` (a flood of interim heads).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub heads_omitted: u64,
     /// How the body length was decided.
     pub framing: Option<FramingJson>,
     /// Body bytes the framing promised (Content-Length), when known.

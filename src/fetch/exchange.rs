@@ -5,7 +5,7 @@
 
 use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
 use crate::output::diag;
-use crate::report::{framing_kind, FramingJson, HeadJson};
+use crate::report::{framing_kind, FramingJson, HeadJson, MAX_HEADS};
 use crate::request::{self, RequestSpec};
 use crate::response::deviations;
 use crate::response::framing::Framing;
@@ -94,7 +94,7 @@ impl Fetch<'_> {
                     self.heads.write(bytes, self.sink.out())?;
                     conn.consume(step.consumed);
                     if self.opts.report.findings {
-                        self.hop().heads.push(HeadJson::from(&head));
+                        self.report_head(&head, interim);
                     }
                     if !interim {
                         return Ok(head);
@@ -108,6 +108,17 @@ impl Fetch<'_> {
                 // The reader yields the final head before any body.
                 Event::Body | Event::Done => return Err(ReadError::CutHead.into()),
             }
+        }
+    }
+
+    /// Keeps `head` for the report: the final head always, interim ones
+    /// while fewer than [`MAX_HEADS`] are kept.
+    fn report_head(&mut self, head: &Head, interim: bool) {
+        let hop = self.hop();
+        if !interim || hop.heads.len() + 1 < MAX_HEADS {
+            hop.heads.push(HeadJson::from(head));
+        } else {
+            hop.heads_omitted += 1;
         }
     }
 
@@ -143,7 +154,8 @@ impl Fetch<'_> {
                 ErrorKind::HttpFail,
                 format!(
                     "the requested URL returned error: {} {}",
-                    head.status, head.reason
+                    head.status,
+                    shown(&head.reason)
                 ),
             ));
         }
@@ -195,8 +207,13 @@ impl Fetch<'_> {
             } else {
                 " extensions "
             };
+            let cut = if c.extensions_len > c.extensions.len() as u64 {
+                format!(" (cut: {} bytes in all)", c.extensions_len)
+            } else {
+                String::new()
+            };
             diag::line(format_args!(
-                "chunk: offset {} size {}{ext}{}",
+                "chunk: offset {} size {}{ext}{}{cut}",
                 c.offset,
                 c.size,
                 c.extensions.escape_ascii()
@@ -304,4 +321,17 @@ impl Fetch<'_> {
     fn splice(&mut self, _: &mut Conn, _: &mut Reader) -> Result<Option<bool>> {
         Ok(None)
     }
+}
+
+/// Text from the peer with control characters escaped, for a message.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\x{:02x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -13,9 +13,10 @@ use std::ops::Range;
 use crate::response::framing::Framing;
 use crate::response::head::MAX_HEAD;
 
-/// Longest chunk extension accepted per chunk-size line (hyper's limit is
-/// the same order); extensions carry no body bytes, so more is an attack.
-const MAX_EXTENSION: usize = 16 * 1024;
+/// Most bytes of a chunk's extensions kept for `--chunks`. Longer ones are
+/// accepted, as curl accepts them, and skipped without being stored (they
+/// carry no body bytes); the record says how long they were.
+pub const MAX_EXTENSION_KEPT: usize = 1024;
 
 /// Why a body cannot be decoded. Displayed as the error message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +29,6 @@ pub enum FrameError {
     BadChunkEnd(u8),
     /// A chunk-size line not ended by CRLF.
     BadChunkLine(u8),
-    /// A chunk extension longer than the limit.
-    ExtensionTooLong,
     /// Trailers larger than the head limit.
     TrailersTooLarge,
 }
@@ -53,9 +52,6 @@ impl fmt::Display for FrameError {
                 "chunk-size line not ended by CRLF (found '{}')",
                 b.escape_ascii()
             ),
-            FrameError::ExtensionTooLong => {
-                write!(f, "chunk extension longer than {MAX_EXTENSION} bytes")
-            }
             FrameError::TrailersTooLarge => {
                 write!(f, "chunked trailers larger than {MAX_HEAD} bytes")
             }
@@ -105,8 +101,11 @@ pub struct ChunkInfo {
     pub offset: u64,
     /// The chunk's size in bytes (0 for the last chunk).
     pub size: u64,
-    /// Extensions as received (after the size, from the first `;`).
+    /// Extensions as received (after the size, from the first `;`), at
+    /// most [`MAX_EXTENSION_KEPT`] bytes of them.
     pub extensions: Vec<u8>,
+    /// How many bytes of extensions the line had in all.
+    pub extensions_len: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,8 +146,6 @@ pub struct Decoder {
     state: State,
     /// Size accumulated while reading a chunk-size line.
     size: u64,
-    /// Bytes of extension on the current size line.
-    ext_len: usize,
     /// Trailer lines as received, with their line endings.
     trailers: Vec<u8>,
     /// Wire bytes consumed so far (for chunk offsets).
@@ -169,7 +166,6 @@ impl Decoder {
         Decoder {
             state,
             size: 0,
-            ext_len: 0,
             trailers: Vec::new(),
             wire: 0,
             chunks: None,
@@ -380,7 +376,6 @@ impl Decoder {
                 b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
                     if !seen {
                         self.size = 0;
-                        self.ext_len = 0;
                         self.note_chunk_start(at);
                     }
                     let digit = (b as char).to_digit(16).unwrap_or(0);
@@ -392,14 +387,14 @@ impl Decoder {
                     Chunk::Size(true)
                 }
                 b' ' | b'\t' if seen => Chunk::SizeWs,
-                b';' if seen => self.extension_byte(b)?,
+                b';' if seen => self.extension_byte(b),
                 b'\r' if seen => Chunk::SizeLf,
                 b'\n' if seen => self.size_line_done(),
                 _ => return Err(FrameError::BadChunkSize(b)),
             },
             Chunk::SizeWs => match b {
                 b' ' | b'\t' => Chunk::SizeWs,
-                b';' => self.extension_byte(b)?,
+                b';' => self.extension_byte(b),
                 b'\r' => Chunk::SizeLf,
                 b'\n' => self.size_line_done(),
                 _ => return Err(FrameError::BadChunkSize(b)),
@@ -407,7 +402,7 @@ impl Decoder {
             Chunk::Extension => match b {
                 b'\r' => Chunk::SizeLf,
                 b'\n' => self.size_line_done(),
-                _ => self.extension_byte(b)?,
+                _ => self.extension_byte(b),
             },
             Chunk::SizeLf => match b {
                 b'\n' => self.size_line_done(),
@@ -445,19 +440,19 @@ impl Decoder {
                 offset,
                 size: 0,
                 extensions: Vec::new(),
+                extensions_len: 0,
             });
         }
     }
 
-    fn extension_byte(&mut self, b: u8) -> Result<Chunk, FrameError> {
-        self.ext_len += 1;
-        if self.ext_len > MAX_EXTENSION {
-            return Err(FrameError::ExtensionTooLong);
-        }
+    fn extension_byte(&mut self, b: u8) -> Chunk {
         if let Some(last) = self.chunks.as_mut().and_then(|c| c.last_mut()) {
-            last.extensions.push(b);
+            last.extensions_len += 1;
+            if last.extensions.len() < MAX_EXTENSION_KEPT {
+                last.extensions.push(b);
+            }
         }
-        Ok(Chunk::Extension)
+        Chunk::Extension
     }
 
     fn size_line_done(&mut self) -> Chunk {
@@ -592,11 +587,6 @@ mod tests {
                 input.escape_ascii()
             );
         }
-        let long_ext = [b"1;".to_vec(), vec![b'a'; MAX_EXTENSION + 1]].concat();
-        assert_eq!(
-            feed(Framing::Chunked, &long_ext, 4096).unwrap_err(),
-            FrameError::ExtensionTooLong
-        );
         let big_trailer = [b"0\r\n".to_vec(), vec![b'a'; MAX_HEAD + 1]].concat();
         assert_eq!(
             feed(Framing::Chunked, &big_trailer, 65536).unwrap_err(),
@@ -732,6 +722,24 @@ mod tests {
             assert!(d.is_done(), "cut {cut}");
             assert_eq!(body, want, "cut {cut}");
         }
+    }
+
+    /// Issue 11 item 13: an extension over 16 KiB was refused; curl accepts
+    /// it. It is skipped, and its record keeps the first bytes and its length.
+    #[test]
+    fn long_extensions_are_skipped_not_refused() {
+        let ext = vec![b'a'; 64 * 1024];
+        let wire = [b"3;".to_vec(), ext, b"\r\nabc\r\n0\r\n\r\n".to_vec()].concat();
+        let mut d = Decoder::new(Framing::Chunked).record_chunks();
+        let mut input = wire.clone();
+        let (used, n) = d.decode_in_place(&mut input).unwrap();
+        assert_eq!(
+            (used, &input[..n], d.is_done()),
+            (wire.len(), &b"abc"[..], true)
+        );
+        let c = &d.chunks().unwrap()[0];
+        assert_eq!(c.extensions.len(), MAX_EXTENSION_KEPT);
+        assert_eq!(c.extensions_len, 64 * 1024 + 1);
     }
 
     #[test]

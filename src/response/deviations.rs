@@ -5,7 +5,7 @@
 //! *leniency*); other departures from the RFCs that do not stop the fetch
 //! are *deviations*. Either way each finding names the clause it breaks.
 
-use crate::response::head::Head;
+use crate::response::head::{is_value_control, Head};
 
 /// One departure from the RFCs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +82,19 @@ pub fn scan_head(raw: &[u8], head: &Head) -> Vec<Finding> {
                 "RFC 9112 §5 (field-line = field-name \":\" OWS field-value OWS)",
             )),
             Some(i) if i > 0 && (line[i - 1] == b' ' || line[i - 1] == b'\t') => {
-                out.push(Finding::leniency(
+                out.push(Finding::deviation(
                     format!(
-                        "whitespace between a field name and its colon: \"{}\"",
+                        "whitespace between a field name and its colon, refused: one reader \
+                         sees the field, another does not: \"{}\"",
                         shown(line)
                     ),
-                    "RFC 9112 §5.1 (no whitespace is allowed between the field name and colon)",
+                    "RFC 9112 §5.1 (a server must reject whitespace between the field name and colon)",
+                ))
+            }
+            Some(i) if line[i..].iter().copied().any(is_value_control) => {
+                out.push(Finding::leniency(
+                    format!("control byte in a field value: \"{}\"", shown(line)),
+                    "RFC 9110 §5.5 (field values do not contain control characters)",
                 ))
             }
             _ => {}
@@ -129,6 +136,12 @@ fn scan_status_line(line: &[u8], out: &mut Vec<Finding>) {
         && line.get(13) != Some(&b' ');
     let reasonless =
         line.len() == 12 && line[8] == b' ' && line[9..12].iter().all(u8::is_ascii_digit);
+    if line.iter().skip(12).copied().any(is_value_control) {
+        out.push(Finding::leniency(
+            format!("control byte in the reason phrase: \"{}\"", shown(line)),
+            "RFC 9112 §4 (reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ))",
+        ));
+    }
     if reasonless {
         out.push(Finding::leniency(
             format!(
@@ -204,7 +217,7 @@ mod tests {
 
     #[test]
     fn each_leniency_is_named() {
-        let f = scan(b"\r\nHTTP/1.1 200\nX: a\n  b\nY : c\n\n");
+        let f = scan(b"\r\nHTTP/1.1 200\nX: a\n  b\nZ: \x1b[2J\n\n");
         let whats: Vec<&str> = f.iter().map(|f| f.what.as_str()).collect();
         assert!(
             whats[0].contains("blank lines before the status line"),
@@ -220,12 +233,25 @@ mod tests {
         );
         assert!(whats[3].contains("obsolete line folding"), "{whats:?}");
         assert!(
-            whats[4].contains("whitespace between a field name and its colon"),
+            whats[4].contains("control byte in a field value"),
             "{whats:?}"
         );
         assert!(f
             .iter()
-            .all(|f| f.leniency && f.clause.starts_with("RFC 9112")));
+            .all(|f| f.leniency && f.clause.starts_with("RFC 911")));
+    }
+
+    #[test]
+    fn whitespace_before_a_colon_is_named_as_refused() {
+        // The head does not parse: the reader scans it with an empty Head.
+        let f = scan_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n",
+            &Head::default(),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].leniency);
+        assert!(f[0].what.contains("refused"), "{f:?}");
+        assert!(f[0].clause.starts_with("RFC 9112 §5.1"));
     }
 
     #[test]

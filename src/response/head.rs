@@ -13,9 +13,9 @@ use memchr::memchr_iter;
 /// The largest head rawget accepts, curl's limit (`CURL_MAX_HTTP_HEADER`).
 pub const MAX_HEAD: usize = 300 * 1024;
 
-/// Headers httparse may return: far above any real response, while a 300 KiB
-/// head of 3-byte lines could hold more, which is refused as malformed.
-pub const MAX_HEADERS: usize = 4096;
+/// The most fields a head may have: curl's limit. A 300 KiB head of 3-byte
+/// lines could hold more, which is refused as malformed.
+pub const MAX_HEADERS: usize = 5000;
 
 /// Why a complete head could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,31 +27,55 @@ pub enum HeadError {
         /// The status line as received (at most 60 bytes).
         status_line: Vec<u8>,
     },
+    /// Whitespace between a field name and its colon, in this line (cut at
+    /// 80 bytes): RFC 9112 section 5.1 says to refuse it.
+    SpaceBeforeColon(Vec<u8>),
     /// The head's bytes ended before its blank line (a caller's bug: the
     /// scanner delimits heads).
     EndsEarly,
 }
 
+impl HeadError {
+    /// What is wrong, without saying where (a head or trailers).
+    pub fn what(&self) -> String {
+        let what = match self {
+            HeadError::Malformed { cause, .. } => match cause {
+                httparse::Error::HeaderName => {
+                    "invalid header name (a header line without a colon?)"
+                }
+                httparse::Error::HeaderValue => "invalid byte in a header value",
+                httparse::Error::NewLine => "invalid line ending",
+                httparse::Error::Status => "invalid status code",
+                httparse::Error::Token => "invalid status line",
+                httparse::Error::TooManyHeaders => {
+                    return format!("more than {MAX_HEADERS} header fields")
+                }
+                httparse::Error::Version => "not HTTP/1.x",
+            },
+            HeadError::SpaceBeforeColon(line) => {
+                return format!(
+                    "whitespace between a field name and its colon in \"{}\" \
+                     (RFC 9112 section 5.1: it can be read two ways)",
+                    line.escape_ascii()
+                )
+            }
+            HeadError::EndsEarly => "ends early",
+        };
+        what.to_owned()
+    }
+}
+
 impl fmt::Display for HeadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HeadError::Malformed { cause, status_line } => {
-                let what = match cause {
-                    httparse::Error::HeaderName => {
-                        "invalid header name (a header line without a colon?)"
-                    }
-                    httparse::Error::HeaderValue => "invalid byte in a header value",
-                    httparse::Error::NewLine => "invalid line ending",
-                    httparse::Error::Status => "invalid status code",
-                    httparse::Error::Token => "invalid status line",
-                    httparse::Error::TooManyHeaders => "more than 4096 header fields",
-                    httparse::Error::Version => "not HTTP/1.x",
-                };
-                write!(
-                    f,
-                    "malformed response head: {what}; status line \"{}\"",
-                    status_line.escape_ascii()
-                )
+            HeadError::Malformed { status_line, .. } => write!(
+                f,
+                "malformed response head: {}; status line \"{}\"",
+                self.what(),
+                status_line.escape_ascii()
+            ),
+            HeadError::SpaceBeforeColon(_) => {
+                write!(f, "malformed response head: {}", self.what())
             }
             HeadError::EndsEarly => f.write_str("response head ends early"),
         }
@@ -165,20 +189,25 @@ impl Head {
 
 /// Parses a complete head (as delimited by [`HeadScanner`]).
 ///
-/// Leniencies, each what curl accepts and unambiguous: obsolete line folding,
-/// whitespace between a field name and its colon (RFC 9112 section 5.1 has
-/// proxies strip it from responses), several spaces in the status line, bare
-/// LF line endings and blank lines before the status line. A header line
-/// without a colon is refused, as curl refuses it.
+/// Leniencies, each what curl accepts and unambiguous: obsolete line
+/// folding, several spaces in the status line, bare LF line endings, blank
+/// lines before the status line, and control bytes other than NUL, CR and
+/// LF in a field value or the reason phrase (httparse refuses those, so it
+/// parses a copy with each one masked, and the values are taken from the
+/// original bytes). Refused: a header line without a colon (as curl
+/// refuses it), whitespace between a field name and its colon (RFC 9112
+/// section 5.1: it has been used for smuggling, since one reader sees the
+/// field and another does not), and more than [`MAX_HEADERS`] fields.
 pub fn parse(head: &[u8]) -> Result<Head, HeadError> {
+    let masked = mask_controls(head, true);
+    let parse_from = masked.as_deref().unwrap_or(head);
     let mut headers = vec![httparse::EMPTY_HEADER; 64];
     loop {
         let mut response = httparse::Response::new(&mut headers);
         let parsed = httparse::ParserConfig::default()
             .allow_obsolete_multiline_headers_in_responses(true)
-            .allow_spaces_after_header_name_in_responses(true)
             .allow_multiple_spaces_in_response_status_delimiters(true)
-            .parse_response(&mut response, head);
+            .parse_response(&mut response, parse_from);
         match parsed {
             // httparse takes any three digits; a code below 100 has no class
             // (RFC 9110 section 15) and curl refuses it too.
@@ -186,25 +215,141 @@ pub fn parse(head: &[u8]) -> Result<Head, HeadError> {
                 return Err(describe(httparse::Error::Status, head))
             }
             Ok(httparse::Status::Complete(_)) => {
+                let original = |v: &[u8]| original_bytes(head, parse_from, v).to_vec();
                 return Ok(Head {
                     version: response.version.unwrap_or(1),
                     status: response.code.unwrap_or(0),
-                    reason: response.reason.unwrap_or("").to_owned(),
+                    reason: String::from_utf8_lossy(&original(
+                        response.reason.unwrap_or("").as_bytes(),
+                    ))
+                    .into_owned(),
                     headers: response
                         .headers
                         .iter()
-                        .map(|h| (h.name.to_owned(), h.value.to_owned()))
+                        .map(|h| (h.name.to_owned(), original(h.value)))
                         .collect(),
-                })
+                });
             }
             Ok(httparse::Status::Partial) => return Err(HeadError::EndsEarly),
             Err(httparse::Error::TooManyHeaders) if headers.len() < MAX_HEADERS => {
                 let n = headers.len() * 4;
                 headers = vec![httparse::EMPTY_HEADER; n.min(MAX_HEADERS)];
             }
+            Err(httparse::Error::HeaderName) => {
+                return Err(match line_has_space_before_colon(head, 1) {
+                    Some(line) => HeadError::SpaceBeforeColon(line),
+                    None => describe(httparse::Error::HeaderName, head),
+                })
+            }
             Err(e) => return Err(describe(e, head)),
         }
     }
+}
+
+/// Parses chunked trailer lines (as received, without the final blank
+/// line) by the same field rules as a head (the contract: "Trailers follow
+/// the same field rules as the head"): the fields in order.
+pub fn parse_trailers(block: &[u8]) -> Result<Vec<(String, Vec<u8>)>, HeadError> {
+    let mut lines = block.to_vec();
+    lines.extend_from_slice(b"\r\n");
+    let masked = mask_controls(&lines, false);
+    let parse_from = masked.as_deref().unwrap_or(&lines);
+    let mut fields = vec![httparse::EMPTY_HEADER; 64];
+    loop {
+        let room = fields.len();
+        match httparse::parse_headers(parse_from, &mut fields) {
+            Ok(httparse::Status::Complete((_, parsed))) => {
+                return Ok(parsed
+                    .iter()
+                    .map(|h| {
+                        let value = original_bytes(&lines, parse_from, h.value);
+                        (h.name.to_owned(), value.to_vec())
+                    })
+                    .collect())
+            }
+            Ok(httparse::Status::Partial) => return Err(HeadError::EndsEarly),
+            Err(httparse::Error::TooManyHeaders) if room < MAX_HEADERS => {
+                fields = vec![httparse::EMPTY_HEADER; (room * 4).min(MAX_HEADERS)];
+            }
+            Err(cause) => {
+                if let Some(line) = line_has_space_before_colon(&lines, 0) {
+                    return Err(HeadError::SpaceBeforeColon(line));
+                }
+                return Err(HeadError::Malformed {
+                    cause,
+                    status_line: Vec::new(),
+                });
+            }
+        }
+    }
+}
+
+/// Whether `b` is a control byte accepted in a field value: any but NUL,
+/// CR, LF (which end or break a line) and HT (always allowed).
+pub fn is_value_control(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, 0 | b'\r' | b'\n' | b'\t')) || b == 0x7f
+}
+
+/// A copy of `head` (with a status line first, or only field lines) with
+/// every control byte in a field value or the reason phrase replaced by
+/// `?`, or `None` when there is none (the common case: no copy). Field
+/// names and the status code are left alone, so a control byte there is
+/// still refused.
+fn mask_controls(head: &[u8], mut status_line: bool) -> Option<Vec<u8>> {
+    if !head.iter().copied().any(is_value_control) {
+        return None;
+    }
+    let mut out = head.to_vec();
+    let mut at = leading_blank_len(head);
+    while at < out.len() {
+        let end = memchr::memchr(b'\n', &out[at..]).map_or(out.len(), |i| at + i + 1);
+        let line = &out[at..end];
+        let value_from = if status_line {
+            // HTTP-version SP+ status-code: the reason phrase follows.
+            let version = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+            let spaces = line[version..].iter().take_while(|&&b| b == b' ').count();
+            Some(version + spaces + 3)
+        } else if matches!(line.first(), Some(b' ' | b'\t')) {
+            Some(0)
+        } else {
+            line.iter().position(|&b| b == b':')
+        };
+        if let Some(from) = value_from {
+            for b in out[at..end].iter_mut().skip(from) {
+                if is_value_control(*b) {
+                    *b = b'?';
+                }
+            }
+        }
+        status_line = false;
+        at = end;
+    }
+    Some(out)
+}
+
+/// The bytes of `head` where `value`, a slice of `parsed` (`head` or its
+/// masked copy), lies.
+fn original_bytes<'a>(head: &'a [u8], parsed: &'a [u8], value: &'a [u8]) -> &'a [u8] {
+    let offset = (value.as_ptr() as usize).wrapping_sub(parsed.as_ptr() as usize);
+    head.get(offset..offset.saturating_add(value.len()))
+        .unwrap_or(value)
+}
+
+/// The first field line with whitespace between its name and colon, after
+/// `skip` lines (1 for the status line of a head, 0 for trailers).
+fn line_has_space_before_colon(head: &[u8], skip: usize) -> Option<Vec<u8>> {
+    head.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .skip_while(|l| l.is_empty())
+        .skip(skip)
+        .take_while(|l| !l.is_empty())
+        .find(|l| {
+            !matches!(l.first(), Some(b' ' | b'\t'))
+                && l.iter()
+                    .position(|&b| b == b':')
+                    .is_some_and(|i| i > 0 && matches!(l[i - 1], b' ' | b'\t'))
+        })
+        .map(|l| l.iter().copied().take(80).collect())
 }
 
 fn describe(cause: httparse::Error, head: &[u8]) -> HeadError {
@@ -322,11 +467,75 @@ mod tests {
 
     #[test]
     fn leniencies() {
-        let h = parse(b"HTTP/1.1 200\r\nFolded: a\r\n b\r\nSpaced : v\r\n\r\n").unwrap();
+        let h = parse(b"HTTP/1.1 200\r\nFolded: a\r\n b\r\n\r\n").unwrap();
         assert_eq!(h.reason, "");
-        assert_eq!(h.first("Spaced"), Some(&b"v"[..]));
         assert!(h.first("Folded").is_some());
         assert_eq!(parse(b"HTTP/1.1  200  OK\n\n").unwrap().status, 200);
+    }
+
+    /// Issue 11 item 9: `Content-Length : 5` was honoured as a length;
+    /// curl ignores the line. Two readings: refused, naming the line.
+    #[test]
+    fn whitespace_before_a_colon_is_refused_naming_the_line() {
+        for (head, line) in [
+            (
+                &b"HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n"[..],
+                "Content-Length : 5",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nA: b\r\nX-Tab\t: v\r\n\r\n",
+                "X-Tab\\t: v",
+            ),
+        ] {
+            let e = parse(head).unwrap_err();
+            assert!(matches!(e, HeadError::SpaceBeforeColon(_)), "{e:?}");
+            let text = e.to_string();
+            assert!(text.contains(&format!("\"{line}\"")), "{text}");
+            assert!(text.contains("RFC 9112 section 5.1"), "{text}");
+        }
+    }
+
+    /// Issue 11 item 12: a control byte in a value (or ESC in the reason)
+    /// made the whole response exit 8; curl accepts it, and so does rawget,
+    /// keeping the byte as received.
+    #[test]
+    fn control_bytes_in_values_are_kept_as_received() {
+        let h = parse(
+            b"HTTP/1.1 200 O\x1bK\r\nX-Ctl: a\x01b\r\nX-Bel: \x07\x7f\r\nF: x\r\n \x1by\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(h.reason, "O\x1bK");
+        assert_eq!(h.first("X-Ctl"), Some(&b"a\x01b"[..]));
+        assert_eq!(h.first("X-Bel"), Some(&b"\x07\x7f"[..]));
+        assert!(h.first("F").is_some_and(|v| v.contains(&0x1b)));
+        // Still refused: NUL in a value, a control byte in a name or the code.
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nX\x01Y: v\r\n\r\n",
+            b"HTTP/1.1 2\x010 OK\r\n\r\n",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", bad.escape_ascii().to_string());
+        }
+    }
+
+    /// Issue 11 item 13: more than 4096 fields was refused; curl takes up
+    /// to 5,000.
+    #[test]
+    fn up_to_5000_fields() {
+        let head = |n: usize| {
+            let mut r = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..n {
+                r.extend_from_slice(format!("X{i}: v\r\n").as_bytes());
+            }
+            r.extend_from_slice(b"\r\n");
+            r
+        };
+        assert_eq!(parse(&head(MAX_HEADERS)).unwrap().headers.len(), 5000);
+        let e = parse(&head(MAX_HEADERS + 1)).unwrap_err();
+        assert!(
+            e.to_string().contains("more than 5000 header fields"),
+            "{e}"
+        );
     }
 
     #[test]

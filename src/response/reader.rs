@@ -45,6 +45,8 @@ pub enum ReadError {
     Framing(FramingError),
     /// A body whose chunked framing is broken.
     Body(FrameError),
+    /// Chunked trailers that break the field rules of a head.
+    Trailers(HeadError),
     /// The connection closed before any byte of the response.
     EmptyReply,
     /// The connection closed part-way through a head.
@@ -75,6 +77,7 @@ impl fmt::Display for ReadError {
             ReadError::Framing(e) => write!(f, "cannot frame the response: {e}"),
             // The decoder's error is the cause, shown after a colon.
             ReadError::Body(_) => f.write_str("malformed chunked body"),
+            ReadError::Trailers(e) => write!(f, "malformed chunked trailers: {}", e.what()),
             ReadError::EmptyReply => f.write_str("empty reply from server"),
             ReadError::CutHead => {
                 f.write_str("connection closed in the middle of the response head")
@@ -87,7 +90,11 @@ impl fmt::Display for ReadError {
                 missing,
                 no_close_notify: true,
             } => write!(f, "{missing} {NO_NOTIFY}"),
-            ReadError::Truncated => write!(f, "body may be truncated {NO_NOTIFY}"),
+            ReadError::Truncated => f.write_str(
+                "body may be truncated: the server closed TCP without TLS close_notify, \
+                 and a body with neither Content-Length nor chunked framing is complete \
+                 only with it (RFC 9112 section 9.8); --keep-partial keeps what arrived",
+            ),
         }
     }
 }
@@ -258,7 +265,7 @@ impl Reader {
                 };
                 self.count_chunks();
                 if self.body_done() {
-                    self.end_body();
+                    self.end_body()?;
                 }
                 // A Body event may end the body: the next call says Done.
                 let event = match (ranges.is_empty(), self.is_done()) {
@@ -344,7 +351,7 @@ impl Reader {
         self.decision = Some(decision);
         self.state = State::Body(decoder);
         if self.body_done() {
-            self.end_body();
+            self.end_body()?;
         }
         Ok(())
     }
@@ -353,10 +360,15 @@ impl Reader {
         matches!(&self.state, State::Body(d) if d.is_done())
     }
 
-    /// The body is complete: keep its trailers, note what it carried.
-    fn end_body(&mut self) {
+    /// The body is complete: check and keep its trailers, note what it
+    /// carried.
+    fn end_body(&mut self) -> Result<(), ReadError> {
         if let State::Body(decoder) = &self.state {
             self.trailers = decoder.trailers().to_vec();
+        }
+        self.state = State::Done;
+        if !self.trailers.is_empty() {
+            head::parse_trailers(&self.trailers).map_err(ReadError::Trailers)?;
         }
         if self.framing() == Some(Framing::Chunked) {
             let (extensions, trailers) = (self.extensions, self.trailers.len());
@@ -367,7 +379,7 @@ impl Reader {
                 self.note(|| vec![deviations::trailers(trailers)]);
             }
         }
-        self.state = State::Done;
+        Ok(())
     }
 
     /// Counts the chunks the decoder saw, keeping them for
@@ -407,8 +419,7 @@ impl Reader {
                 if no_close_notify {
                     return Err(ReadError::Truncated);
                 }
-                self.end_body();
-                Ok(())
+                self.end_body()
             }
             State::Done => Ok(()),
         }
@@ -454,7 +465,8 @@ impl Reader {
             d.advance(n);
         }
         if self.body_done() {
-            self.end_body();
+            // Only Content-Length bodies end here: no trailers to refuse.
+            let _ = self.end_body();
         }
     }
 
