@@ -1,9 +1,7 @@
 //! The debugging aids no other tool has: --dry-run, --chunks, --explain,
 //! --strict and --json, through the built binary on 127.0.0.1.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
 

@@ -12,10 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-#[path = "support/echo_server.rs"]
-mod echo_server;
-
-use echo_server::*;
+use crate::support::echo_server::*;
 
 /// Whether the server closed `s` (EOF or reset) rather than echoing.
 fn is_closed(s: &mut TcpStream) -> bool {

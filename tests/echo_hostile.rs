@@ -18,10 +18,7 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-#[path = "support/echo_server.rs"]
-mod echo_server;
-
-use echo_server::*;
+use crate::support::echo_server::*;
 
 /// A number in the summary line just before `label`, e.g. `refused`.
 fn summary_count(summary: &str, label: &str) -> u64 {

@@ -2,11 +2,9 @@
 //! 127.0.0.1: request bytes, output routing, framing, and one test per exit
 //! code that plain HTTP can produce (stdout, stderr and files asserted).
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
 

@@ -6,14 +6,10 @@
 //! without close_notify (18, never a silent success), `--resolve` with SNI,
 //! the `-v` and `--timing` wire view, and IPv6.
 
-mod support;
-#[path = "support/tls.rs"]
-mod tls_server;
-
 use std::time::{Duration, Instant};
 
-use support::*;
-use tls_server::*;
+use crate::support::tls::*;
+use crate::support::*;
 
 const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
 

@@ -2,6 +2,9 @@
 //! time bound, load fixtures, and start replay servers on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod echo_server;
+pub mod tls;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

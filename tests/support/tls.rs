@@ -7,8 +7,6 @@
 //! [`TlsPlan::hang_limit`], the drain after the close by [`DRAIN_LIMIT`];
 //! dropping the [`TlsServer`] stops the accept loop, wakes every client
 //! thread within [`POLL`] (except one still in its handshake) and joins them.
-//!
-//! Include it with `#[path = "support/tls.rs"] mod tls_server;`.
 #![allow(dead_code)]
 
 use std::io::{self, Read, Write};
