@@ -3,8 +3,6 @@
 
 use crate::support::*;
 
-const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
-
 #[test]
 fn dry_run_prints_the_exact_request_and_connects_to_nothing() {
     // Port 9 on loopback refuses: a connection attempt would be exit 7.
@@ -145,8 +143,7 @@ fn strict_fails_on_any_deviation_and_keeps_the_old_file() {
         "no-reason.http",
     ] {
         let server = serve_fixture(name);
-        let dir = scratch();
-        std::fs::write(dir.path().join("out"), "precious").unwrap();
+        let dir = scratch_with("out");
         let run = rawget_in(
             dir.path(),
             &["-s", "--strict", "-o", "out", &url(&server, "/")],
@@ -157,8 +154,7 @@ fn strict_fails_on_any_deviation_and_keeps_the_old_file() {
             "{name}: {}",
             run.stderr
         );
-        assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-        assert_eq!(listing(dir.path()), vec!["out"]);
+        assert_untouched(dir.path(), "out", name);
     }
     let server = serve_fixture("ok.http");
     assert_eq!(rawget(&["-s", "--strict", &url(&server, "/")]).code, 0);
@@ -213,11 +209,7 @@ fn json_records_failures_and_partial_bodies() {
     assert_eq!(v["hops"][0]["body_bytes"], 10);
     assert!(v["error"].as_str().unwrap().contains("90 bytes remaining"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_addr().port();
     let run = rawget_in(
         dir.path(),
         &["--json", "y.json", &format!("http://127.0.0.1:{port}/")],

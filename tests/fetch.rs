@@ -6,13 +6,9 @@ use std::time::Duration;
 
 use crate::support::*;
 
-const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
-
-fn default_request(path: &str, server: &Server) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {UA}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        server.addr()
-    )
+/// The request rawget sends by default for `path` to `server`.
+fn default_request_to(path: &str, server: &Server) -> String {
+    default_request(path, &server.addr().to_string())
 }
 
 // ---------- the main job: head on stdout, body in the file ----------
@@ -36,7 +32,7 @@ fn body_to_file_head_to_stdout_request_exact() {
     assert_eq!(listing(dir.path()), vec!["page.html"]);
     assert_eq!(
         requests(&server, 1),
-        vec![default_request("/index.html?q=1", &server)]
+        vec![default_request_to("/index.html?q=1", &server)]
     );
 }
 
@@ -345,9 +341,8 @@ fn streams_a_large_body_in_flat_memory() {
     // 256 MiB through a Content-Length body; peak RSS of the child must stay
     // far below the body's size (the buffer is reused, nothing accumulates).
     // The server is a separate `rawget replay` process and the response is
-    // written to disk in pieces, so this process stays small: a forked child's
-    // peak RSS counts its parent's pages until exec.
-    use std::io::{BufRead, Write};
+    // written to disk in pieces, so the test process does not hold it.
+    use std::io::Write;
     let size: usize = 256 << 20;
     let dir = scratch();
     let response = dir.path().join("big.http");
@@ -358,77 +353,19 @@ fn streams_a_large_body_in_flat_memory() {
         f.write_all(&piece).unwrap();
     }
     drop(f);
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args([
-            "replay",
-            response.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--count",
-            "1",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-
+    let server = Daemon::replay(&response, &["--count", "1"]);
     let out = dir.path().join("big");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args([
-            "-s",
-            "-o",
-            out.to_str().unwrap(),
-            &format!("http://{addr}/"),
-        ])
-        .spawn()
-        .unwrap();
-    let (status, maxrss_kib) = wait_with_rusage(&mut child);
-    let _ = server.kill();
-    let _ = server.wait();
-    assert_eq!(status, 0);
+    let run = rawget(&[
+        "-s",
+        "-o",
+        out.to_str().unwrap(),
+        &format!("http://{}/", server.addr),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     let written = std::fs::read(&out).unwrap();
     assert_eq!(written.len(), size);
     assert!(written.chunks(1 << 20).all(|c| c == piece.as_slice()));
-    assert!(
-        maxrss_kib < 16 * 1024,
-        "peak RSS {maxrss_kib} KiB for a {size}-byte body"
-    );
-}
-
-/// Waits for `child` (bounded by RUN_LIMIT), returning its exit code and
-/// its peak resident set size in KiB. The peak is VmHWM from /proc, polled:
-/// it is the high-water mark of the process's own memory since exec, which
-/// wait4's ru_maxrss is not (that counts the forking parent's pages too).
-fn wait_with_rusage(child: &mut std::process::Child) -> (i32, i64) {
-    let deadline = std::time::Instant::now() + RUN_LIMIT;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path) {
-            let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:"));
-            if let Some(kib) =
-                hwm.and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
-            {
-                peak = peak.max(kib);
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.code().unwrap_or(-1), peak);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "rawget did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    run.assert_peak_below(16 * 1024);
 }
 
 // ---------- exit codes, one test each ----------
@@ -487,11 +424,7 @@ fn exit_6_resolve() {
 
 #[test]
 fn exit_7_connect_refused_names_the_address() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_addr().port();
     let run = rawget(&[&format!("http://127.0.0.1:{port}/")]);
     assert_eq!(run.code, 7);
     assert_eq!(
@@ -514,8 +447,7 @@ fn exit_8_malformed_responses() {
         ("chunk-overflow.http", "larger than 64 bits"),
     ] {
         let server = serve(Plan::new(fixture(name)).read_request(!name.ends_with(".txt")));
-        let dir = scratch();
-        std::fs::write(dir.path().join("out"), "precious").unwrap();
+        let dir = scratch_with("out");
         let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
         assert_eq!(run.code, 8, "{name}: {}", run.stderr);
         assert!(
@@ -524,12 +456,7 @@ fn exit_8_malformed_responses() {
             run.stderr
         );
         assert_eq!(run.stderr.lines().count(), 1, "{name}");
-        assert_eq!(
-            std::fs::read(dir.path().join("out")).unwrap(),
-            b"precious",
-            "{name}"
-        );
-        assert_eq!(listing(dir.path()), vec!["out"], "{name}");
+        assert_untouched(dir.path(), "out", name);
     }
 }
 
@@ -575,8 +502,7 @@ fn exit_18_partial_body_keeps_the_old_file() {
         ),
     ] {
         let server = serve_fixture(name);
-        let dir = scratch();
-        std::fs::write(dir.path().join("out"), "precious").unwrap();
+        let dir = scratch_with("out");
         let run = rawget_in(dir.path(), &["-o", "out", &url(&server, "/")]);
         assert_eq!(run.code, 18, "{name}: {}", run.stderr);
         assert!(
@@ -584,20 +510,14 @@ fn exit_18_partial_body_keeps_the_old_file() {
             "{name}: {}",
             run.stderr
         );
-        assert_eq!(
-            std::fs::read(dir.path().join("out")).unwrap(),
-            b"precious",
-            "{name}"
-        );
-        assert_eq!(listing(dir.path()), vec!["out"], "{name}");
+        assert_untouched(dir.path(), "out", name);
     }
 }
 
 #[test]
 fn keep_partial_keeps_what_arrived() {
     let server = serve_fixture("short-body.http");
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
         &["-s", "--keep-partial", "-o", "out", &url(&server, "/")],
@@ -619,8 +539,7 @@ fn keep_partial_keeps_what_arrived() {
 #[test]
 fn exit_22_fail_writes_nothing() {
     let server = serve_fixture("status-404.http");
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
         &["-f", "-s", "-o", "out", &url(&server, "/missing")],
@@ -630,8 +549,7 @@ fn exit_22_fail_writes_nothing() {
         run.stderr,
         "rawget: error: the requested URL returned error: 404 Not Found\n"
     );
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-    assert_eq!(listing(dir.path()), vec!["out"]);
+    assert_untouched(dir.path(), "out", "-f");
     // Without -f a 404 is a complete response: exit 0.
     let run = rawget(&["-s", &url(&server, "/missing")]);
     assert_eq!((run.code, run.stdout.as_slice()), (0, &b"not found\n"[..]));
@@ -671,8 +589,7 @@ fn exit_28_max_time_on_a_silent_server() {
             .end(End::Hang)
             .hang_limit(Duration::from_secs(20)),
     );
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(dir.path(), &["-m", "0.5", "-o", "out", &url(&server, "/")]);
     assert_eq!(run.code, 28, "{}", run.stderr);
     assert!(
@@ -686,8 +603,7 @@ fn exit_28_max_time_on_a_silent_server() {
         "{}",
         run.stderr
     );
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-    assert_eq!(listing(dir.path()), vec!["out"]);
+    assert_untouched(dir.path(), "out", "timed out");
 }
 
 #[test]
@@ -922,9 +838,8 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
             .cut(head_of(&ok).len() + 10)
             .end(End::Hang),
     );
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
+    let dir = scratch_with("out");
+    let mut child = std::process::Command::new(BIN)
         .args(["-s", "-o", "out", &url(&server, "/")])
         .current_dir(dir.path())
         .spawn()
@@ -949,43 +864,9 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
     );
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let (code, _) = wait_with_rusage(&mut child);
-    assert_ne!(code, 0);
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-    assert_eq!(listing(dir.path()), vec!["out"]);
-}
-
-/// Runs rawget with stdout (and stderr) on a pseudo-terminal; returns the
-/// exit code and what reached the terminal, or `None` without a pty.
-fn run_on_a_terminal(dir: &std::path::Path, args: &[&str]) -> Option<(i32, String)> {
-    use std::io::Read;
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors we then own.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::from(slave.try_clone().unwrap()))
-        .stderr(std::process::Stdio::from(slave))
-        .spawn()
-        .unwrap();
-    let (code, _) = wait_with_rusage(&mut child);
-    let mut screen = Vec::new();
-    let _ = std::fs::File::from(master).read_to_end(&mut screen);
-    Some((code, String::from_utf8_lossy(&screen).into_owned()))
+    let (status, _) = wait_bounded(&mut child);
+    assert!(!status.success(), "{status:?}");
+    assert_untouched(dir.path(), "out", "SIGTERM");
 }
 
 #[test]

@@ -11,15 +11,6 @@ use std::time::{Duration, Instant};
 use crate::support::tls::*;
 use crate::support::*;
 
-const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
-
-/// The request rawget sends by default, with `Host: HOST`.
-fn default_request(host: &str) -> String {
-    format!(
-        "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {UA}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )
-}
-
 /// `https://127.0.0.1:PORT/`.
 fn https(server: &TlsServer) -> String {
     format!("https://127.0.0.1:{}/", server.port())
@@ -50,14 +41,10 @@ fn requests_of(server: &TlsServer, n: usize) -> Vec<String> {
 #[track_caller]
 fn assert_error(run: &Run, code: i32, prefix: &str, says: &[&str]) {
     assert_eq!(run.code, code, "stderr: {}", run.stderr);
-    let line = run.stderr.as_str();
+    let line = run.error_line();
     assert!(
         line.starts_with(&format!("rawget: error: {prefix}")),
         "want a line starting {prefix:?}, got {line:?}"
-    );
-    assert!(
-        line.ends_with('\n') && line.matches('\n').count() == 1,
-        "want exactly one line, got {line:?}"
     );
     for s in says {
         assert!(line.contains(s), "want {s:?} in {line:?}");
@@ -77,7 +64,10 @@ fn cacert_verifies_ip_san_body_head_and_request_exact() {
     assert_eq!(run.stderr.as_bytes(), head_of(&ok));
     assert_eq!(
         requests_of(&server, 1),
-        vec![default_request(&format!("127.0.0.1:{}", server.port()))]
+        vec![default_request(
+            "/",
+            &format!("127.0.0.1:{}", server.port())
+        )]
     );
     assert_eq!(server.handshakes(), 1);
     // RFC 6066: no SNI for an IP address literal.
@@ -94,7 +84,10 @@ fn localhost_is_checked_against_the_dns_san_and_sent_as_sni() {
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
         requests_of(&server, 1),
-        vec![default_request(&format!("localhost:{}", server.port()))]
+        vec![default_request(
+            "/",
+            &format!("localhost:{}", server.port())
+        )]
     );
     assert_eq!(server.snis(), vec![Some("localhost".to_owned())]);
 }
@@ -116,7 +109,7 @@ fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
         requests_of(&server, 1),
-        vec![default_request(&format!("rawget.test:{port}"))]
+        vec![default_request("/", &format!("rawget.test:{port}"))]
     );
     assert_eq!(server.snis(), vec![Some("rawget.test".to_owned())]);
 }
@@ -219,11 +212,6 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
-/// Runs rawget with extra environment variables.
-fn rawget_env(envs: &[(&str, &str)], args: &[&str]) -> Run {
-    rawget_with(&std::env::temp_dir(), envs, args)
-}
-
 #[test]
 fn system_store_is_used_and_cacert_replaces_it() {
     // OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR stand for the system store:
@@ -236,7 +224,7 @@ fn system_store_is_used_and_cacert_replaces_it() {
         ("SSL_CERT_FILE", ca.as_str()),
         ("SSL_CERT_DIR", dir.path().to_str().unwrap()),
     ];
-    let run = rawget_env(&system, &["-s", &https(&server)]);
+    let run = rawget_with(&std::env::temp_dir(), &system, &["-s", &https(&server)]);
     assert_eq!(run.code, 0, "the system store is used: {}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
 
@@ -245,7 +233,8 @@ fn system_store_is_used_and_cacert_replaces_it() {
     let end = "-----END CERTIFICATE-----\n";
     let other = dir.path().join("other-ca.pem");
     std::fs::write(&other, &bundle[..bundle.find(end).unwrap() + end.len()]).unwrap();
-    let run = rawget_env(
+    let run = rawget_with(
+        &std::env::temp_dir(),
         &system,
         &["--cacert", other.to_str().unwrap(), &https(&server)],
     );
@@ -340,7 +329,7 @@ fn insecure_accepts_every_certificate_that_fails() {
         assert_eq!(run.stderr.as_bytes(), head_of(&ok), "{name} {host}");
         assert_eq!(
             requests_of(&server, 1),
-            vec![default_request(&format!("{host}:{}", server.port()))],
+            vec![default_request("/", &format!("{host}:{}", server.port()))],
             "{name} {host}"
         );
         // --insecure is also spelled out.
@@ -441,30 +430,20 @@ fn tls_server_dropping_without_reply_or_close_notify_is_an_error() {
 
 // ---------- truncation: close_notify or not, never a silent success ----------
 
-/// Runs `-o out` (over an existing "precious" file) against `server` and
+/// Runs `-o out` (over an existing file) against `server` and
 /// asserts a partial body: exit 18, one error line, the old file untouched
 /// and no temporary file left. Returns the error line.
 #[track_caller]
 fn assert_partial_keeps_old_file(server: &TlsServer, what: &str) -> String {
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
         &["-s", "--cacert", &ca(), "-o", "out", &https(server)],
     );
     assert_eq!(run.code, 18, "{what}: {}", run.stderr);
-    assert!(
-        run.stderr.starts_with("rawget: error: ") && run.stderr.matches('\n').count() == 1,
-        "{what}: {:?}",
-        run.stderr
-    );
+    run.error_line();
     assert_eq!(run.stdout_str(), "", "{what}");
-    assert_eq!(
-        std::fs::read(dir.path().join("out")).unwrap(),
-        b"precious",
-        "{what}"
-    );
-    assert_eq!(listing(dir.path()), vec!["out"], "{what}");
+    assert_untouched(dir.path(), "out", what);
     run.stderr
 }
 
@@ -527,8 +506,7 @@ fn chunked_cut_before_the_last_chunk_with_close_notify_is_18() {
 fn close_delimited_body_ends_at_close_notify() {
     let response = fixture("close-delimited.http");
     let server = serve_tls_fixture("close-delimited.http");
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
         &["--cacert", &ca(), "-o", "out", &https(&server)],
@@ -688,7 +666,7 @@ fn ipv6_loopback_with_the_ip_san() {
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
         requests_of(&server, 1),
-        vec![default_request(&format!("[::1]:{}", server.port()))]
+        vec![default_request("/", &format!("[::1]:{}", server.port()))]
     );
     assert_eq!(server.snis(), vec![None]);
 }

@@ -121,11 +121,6 @@ pub fn tls_fixture_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `fixtures/tls/NAME` as a string, for command lines (`--cacert`).
-pub fn tls_fixture(name: &str) -> String {
-    tls_fixture_path(name).to_string_lossy().into_owned()
-}
-
 #[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<Vec<u8>>>,
