@@ -421,6 +421,115 @@ fn cli_usage_errors_are_exit_2() {
     }
 }
 
+#[test]
+fn cli_serves_over_tls_with_cert_and_key() {
+    let file = fixture_dir().join("ok.http");
+    let (cert, key) = (tls_fixture("server.pem"), tls_fixture("server.key"));
+    let replay = Daemon::replay(
+        &file,
+        &["--cert", &cert, "--key", &key, "--count", "1", "-v"],
+    );
+    let url = format!("https://localhost:{}/", replay.addr.port());
+    let run = rawget(&["-s", "--cacert", &tls_fixture("ca.pem"), &url]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, body_of(&fixture("ok.http")));
+    let (code, stderr) = replay.wait_exit();
+    assert_eq!(code, Some(0), "{stderr}");
+    for want in [
+        "client 1 ",
+        "TLS, SNI \"localhost\", \"GET / HTTP/1.1\"",
+        "closed with close_notify",
+    ] {
+        assert!(stderr.contains(want), "want {want:?} in {stderr}");
+    }
+}
+
+#[test]
+fn cli_no_close_notify_makes_a_close_delimited_body_partial() {
+    // Without close_notify the end of a close-delimited body cannot be told
+    // from a truncation (RFC 9112 section 9.8): what a user checks a client
+    // against with --no-close-notify.
+    let file = fixture_dir().join("close-delimited.http");
+    let (cert, key) = (tls_fixture("server.pem"), tls_fixture("server.key"));
+    let replay = Daemon::replay(
+        &file,
+        &[
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--no-close-notify",
+            "--count",
+            "1",
+            "-v",
+        ],
+    );
+    let url = format!("https://127.0.0.1:{}/", replay.addr.port());
+    let run = rawget(&["-s", "--cacert", &tls_fixture("ca.pem"), &url]);
+    assert_eq!(run.code, 18, "{}", run.stderr);
+    run.error_line();
+    let (code, stderr) = replay.wait_exit();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("TLS, no SNI"), "{stderr}");
+    assert!(stderr.contains("closed without close_notify"), "{stderr}");
+}
+
+#[test]
+fn cli_tls_flags_go_together_and_need_usable_files() {
+    let file = fixture_dir().join("ok.http");
+    let file = file.to_str().unwrap();
+    let (cert, key) = (tls_fixture("server.pem"), tls_fixture("server.key"));
+    for args in [
+        vec!["replay", file, "--cert", &cert],
+        vec!["replay", file, "--key", &key],
+        vec!["replay", file, "--no-close-notify"],
+        vec![
+            "replay",
+            file,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--no-close-notify",
+            "--reset",
+        ],
+    ] {
+        let run = rawget(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
+    // A key where the certificate goes, and a file that is not there.
+    let listen = ["--listen", "127.0.0.1:0"];
+    let run = rawget(
+        &[
+            &["replay", file, "--cert", &key, "--key", &key],
+            &listen[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 26, "{}", run.stderr);
+    assert!(
+        run.error_line().contains(&format!(
+            "cannot use {key} and {key} as a TLS certificate and key"
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = rawget(
+        &[
+            &["replay", file, "--cert", "/nonexistent.pem", "--key", &key],
+            &listen[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 26, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .starts_with("rawget: error: cannot read /nonexistent.pem: "),
+        "{}",
+        run.stderr
+    );
+}
+
 // ------------------------------------------------------------------ fixtures
 
 /// Every fixture file: `*.http` and `*.txt`.

@@ -1,5 +1,5 @@
-//! HTTPS through the built binary against a real TLS server on loopback
-//! (`support/tls.rs`, native-tls's acceptor) with the test PKI in
+//! HTTPS through the built binary against the replay server over TLS on
+//! loopback (native-tls's acceptor) with the test PKI in
 //! `fixtures/tls/`: verification and its failures (exit 60), `-k`,
 //! `--cacert` (one or several certificates, a missing or useless file),
 //! handshake failures (exit 35), an empty reply (52), truncation with and
@@ -8,12 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::tls::*;
 use crate::support::*;
 
 /// `https://127.0.0.1:PORT/`.
-fn https(server: &TlsServer) -> String {
-    format!("https://127.0.0.1:{}/", server.port())
+fn https(server: &Server) -> String {
+    format!("https://127.0.0.1:{}/", server.addr().port())
 }
 
 /// `fixtures/tls/ca.pem`, for `--cacert`.
@@ -21,18 +20,9 @@ fn ca() -> String {
     tls_fixture("ca.pem")
 }
 
-/// A server with `fixtures/tls/NAME.pem` and `NAME.key` serving `plan`.
-fn serve_tls(name: &str, plan: TlsPlan) -> TlsServer {
-    TlsServer::start(&format!("{name}.pem"), &format!("{name}.key"), plan)
-}
-
 /// The good server certificate, serving fixture `name` and closing cleanly.
-fn serve_tls_fixture(name: &str) -> TlsServer {
-    serve_tls("server", TlsPlan::new(fixture(name)))
-}
-
-fn requests_of(server: &TlsServer, n: usize) -> Vec<String> {
-    server.wait_requests(n, Duration::from_secs(5))
+fn serve_tls_fixture(name: &str) -> Server {
+    serve_tls("server", Plan::new(fixture(name)))
 }
 
 /// Asserts `run` failed with `code` and exactly one `rawget: error: ` line
@@ -63,10 +53,10 @@ fn cacert_verifies_ip_san_body_head_and_request_exact() {
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(run.stderr.as_bytes(), head_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
+        requests(&server, 1),
         vec![default_request(
             "/",
-            &format!("127.0.0.1:{}", server.port())
+            &format!("127.0.0.1:{}", server.addr().port())
         )]
     );
     assert_eq!(server.handshakes(), 1);
@@ -78,15 +68,15 @@ fn cacert_verifies_ip_san_body_head_and_request_exact() {
 fn localhost_is_checked_against_the_dns_san_and_sent_as_sni() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let url = format!("https://localhost:{}/", server.port());
+    let url = format!("https://localhost:{}/", server.addr().port());
     let run = rawget(&["-s", "--cacert", &ca(), &url]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
+        requests(&server, 1),
         vec![default_request(
             "/",
-            &format!("localhost:{}", server.port())
+            &format!("localhost:{}", server.addr().port())
         )]
     );
     assert_eq!(server.snis(), vec![Some("localhost".to_owned())]);
@@ -96,7 +86,7 @@ fn localhost_is_checked_against_the_dns_san_and_sent_as_sni() {
 fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let port = server.port();
+    let port = server.addr().port();
     let run = rawget(&[
         "-s",
         "--cacert",
@@ -108,7 +98,7 @@ fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
+        requests(&server, 1),
         vec![default_request("/", &format!("rawget.test:{port}"))]
     );
     assert_eq!(server.snis(), vec![Some("rawget.test".to_owned())]);
@@ -117,8 +107,8 @@ fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
 #[test]
 fn resolve_name_decides_the_certificate_check() {
     // The wrong-name certificate is right for other.example...
-    let server = serve_tls("wrong-name", TlsPlan::new(fixture("ok.http")));
-    let port = server.port();
+    let server = serve_tls("wrong-name", Plan::new(fixture("ok.http")));
+    let port = server.addr().port();
     let run = rawget(&[
         "-s",
         "--cacert",
@@ -133,7 +123,7 @@ fn resolve_name_decides_the_certificate_check() {
 
     // ... and the good one is wrong for it, though the address is the same.
     let server = serve_tls_fixture("ok.http");
-    let port = server.port();
+    let port = server.addr().port();
     let run = rawget(&[
         "--cacert",
         &ca(),
@@ -185,6 +175,12 @@ fn without_cacert_the_test_ca_is_unknown() {
         &["unable to get local issuer certificate"],
     );
     assert!(server.requests().is_empty(), "no request was sent");
+    // rawget refused the certificate inside the handshake: the server's
+    // side of it failed, and it never completed.
+    eventually("the server saw the handshake fail", || {
+        server.handshake_failures().len() == 1
+    });
+    assert_eq!(server.handshakes(), 0);
 }
 
 #[test]
@@ -194,11 +190,9 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
     let chain = dir.path().join("chain.pem");
     let pem = |name: &str| std::fs::read(tls_fixture(name)).unwrap();
     std::fs::write(&chain, [pem("server.pem"), pem("ca.pem")].concat()).unwrap();
-    let server = TlsServer::start(
-        chain.to_str().unwrap(),
-        "server.key",
-        TlsPlan::new(fixture("ok.http")),
-    );
+    let key = pem("server.key");
+    let chain = Identity::from_pem(&std::fs::read(&chain).unwrap(), &key).unwrap();
+    let server = serve(Plan::new(fixture("ok.http")).tls(chain));
     let run = rawget(&[&https(&server)]);
     assert_error(&run, 60, "server certificate not verified: ", &[]);
     // OpenSSL 3 says "self-signed", 1.1.1 "self signed".
@@ -248,11 +242,11 @@ fn system_store_is_used_and_cacert_replaces_it() {
 
 #[test]
 fn wrong_name_is_60_and_says_mismatch() {
-    let server = serve_tls("wrong-name", TlsPlan::new(fixture("ok.http")));
+    let server = serve_tls("wrong-name", Plan::new(fixture("ok.http")));
     let run = rawget(&[
         "--cacert",
         &ca(),
-        &format!("https://localhost:{}/", server.port()),
+        &format!("https://localhost:{}/", server.addr().port()),
     ]);
     assert_error(
         &run,
@@ -273,7 +267,7 @@ fn wrong_name_is_60_and_says_mismatch() {
 
 #[test]
 fn expired_is_60_and_says_expired() {
-    let server = serve_tls("expired", TlsPlan::new(fixture("ok.http")));
+    let server = serve_tls("expired", Plan::new(fixture("ok.http")));
     let run = rawget(&["--cacert", &ca(), &https(&server)]);
     assert_error(
         &run,
@@ -286,7 +280,7 @@ fn expired_is_60_and_says_expired() {
 
 #[test]
 fn self_signed_is_60_with_or_without_cacert() {
-    let server = serve_tls("self-signed", TlsPlan::new(fixture("ok.http")));
+    let server = serve_tls("self-signed", Plan::new(fixture("ok.http")));
     let (ca, url) = (ca(), https(&server));
     for args in [
         vec!["--cacert", ca.as_str(), url.as_str()],
@@ -316,8 +310,8 @@ fn insecure_accepts_every_certificate_that_fails() {
         ("self-signed", "127.0.0.1", false),
         ("self-signed", "localhost", true),
     ] {
-        let server = serve_tls(name, TlsPlan::new(ok.clone()));
-        let url = format!("https://{host}:{}/", server.port());
+        let server = serve_tls(name, Plan::new(ok.clone()));
+        let url = format!("https://{host}:{}/", server.addr().port());
         let ca = ca();
         let mut args = vec!["-k", url.as_str()];
         if cacert {
@@ -328,8 +322,11 @@ fn insecure_accepts_every_certificate_that_fails() {
         assert_eq!(run.stdout, body_of(&ok), "{name} {host}");
         assert_eq!(run.stderr.as_bytes(), head_of(&ok), "{name} {host}");
         assert_eq!(
-            requests_of(&server, 1),
-            vec![default_request("/", &format!("{host}:{}", server.port()))],
+            requests(&server, 1),
+            vec![default_request(
+                "/",
+                &format!("{host}:{}", server.addr().port())
+            )],
             "{name} {host}"
         );
         // --insecure is also spelled out.
@@ -391,7 +388,7 @@ fn https_to_a_plain_http_server_is_35() {
 #[test]
 fn tls_server_closing_without_replying_is_52() {
     // close_notify right after the handshake.
-    let server = serve_tls("server", TlsPlan::silent());
+    let server = serve_tls("server", Plan::new(Vec::new()).read_request(false));
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
@@ -403,21 +400,50 @@ fn tls_server_closing_without_replying_is_52() {
     assert_eq!(listing(dir.path()), Vec::<String>::new());
 
     // close_notify after reading the request.
-    let server = serve_tls("server", TlsPlan::new(Vec::new()));
+    let server = serve_tls("server", Plan::new(Vec::new()));
     let run = rawget(&["--cacert", &ca(), &https(&server)]);
     assert_eq!(run.code, 52, "{}", run.stderr);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
-    assert_eq!(requests_of(&server, 1).len(), 1);
+    assert_eq!(requests(&server, 1).len(), 1);
+}
+
+#[test]
+fn response_in_one_byte_records_decodes_the_same() {
+    // Every split point inside TLS: each byte of the response is its own
+    // record (its own write), head and chunked framing alike.
+    let server = serve_tls("server", Plan::new(fixture("chunked.http")).piece(1));
+    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        b"Hello, this is the second chunk (ext) and one with lowercase hex."
+    );
+}
+
+#[test]
+fn reset_mid_body_over_tls_is_56() {
+    let ok = fixture("ok.http");
+    let cut = head_of(&ok).len() + 20;
+    let server = serve_tls("server", Plan::new(ok).cut(cut).end(End::Reset));
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--cacert", &ca(), "-o", "out", &https(&server)],
+    );
+    assert_error(
+        &run,
+        56,
+        "connection reset by peer while reading the body",
+        &[],
+    );
+    assert_untouched(dir.path(), "out", "reset over TLS");
 }
 
 #[test]
 fn tls_server_dropping_without_reply_or_close_notify_is_an_error() {
     // No byte of reply and no close_notify: an empty reply (52), or a
     // receive failure (56) as curl with OpenSSL 3 says; never success.
-    let server = serve_tls(
-        "server",
-        TlsPlan::new(Vec::new()).end(TlsEnd::DropWithoutCloseNotify),
-    );
+    let server = serve_tls("server", Plan::new(Vec::new()).end(End::CloseWithoutNotify));
     let run = rawget(&["--cacert", &ca(), &https(&server)]);
     assert!(
         run.code == 52 || run.code == 56,
@@ -434,7 +460,7 @@ fn tls_server_dropping_without_reply_or_close_notify_is_an_error() {
 /// asserts a partial body: exit 18, one error line, the old file untouched
 /// and no temporary file left. Returns the error line.
 #[track_caller]
-fn assert_partial_keeps_old_file(server: &TlsServer, what: &str) -> String {
+fn assert_partial_keeps_old_file(server: &Server, what: &str) -> String {
     let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
@@ -453,9 +479,7 @@ fn content_length_cut_without_close_notify_is_18() {
     let cut = head_of(&ok).len() + 50;
     let server = serve_tls(
         "server",
-        TlsPlan::new(ok)
-            .cut(cut)
-            .end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(ok).cut(cut).end(End::CloseWithoutNotify),
     );
     assert_partial_keeps_old_file(&server, "Content-Length, no close_notify");
 }
@@ -464,7 +488,7 @@ fn content_length_cut_without_close_notify_is_18() {
 fn content_length_cut_with_close_notify_is_18() {
     let ok = fixture("ok.http");
     let cut = head_of(&ok).len() + 50;
-    let server = serve_tls("server", TlsPlan::new(ok).cut(cut));
+    let server = serve_tls("server", Plan::new(ok).cut(cut));
     let says = assert_partial_keeps_old_file(&server, "Content-Length, close_notify");
     assert_eq!(
         says,
@@ -488,9 +512,7 @@ fn chunked_cut_before_the_last_chunk_without_close_notify_is_18() {
     let (chunked, cut) = chunked_before_last_chunk();
     let server = serve_tls(
         "server",
-        TlsPlan::new(chunked)
-            .cut(cut)
-            .end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(chunked).cut(cut).end(End::CloseWithoutNotify),
     );
     assert_partial_keeps_old_file(&server, "chunked, no close_notify");
 }
@@ -498,7 +520,7 @@ fn chunked_cut_before_the_last_chunk_without_close_notify_is_18() {
 #[test]
 fn chunked_cut_before_the_last_chunk_with_close_notify_is_18() {
     let (chunked, cut) = chunked_before_last_chunk();
-    let server = serve_tls("server", TlsPlan::new(chunked).cut(cut));
+    let server = serve_tls("server", Plan::new(chunked).cut(cut));
     assert_partial_keeps_old_file(&server, "chunked, close_notify");
 }
 
@@ -527,7 +549,7 @@ fn close_delimited_body_without_close_notify_is_18() {
     // from a truncation: partial (issue 3, HTTPS item 4), never success.
     let server = serve_tls(
         "server",
-        TlsPlan::new(fixture("close-delimited.http")).end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(fixture("close-delimited.http")).end(End::CloseWithoutNotify),
     );
     assert_partial_keeps_old_file(&server, "close-delimited, no close_notify");
 }
@@ -540,7 +562,7 @@ fn complete_framing_needs_no_close_notify() {
         let response = fixture(name);
         let server = serve_tls(
             "server",
-            TlsPlan::new(response.clone()).end(TlsEnd::DropWithoutCloseNotify),
+            Plan::new(response.clone()).end(End::CloseWithoutNotify),
         );
         let dir = scratch();
         let run = rawget_in(
@@ -552,7 +574,7 @@ fn complete_framing_needs_no_close_notify() {
     }
     let server = serve_tls(
         "server",
-        TlsPlan::new(fixture("ok.http")).end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(fixture("ok.http")).end(End::CloseWithoutNotify),
     );
     let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
     assert_eq!(run.stdout, body_of(&fixture("ok.http")));
@@ -564,8 +586,8 @@ fn complete_framing_does_not_wait_for_the_close() {
     let ok = fixture("ok.http");
     let server = serve_tls(
         "server",
-        TlsPlan::new(ok.clone())
-            .end(TlsEnd::Hang)
+        Plan::new(ok.clone())
+            .end(End::Hang)
             .hang_limit(Duration::from_secs(20)),
     );
     let start = Instant::now();
@@ -611,7 +633,7 @@ fn verbose_shows_the_handshake_and_the_peer_certificate() {
         "validity in:\n{err}"
     );
     // The request as sent and the response head as received.
-    let port = server.port();
+    let port = server.addr().port();
     for want in [
         "> GET / HTTP/1.1".to_owned(),
         format!("> Host: 127.0.0.1:{port}"),
@@ -647,12 +669,8 @@ fn timing_on_https_measures_the_handshake() {
 
 #[test]
 fn ipv6_loopback_with_the_ip_san() {
-    let server = match TlsServer::try_start(
-        "[::1]:0",
-        "server.pem",
-        "server.key",
-        TlsPlan::new(fixture("ok.http")),
-    ) {
+    let plan = Plan::new(fixture("ok.http")).tls(identity("server"));
+    let server = match Server::start("[::1]:0", plan, None) {
         Ok(server) => server,
         Err(e) => {
             println!("skipped: cannot bind [::1]: {e}");
@@ -660,13 +678,16 @@ fn ipv6_loopback_with_the_ip_san() {
         }
     };
     let ok = fixture("ok.http");
-    let url = format!("https://[::1]:{}/", server.port());
+    let url = format!("https://[::1]:{}/", server.addr().port());
     let run = rawget(&["-s", "--cacert", &ca(), &url]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
-        vec![default_request("/", &format!("[::1]:{}", server.port()))]
+        requests(&server, 1),
+        vec![default_request(
+            "/",
+            &format!("[::1]:{}", server.addr().port())
+        )]
     );
     assert_eq!(server.snis(), vec![None]);
 }
@@ -688,7 +709,7 @@ fn large_https_bodies_arrive_intact_through_read_ahead() {
             chunked_response(&body, &[100_000, 7, 70_000, 3000]),
         ),
     ] {
-        let server = serve_tls("server", TlsPlan::new(response));
+        let server = serve_tls("server", Plan::new(response));
         let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
         assert_eq!(run.code, 0, "{what}: {}", run.stderr);
         assert_eq!(run.stdout.len(), body.len(), "{what}");

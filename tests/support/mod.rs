@@ -11,7 +11,6 @@ pub mod daemon;
 pub mod fixtures;
 pub mod net;
 pub mod run;
-pub mod tls;
 
 pub use daemon::*;
 pub use fixtures::*;
@@ -19,11 +18,23 @@ pub use net::*;
 pub use run::*;
 
 #[allow(unused_imports)]
-pub use rawget::replay::{End, Plan, Server};
+pub use rawget::replay::{End, Identity, Plan, Server};
 
 /// A server that replays `plan` to every client.
 pub fn serve(plan: Plan) -> Server {
     Server::start("127.0.0.1:0", plan, None).expect("start replay server")
+}
+
+/// A server that replays `plan` over TLS as `fixtures/tls/NAME.pem`.
+pub fn serve_tls(name: &str, plan: Plan) -> Server {
+    serve(plan.tls(identity(name)))
+}
+
+/// The certificate `fixtures/tls/NAME.pem` and its key `NAME.key`.
+pub fn identity(name: &str) -> Identity {
+    let read = |file: String| std::fs::read(tls_fixture(&file)).expect("TLS fixture");
+    Identity::from_pem(&read(format!("{name}.pem")), &read(format!("{name}.key")))
+        .expect("a usable certificate and key")
 }
 
 /// A server that replays fixture `name`.

@@ -4,7 +4,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// How long any single wait may take before it is a failure.
 pub const LIMIT: Duration = Duration::from_secs(20);
@@ -62,4 +63,15 @@ pub fn closed_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("bind a free port")
+}
+
+/// Waits until `done` holds, polling, at most [`LIMIT`]; a failure names
+/// `what`. For what a server thread records after the client has gone.
+#[track_caller]
+pub fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + LIMIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
 }
