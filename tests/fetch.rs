@@ -19,7 +19,7 @@ fn body_to_file_head_to_stdout_request_exact() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &[&url(&server, "/index.html?q=1"), "-o", "page.html"],
+        &[&server.url("/index.html?q=1"), "-o", "page.html"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let ok = fixture("ok.http");
@@ -31,7 +31,7 @@ fn body_to_file_head_to_stdout_request_exact() {
     );
     assert_eq!(listing(dir.path()), vec!["page.html"]);
     assert_eq!(
-        requests(&server, 1),
+        server.wait_requests(1),
         vec![default_request_to("/index.html?q=1", &server)]
     );
 }
@@ -39,7 +39,7 @@ fn body_to_file_head_to_stdout_request_exact() {
 #[test]
 fn body_to_stdout_head_to_stderr() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     let ok = fixture("ok.http");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
@@ -50,13 +50,13 @@ fn body_to_stdout_head_to_stderr() {
 fn include_silent_dump_header() {
     let ok = fixture("ok.http");
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-i", &url(&server, "/")]);
+    let run = rawget(&["-i", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice(), run.stderr.as_str()),
         (0, &ok[..], "")
     );
 
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice(), run.stderr.as_str()),
         (0, body_of(&ok), "")
@@ -65,7 +65,7 @@ fn include_silent_dump_header() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "-D", "head.txt", "-o", "body", &url(&server, "/")],
+        &["-s", "-D", "head.txt", "-o", "body", &server.url("/")],
     );
     assert_eq!(
         (run.code, run.stdout.len(), run.stderr.as_str()),
@@ -84,7 +84,7 @@ fn include_silent_dump_header() {
 #[test]
 fn binary_body_passes_through_byte_for_byte() {
     let server = serve_fixture("binary-body.http");
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout, (0..=255u8).collect::<Vec<_>>());
 }
@@ -108,7 +108,7 @@ fn header_edits_method_and_data_are_sent_exactly() {
             "User-Agent: custom/1",
             "-d",
             "@form.txt",
-            &url(&server, "/post"),
+            &server.url("/post"),
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -118,7 +118,7 @@ fn header_edits_method_and_data_are_sent_exactly() {
         server.addr()
     );
     // The form file's CR and LF are stripped, as curl strips them.
-    assert_eq!(requests(&server, 1), vec![want]);
+    assert_eq!(server.wait_requests(1), vec![want]);
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn data_binary_put_http10_user_agent_and_basic_auth() {
         "PUT /up HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Basic dXNlcjpwdw==\r\nUser-Agent: agent/2\r\nAccept: */*\r\n\
          Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nraw\nbytes"
     );
-    assert_eq!(requests(&server, 1), vec![want]);
+    assert_eq!(server.wait_requests(1), vec![want]);
 }
 
 #[test]
@@ -150,10 +150,10 @@ fn head_request_prints_the_head_as_output() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-I", "-o", "head.out", "-m", "20", &url(&server, "/")],
+        &["-I", "-o", "head.out", "-m", "20", &server.url("/")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(requests(&server, 1)[0].starts_with("HEAD / HTTP/1.1\r\n"));
+    assert!(server.wait_requests(1)[0].starts_with("HEAD / HTTP/1.1\r\n"));
     // Content-Length: 5000 does not make rawget wait: HEAD has no body.
     assert_eq!(
         std::fs::read(dir.path().join("head.out")).unwrap(),
@@ -171,9 +171,8 @@ fn ipv6_loopback_when_available() {
     let run = rawget(&["-s", &format!("http://[::1]:{}/", server.addr().port())]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&fixture("ok.http")));
-    assert!(
-        requests(&server, 1)[0].contains(&format!("\r\nHost: [::1]:{}\r\n", server.addr().port()))
-    );
+    assert!(server.wait_requests(1)[0]
+        .contains(&format!("\r\nHost: [::1]:{}\r\n", server.addr().port())));
 }
 
 #[test]
@@ -187,7 +186,7 @@ fn resolve_pins_a_name_and_every_address_is_tried() {
         &format!("http://example.test:{port}/"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(requests(&server, 1)[0].contains(&format!("\r\nHost: example.test:{port}\r\n")));
+    assert!(server.wait_requests(1)[0].contains(&format!("\r\nHost: example.test:{port}\r\n")));
 }
 
 // ---------- framing ----------
@@ -196,7 +195,7 @@ fn resolve_pins_a_name_and_every_address_is_tried() {
 fn chunked_is_decoded_and_trailers_follow_the_head() {
     let server = serve_fixture("chunked.http");
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-o", "out", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         std::fs::read(dir.path().join("out")).unwrap(),
@@ -211,7 +210,7 @@ fn chunked_is_decoded_and_trailers_follow_the_head() {
 #[test]
 fn chunked_split_into_one_byte_writes_decodes_the_same() {
     let server = serve(Plan::new(fixture("chunked.http")).piece(1));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -226,7 +225,7 @@ fn raw_keeps_chunked_framing_and_save_raw_keeps_every_byte() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "--raw", "--save-raw", "wire.bin", &url(&server, "/")],
+        &["-s", "--raw", "--save-raw", "wire.bin", &server.url("/")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&response));
@@ -241,7 +240,7 @@ fn interim_heads_are_printed_and_skipped() {
     for name in ["interim-100.http", "interim-103.http"] {
         let response = fixture(name);
         let server = serve_fixture(name);
-        let run = rawget(&[&url(&server, "/")]);
+        let run = rawget(&[&server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         // Both heads, in order, on stderr; the final response's body on stdout.
         let final_head_end = response.windows(4).rposition(|w| w == b"\r\n\r\n").unwrap() + 4;
@@ -265,7 +264,7 @@ fn finishes_when_framing_says_so_even_if_the_server_keeps_the_connection() {
         // The server holds the connection open for 30 s after sending; -m 20
         // would fail the run if rawget waited for the close.
         let server = serve(Plan::new(fixture(name)).end(End::Hang));
-        let run = rawget(&["-s", "-m", "20", &url(&server, "/")]);
+        let run = rawget(&["-s", "-m", "20", &server.url("/")]);
         assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{name}");
         assert_eq!(run.stdout, body, "{name}");
     }
@@ -280,7 +279,7 @@ fn close_delimited_and_other_transfer_codings_read_until_close() {
     ] {
         let response = fixture(name);
         let server = serve_fixture(name);
-        let run = rawget(&["-s", &url(&server, "/")]);
+        let run = rawget(&["-s", &server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         assert_eq!(run.stdout, body_of(&response), "{name}");
     }
@@ -297,7 +296,7 @@ fn leniencies_are_accepted() {
         ("te-and-cl.http", b"chunked wins"),
     ] {
         let server = serve_fixture(name);
-        let run = rawget(&["-s", &url(&server, "/")]);
+        let run = rawget(&["-s", &server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         assert_eq!(run.stdout, body, "{name}");
     }
@@ -308,7 +307,7 @@ fn leniencies_are_accepted() {
     ] {
         let response = fixture(name);
         let server = serve_fixture(name);
-        let run = rawget(&[&url(&server, "/")]);
+        let run = rawget(&[&server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         // The head is printed exactly as received (blank lines before the
         // status line included), duplicates and order kept.
@@ -325,7 +324,7 @@ fn leniencies_are_accepted() {
 #[test]
 fn bytes_after_a_content_length_body_are_dropped_with_a_warning() {
     let server = serve_fixture("extra-after-body.http");
-    let run = rawget(&["-o", "-", &url(&server, "/")]);
+    let run = rawget(&["-o", "-", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, b"hello");
     assert!(
@@ -448,7 +447,7 @@ fn exit_8_malformed_responses() {
     ] {
         let server = serve(Plan::new(fixture(name)).read_request(!name.ends_with(".txt")));
         let dir = scratch_with("out");
-        let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+        let run = rawget_in(dir.path(), &["-s", "-o", "out", &server.url("/")]);
         assert_eq!(run.code, 8, "{name}: {}", run.stderr);
         assert!(
             run.stderr.starts_with("rawget: error: ") && run.stderr.contains(says),
@@ -467,7 +466,7 @@ fn exit_8_head_too_large_or_cut_short() {
         huge.extend_from_slice(b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
     }
     let server = serve(Plan::new(huge));
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 8, "{}", run.stderr);
     assert!(
         run.stderr
@@ -477,7 +476,7 @@ fn exit_8_head_too_large_or_cut_short() {
     );
 
     let server = serve(Plan::new(fixture("ok.http")).cut(30));
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 8, "{}", run.stderr);
     assert_eq!(
         run.stderr,
@@ -503,7 +502,7 @@ fn exit_18_partial_body_keeps_the_old_file() {
     ] {
         let server = serve_fixture(name);
         let dir = scratch_with("out");
-        let run = rawget_in(dir.path(), &["-o", "out", &url(&server, "/")]);
+        let run = rawget_in(dir.path(), &["-o", "out", &server.url("/")]);
         assert_eq!(run.code, 18, "{name}: {}", run.stderr);
         assert!(
             run.stderr.starts_with("rawget: error: ") && run.stderr.contains(says),
@@ -520,7 +519,7 @@ fn keep_partial_keeps_what_arrived() {
     let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-s", "--keep-partial", "-o", "out", &url(&server, "/")],
+        &["-s", "--keep-partial", "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 18);
     assert_eq!(
@@ -542,7 +541,7 @@ fn exit_22_fail_writes_nothing() {
     let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-f", "-s", "-o", "out", &url(&server, "/missing")],
+        &["-f", "-s", "-o", "out", &server.url("/missing")],
     );
     assert_eq!(run.code, 22);
     assert_eq!(
@@ -551,20 +550,20 @@ fn exit_22_fail_writes_nothing() {
     );
     assert_untouched(dir.path(), "out", "-f");
     // Without -f a 404 is a complete response: exit 0.
-    let run = rawget(&["-s", &url(&server, "/missing")]);
+    let run = rawget(&["-s", &server.url("/missing")]);
     assert_eq!((run.code, run.stdout.as_slice()), (0, &b"not found\n"[..]));
 }
 
 #[test]
 fn exit_23_write_failures() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-s", "-o", "/dev/full", &url(&server, "/")]);
+    let run = rawget(&["-s", "-o", "/dev/full", &server.url("/")]);
     assert_eq!(run.code, 23, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         "rawget: error: could not write to /dev/full: No space left on device\n"
     );
-    let run = rawget(&["-s", "-o", "/nonexistent-dir/out", &url(&server, "/")]);
+    let run = rawget(&["-s", "-o", "/nonexistent-dir/out", &server.url("/")]);
     assert_eq!(run.code, 23, "{}", run.stderr);
     assert_eq!(
         run.stderr,
@@ -590,7 +589,7 @@ fn exit_28_max_time_on_a_silent_server() {
             .hang_limit(Duration::from_secs(20)),
     );
     let dir = scratch_with("out");
-    let run = rawget_in(dir.path(), &["-m", "0.5", "-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-m", "0.5", "-o", "out", &server.url("/")]);
     assert_eq!(run.code, 28, "{}", run.stderr);
     assert!(
         run.stderr.starts_with("rawget: error: timed out after "),
@@ -610,19 +609,19 @@ fn exit_28_max_time_on_a_silent_server() {
 fn exit_47_too_many_redirects() {
     // Every hop answers with a redirect to itself.
     let server = serve_fixture("redirect-302-relative.http");
-    let run = rawget(&["-s", "-L", "--max-redirs", "3", &url(&server, "/")]);
+    let run = rawget(&["-s", "-L", "--max-redirs", "3", &server.url("/")]);
     assert_eq!(run.code, 47, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         "rawget: error: maximum (3) redirects followed\n"
     );
-    assert_eq!(server.wait_requests(4, Duration::from_secs(5)).len(), 4);
+    assert_eq!(server.wait_requests(4).len(), 4);
 }
 
 #[test]
 fn exit_52_empty_reply() {
     let server = serve_fixture("empty.http");
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 52);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
 }
@@ -630,7 +629,7 @@ fn exit_52_empty_reply() {
 #[test]
 fn exit_56_reset_before_and_during_the_body() {
     let server = serve(Plan::new(Vec::new()).end(End::Reset));
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(
         run.stderr
@@ -643,7 +642,7 @@ fn exit_56_reset_before_and_during_the_body() {
     let cut = head_of(&ok).len() + 20;
     let server = serve(Plan::new(ok.clone()).cut(cut).end(End::Reset));
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-s", "-o", "out", &server.url("/")]);
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(
         run.stderr
@@ -660,17 +659,13 @@ fn exit_56_reset_before_and_during_the_body() {
 fn location_follows_relative_redirects_and_prints_each_head() {
     let redirect = fixture("redirect-302-relative.http");
     let ok = fixture("ok.http");
-    let server = Server::start_sequence(
-        "127.0.0.1:0",
-        vec![Plan::new(redirect.clone()), Plan::new(ok.clone())],
-    )
-    .unwrap();
+    let server = serve_sequence(vec![Plan::new(redirect.clone()), Plan::new(ok.clone())]);
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-L", "-o", "out", &url(&server, "/start")]);
+    let run = rawget_in(dir.path(), &["-L", "-o", "out", &server.url("/start")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), body_of(&ok));
     assert_eq!(run.stdout, [head_of(&redirect), head_of(&ok)].concat());
-    let reqs = requests(&server, 2);
+    let reqs = server.wait_requests(2);
     assert!(reqs[0].starts_with("GET /start HTTP/1.1\r\n"));
     assert!(reqs[1].starts_with("GET /next HTTP/1.1\r\n"), "{}", reqs[1]);
 }
@@ -681,14 +676,13 @@ fn redirect_methods_303_to_get_307_keeps_post() {
         ("redirect-303.http", "GET", ""),
         ("redirect-307.http", "POST", "x=1"),
     ] {
-        let server = Server::start_sequence(
-            "127.0.0.1:0",
-            vec![Plan::new(fixture(name)), Plan::new(fixture("ok.http"))],
-        )
-        .unwrap();
-        let run = rawget(&["-s", "-L", "-d", "x=1", &url(&server, "/form")]);
+        let server = serve_sequence(vec![
+            Plan::new(fixture(name)),
+            Plan::new(fixture("ok.http")),
+        ]);
+        let run = rawget(&["-s", "-L", "-d", "x=1", &server.url("/form")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
-        let reqs = requests(&server, 2);
+        let reqs = server.wait_requests(2);
         assert!(
             reqs[1].starts_with(&format!("{method} /")),
             "{name}: {}",
@@ -705,9 +699,9 @@ fn redirect_methods_303_to_get_307_keeps_post() {
 #[test]
 fn without_location_a_redirect_is_the_response() {
     let server = serve_fixture("redirect-301.http");
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(server.wait_requests(1, Duration::from_secs(5)).len(), 1);
+    assert_eq!(server.wait_requests(1).len(), 1);
     assert!(run.stderr.starts_with("HTTP/1.1 301"));
 }
 
@@ -716,7 +710,7 @@ fn without_location_a_redirect_is_the_response() {
 #[test]
 fn verbose_shows_steps_request_and_head() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-v", &url(&server, "/v")]);
+    let run = rawget(&["-v", &server.url("/v")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let e = &run.stderr;
     assert!(
@@ -735,7 +729,7 @@ fn verbose_shows_steps_request_and_head() {
 fn progress_bar_on_a_terminal_never_on_a_pipe() {
     let server = serve_fixture("ok.http");
     let dir = scratch();
-    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-o", "out", &url(&server, "/")])
+    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-o", "out", &server.url("/")])
     else {
         eprintln!("skipped: no pseudo-terminal here");
         return;
@@ -745,14 +739,14 @@ fn progress_bar_on_a_terminal_never_on_a_pipe() {
     assert!(screen.contains('\r'), "{screen:?}");
 
     // The same fetch with stderr on a pipe: no bar.
-    let run = rawget_in(dir.path(), &["-o", "out2", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-o", "out2", &server.url("/")]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
 }
 
 #[test]
 fn timing_prints_the_summary_on_stderr() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-s", "--timing", &url(&server, "/")]);
+    let run = rawget(&["-s", "--timing", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for key in [
         "* dns:",
@@ -774,7 +768,7 @@ fn include_with_output_file_keeps_the_head_out_of_the_file() {
     let ok = fixture("ok.http");
     let server = serve_fixture("ok.http");
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-i", "-s", "-o", "f", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-i", "-s", "-o", "f", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, head_of(&ok));
     assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), body_of(&ok));
@@ -819,11 +813,11 @@ fn redirect_to_another_host_drops_authorization() {
         "-L",
         "-H",
         "Authorization: Bearer secret",
-        &url(&first, "/here"),
+        &first.url("/here"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(requests(&first, 1)[0].contains("\r\nAuthorization: Bearer secret\r\n"));
-    let second = &requests(&target, 1)[0];
+    assert!(first.wait_requests(1)[0].contains("\r\nAuthorization: Bearer secret\r\n"));
+    let second = &target.wait_requests(1)[0];
     assert!(second.starts_with("GET /there HTTP/1.1\r\n"), "{second}");
     assert!(!second.contains("Authorization"), "{second}");
 }
@@ -840,13 +834,13 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
     );
     let dir = scratch_with("out");
     let mut child = std::process::Command::new(BIN)
-        .args(["-s", "-o", "out", &url(&server, "/")])
+        .args(["-s", "-o", "out", &server.url("/")])
         .current_dir(dir.path())
         .spawn()
         .unwrap();
     // Wait (bounded) until the request arrived and the temporary file exists
     // (it is made before connecting), so rawget is reading the response.
-    assert_eq!(server.wait_requests(1, Duration::from_secs(10)).len(), 1);
+    assert_eq!(server.wait_requests(1).len(), 1);
     let deadline = std::time::Instant::now() + RUN_LIMIT;
     while listing(dir.path()).len() < 2 {
         assert!(
@@ -873,7 +867,7 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
 fn binary_body_is_not_written_to_a_terminal_unless_forced() {
     let server = serve_fixture("binary-body.http");
     let dir = scratch();
-    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-s", &url(&server, "/")]) else {
+    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-s", &server.url("/")]) else {
         eprintln!("skipped: no pseudo-terminal here");
         return;
     };
@@ -894,13 +888,12 @@ fn binary_body_is_not_written_to_a_terminal_unless_forced() {
             .piece(64)
             .delay(Duration::from_millis(10)),
     );
-    let (code, screen) =
-        run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&slow, "/")]).unwrap();
+    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", "-o", "-", &slow.url("/")]).unwrap();
     assert_eq!(code, 0, "{screen:?}");
     let printable: String = (b' '..=b'~').map(char::from).collect();
     assert!(screen.contains(&printable), "{screen:?}");
     let text = serve_fixture("ok.http");
-    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", &url(&text, "/")]).unwrap();
+    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", &text.url("/")]).unwrap();
     assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains("</html>"), "{screen:?}");
     // Not a terminal: the bytes pass, as binary_body_passes_through_byte_for_byte shows.
@@ -913,7 +906,7 @@ fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
     let body = patterned(8 << 20);
     let response = chunked_response(&body, &[100_000, 1, 5000, 4095, 65_536, 17]);
     let server = serve(Plan::new(response));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout == body,
@@ -921,7 +914,7 @@ fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
         run.stdout.len()
     );
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-s", "-o", "out", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         std::fs::read(dir.path().join("out")).unwrap() == body,
@@ -939,7 +932,7 @@ fn exit_56_when_the_server_resets_while_the_request_is_sent() {
     let server = serve(Plan::new(Vec::new()).read_request(false).end(End::Reset));
     let run = rawget_in(
         dir.path(),
-        &["-s", "--data-binary", "@big.bin", &url(&server, "/upload")],
+        &["-s", "--data-binary", "@big.bin", &server.url("/upload")],
     );
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(

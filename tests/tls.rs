@@ -10,11 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// `https://127.0.0.1:PORT/`.
-fn https(server: &Server) -> String {
-    format!("https://127.0.0.1:{}/", server.addr().port())
-}
-
 /// `fixtures/tls/ca.pem`, for `--cacert`.
 fn ca() -> String {
     tls_fixture("ca.pem")
@@ -48,12 +43,12 @@ fn assert_error(run: &Run, code: i32, prefix: &str, says: &[&str]) {
 fn cacert_verifies_ip_san_body_head_and_request_exact() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(run.stderr.as_bytes(), head_of(&ok));
     assert_eq!(
-        requests(&server, 1),
+        server.wait_requests(1),
         vec![default_request(
             "/",
             &format!("127.0.0.1:{}", server.addr().port())
@@ -73,7 +68,7 @@ fn localhost_is_checked_against_the_dns_san_and_sent_as_sni() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests(&server, 1),
+        server.wait_requests(1),
         vec![default_request(
             "/",
             &format!("localhost:{}", server.addr().port())
@@ -98,7 +93,7 @@ fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests(&server, 1),
+        server.wait_requests(1),
         vec![default_request("/", &format!("rawget.test:{port}"))]
     );
     assert_eq!(server.snis(), vec![Some("rawget.test".to_owned())]);
@@ -147,7 +142,7 @@ fn cacert_bundle_with_several_certificates() {
         "-s",
         "--cacert",
         &tls_fixture("ca-bundle.pem"),
-        &https(&server),
+        &server.url("/"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
@@ -158,7 +153,7 @@ fn cacert_bundle_with_several_certificates() {
     let end = "-----END CERTIFICATE-----\n";
     let first = &bundle[..bundle.find(end).unwrap() + end.len()];
     std::fs::write(dir.path().join("other-ca.pem"), first).unwrap();
-    let run = rawget_in(dir.path(), &["--cacert", "other-ca.pem", &https(&server)]);
+    let run = rawget_in(dir.path(), &["--cacert", "other-ca.pem", &server.url("/")]);
     assert_error(&run, 60, "server certificate not verified: ", &[]);
 }
 
@@ -167,7 +162,7 @@ fn cacert_bundle_with_several_certificates() {
 #[test]
 fn without_cacert_the_test_ca_is_unknown() {
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&[&https(&server)]);
+    let run = rawget(&[&server.url("/")]);
     assert_error(
         &run,
         60,
@@ -193,7 +188,7 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
     let key = pem("server.key");
     let chain = Identity::from_pem(&std::fs::read(&chain).unwrap(), &key).unwrap();
     let server = serve(Plan::new(fixture("ok.http")).tls(chain));
-    let run = rawget(&[&https(&server)]);
+    let run = rawget(&[&server.url("/")]);
     assert_error(&run, 60, "server certificate not verified: ", &[]);
     // OpenSSL 3 says "self-signed", 1.1.1 "self signed".
     assert!(
@@ -202,7 +197,7 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
         run.stderr
     );
     // With the CA trusted, the chain verifies.
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -218,7 +213,7 @@ fn system_store_is_used_and_cacert_replaces_it() {
         ("SSL_CERT_FILE", ca.as_str()),
         ("SSL_CERT_DIR", dir.path().to_str().unwrap()),
     ];
-    let run = rawget_with(&std::env::temp_dir(), &system, &["-s", &https(&server)]);
+    let run = rawget_with(&std::env::temp_dir(), &system, &["-s", &server.url("/")]);
     assert_eq!(run.code, 0, "the system store is used: {}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
 
@@ -230,7 +225,7 @@ fn system_store_is_used_and_cacert_replaces_it() {
     let run = rawget_with(
         &std::env::temp_dir(),
         &system,
-        &["--cacert", other.to_str().unwrap(), &https(&server)],
+        &["--cacert", other.to_str().unwrap(), &server.url("/")],
     );
     assert_error(
         &run,
@@ -255,7 +250,7 @@ fn wrong_name_is_60_and_says_mismatch() {
         &["hostname mismatch"],
     );
     // An IP address is checked against the IP SANs: 127.0.0.1 is not one.
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_error(
         &run,
         60,
@@ -268,7 +263,7 @@ fn wrong_name_is_60_and_says_mismatch() {
 #[test]
 fn expired_is_60_and_says_expired() {
     let server = serve_tls("expired", Plan::new(fixture("ok.http")));
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_error(
         &run,
         60,
@@ -281,7 +276,7 @@ fn expired_is_60_and_says_expired() {
 #[test]
 fn self_signed_is_60_with_or_without_cacert() {
     let server = serve_tls("self-signed", Plan::new(fixture("ok.http")));
-    let (ca, url) = (ca(), https(&server));
+    let (ca, url) = (ca(), server.url("/"));
     for args in [
         vec!["--cacert", ca.as_str(), url.as_str()],
         vec![url.as_str()],
@@ -322,7 +317,7 @@ fn insecure_accepts_every_certificate_that_fails() {
         assert_eq!(run.stdout, body_of(&ok), "{name} {host}");
         assert_eq!(run.stderr.as_bytes(), head_of(&ok), "{name} {host}");
         assert_eq!(
-            requests(&server, 1),
+            server.wait_requests(1),
             vec![default_request(
                 "/",
                 &format!("{host}:{}", server.addr().port())
@@ -343,7 +338,7 @@ fn cacert_missing_file_is_26_naming_it() {
     let dir = scratch();
     let missing = dir.path().join("no-such-ca.pem");
     let missing = missing.to_str().unwrap();
-    let run = rawget(&["--cacert", missing, &https(&server)]);
+    let run = rawget(&["--cacert", missing, &server.url("/")]);
     assert_error(&run, 26, "", &[missing]);
     assert!(server.requests().is_empty(), "no request was sent");
 }
@@ -361,7 +356,7 @@ fn cacert_without_a_usable_certificate_is_26_naming_it() {
     .unwrap();
     let key = tls_fixture("server.key");
     for file in ["empty.pem", "text.pem", "broken.pem", key.as_str()] {
-        let run = rawget_in(dir.path(), &["--cacert", file, &https(&server)]);
+        let run = rawget_in(dir.path(), &["--cacert", file, &server.url("/")]);
         assert_error(&run, 26, "", &[file]);
     }
     assert!(server.requests().is_empty(), "no request was sent");
@@ -392,7 +387,7 @@ fn tls_server_closing_without_replying_is_52() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["--cacert", &ca(), "-o", "out", &https(&server)],
+        &["--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 52, "{}", run.stderr);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
@@ -401,10 +396,10 @@ fn tls_server_closing_without_replying_is_52() {
 
     // close_notify after reading the request.
     let server = serve_tls("server", Plan::new(Vec::new()));
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 52, "{}", run.stderr);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
-    assert_eq!(requests(&server, 1).len(), 1);
+    assert_eq!(server.wait_requests(1).len(), 1);
 }
 
 #[test]
@@ -412,7 +407,7 @@ fn response_in_one_byte_records_decodes_the_same() {
     // Every split point inside TLS: each byte of the response is its own
     // record (its own write), head and chunked framing alike.
     let server = serve_tls("server", Plan::new(fixture("chunked.http")).piece(1));
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -428,7 +423,7 @@ fn reset_mid_body_over_tls_is_56() {
     let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-s", "--cacert", &ca(), "-o", "out", &https(&server)],
+        &["-s", "--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_error(
         &run,
@@ -444,7 +439,7 @@ fn tls_server_dropping_without_reply_or_close_notify_is_an_error() {
     // No byte of reply and no close_notify: an empty reply (52), or a
     // receive failure (56) as curl with OpenSSL 3 says; never success.
     let server = serve_tls("server", Plan::new(Vec::new()).end(End::CloseWithoutNotify));
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert!(
         run.code == 52 || run.code == 56,
         "want 52 or 56, got {}: {}",
@@ -464,7 +459,7 @@ fn assert_partial_keeps_old_file(server: &Server, what: &str) -> String {
     let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-s", "--cacert", &ca(), "-o", "out", &https(server)],
+        &["-s", "--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 18, "{what}: {}", run.stderr);
     run.error_line();
@@ -531,7 +526,7 @@ fn close_delimited_body_ends_at_close_notify() {
     let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["--cacert", &ca(), "-o", "out", &https(&server)],
+        &["--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, head_of(&response));
@@ -567,7 +562,7 @@ fn complete_framing_needs_no_close_notify() {
         let dir = scratch();
         let run = rawget_in(
             dir.path(),
-            &["-s", "--cacert", &ca(), "-o", "out", &https(&server)],
+            &["-s", "--cacert", &ca(), "-o", "out", &server.url("/")],
         );
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         assert_eq!(listing(dir.path()), vec!["out"], "{name}");
@@ -576,7 +571,7 @@ fn complete_framing_needs_no_close_notify() {
         "server",
         Plan::new(fixture("ok.http")).end(End::CloseWithoutNotify),
     );
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.stdout, body_of(&fixture("ok.http")));
 }
 
@@ -591,7 +586,7 @@ fn complete_framing_does_not_wait_for_the_close() {
             .hang_limit(Duration::from_secs(20)),
     );
     let start = Instant::now();
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert!(
@@ -607,7 +602,7 @@ fn complete_framing_does_not_wait_for_the_close() {
 fn verbose_shows_the_handshake_and_the_peer_certificate() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&["-v", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-v", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     let err = &run.stderr;
@@ -647,7 +642,7 @@ fn verbose_shows_the_handshake_and_the_peer_certificate() {
 #[test]
 fn timing_on_https_measures_the_handshake() {
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&["-s", "--timing", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--timing", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let line = run
         .stderr
@@ -683,7 +678,7 @@ fn ipv6_loopback_with_the_ip_san() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests(&server, 1),
+        server.wait_requests(1),
         vec![default_request(
             "/",
             &format!("[::1]:{}", server.addr().port())
@@ -710,7 +705,7 @@ fn large_https_bodies_arrive_intact_through_read_ahead() {
         ),
     ] {
         let server = serve_tls("server", Plan::new(response));
-        let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+        let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
         assert_eq!(run.code, 0, "{what}: {}", run.stderr);
         assert_eq!(run.stdout.len(), body.len(), "{what}");
         assert!(run.stdout == body, "{what}: body differs");
