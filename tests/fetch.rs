@@ -163,10 +163,10 @@ fn head_request_prints_the_head_as_output() {
 }
 
 #[test]
-fn ipv6_loopback_when_available() {
-    let Ok(server) = Server::start("[::1]:0", Plan::new(fixture("ok.http")), None) else {
-        eprintln!("skipped: no IPv6 loopback here");
-        return;
+fn ipv6_loopback() {
+    let server = match Server::start("[::1]:0", Plan::new(fixture("ok.http")), None) {
+        Ok(server) => server,
+        Err(e) => return cannot_run_here(&format!("no IPv6 loopback: {e}")),
     };
     let run = rawget(&["-s", &format!("http://[::1]:{}/", server.addr().port())]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -731,8 +731,7 @@ fn progress_bar_on_a_terminal_never_on_a_pipe() {
     let dir = scratch();
     let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-o", "out", &server.url("/")])
     else {
-        eprintln!("skipped: no pseudo-terminal here");
-        return;
+        return cannot_run_here("no pseudo-terminal");
     };
     assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains("100%  116 B / 116 B"), "{screen:?}");
@@ -868,8 +867,7 @@ fn binary_body_is_not_written_to_a_terminal_unless_forced() {
     let server = serve_fixture("binary-body.http");
     let dir = scratch();
     let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-s", &server.url("/")]) else {
-        eprintln!("skipped: no pseudo-terminal here");
-        return;
+        return cannot_run_here("no pseudo-terminal");
     };
     assert_eq!(code, 23, "{screen:?}");
     assert!(

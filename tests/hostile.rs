@@ -130,9 +130,12 @@ fn endless_interim_responses_are_bounded_by_max_time() {
 #[test]
 fn head_that_never_ends_is_refused_at_the_size_cap() {
     // 400 KiB of header lines and no blank line; the server then waits, so
-    // only the cap can end it.
+    // only the cap can end it. In 32 KiB pieces 10 ms apart, so that rawget
+    // runs long enough (about 100 ms) for its peak memory to be read.
     let server = serve(
         Plan::new(endless_head(400 * 1024 / 11))
+            .piece(32 * 1024)
+            .delay(Duration::from_millis(10))
             .end(End::Hang)
             .hang_limit(Duration::from_secs(10)),
     );
@@ -175,12 +178,17 @@ fn chunk_size_overflowing_64_bits_is_malformed() {
 
 #[test]
 fn chunk_claiming_terabytes_then_close_is_partial_in_flat_memory() {
-    // A 256 TiB chunk, 48 MiB of it, then the close.
+    // A 256 TiB chunk, 48 MiB of it, then the close, 300 ms later: rawget
+    // waits with all it holds while its peak memory is read.
     let mut response =
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFF\r\n".to_vec();
     let sent = 48 * 1024 * 1024;
     response.resize(response.len() + sent, b'x');
-    let server = serve(Plan::new(response));
+    let server = serve(
+        Plan::new(response)
+            .end(End::Hang)
+            .hang_limit(Duration::from_millis(300)),
+    );
     let run = rawget(&["-s", "-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 18, "{run:?}");
     let missing = 0xFFFF_FFFF_FFFFu64 - sent as u64;
@@ -200,9 +208,13 @@ fn chunk_huge_claim_fixture_keeps_partial_body_only_on_request() {
 
 #[test]
 fn huge_content_length_with_short_body_is_partial() {
-    let server = serve(Plan::new(
-        b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\nonly this".to_vec(),
-    ));
+    // The close comes 300 ms after the bytes, so that rawget's peak memory
+    // is read while it waits for the rest.
+    let server = serve(
+        Plan::new(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\nonly this".to_vec())
+            .end(End::Hang)
+            .hang_limit(Duration::from_millis(300)),
+    );
     let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 18, "{run:?}");
     assert_one_error_line(
@@ -346,15 +358,16 @@ fn output_into_a_read_only_directory_is_a_write_error() {
     let ro = dir.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-    // Root (and CAP_DAC_OVERRIDE) ignores directory permissions.
-    if std::fs::write(ro.join("probe"), b"").is_ok() {
-        eprintln!("skipped: this process can write into a 0555 directory (running as root)");
-        return;
-    }
-    let server = serve(Plan::new(fixture("ok.http")));
-    let run = rawget_in(dir.path(), &["-s", "-o", "ro/out.bin", &server.url("/")]);
+    // The output is prepared before connecting: no request goes out.
+    let server = serve(Plan::new(fixture("ok.http"))).expect_unused();
+    // Root ignores directory permissions: as root rawget runs as nobody.
+    let mut cmd = Command::new(BIN);
+    cmd.args(["-s", "-o", "ro/out.bin", &server.url("/")])
+        .current_dir(dir.path());
+    unprivileged(&mut cmd, dir.path());
+    let run = run(cmd, &[]);
     assert_eq!(run.code, 23, "{run:?}");
-    assert_one_error_line(&run, "could not create ro/out.bin");
+    assert_one_error_line(&run, "could not create ro/out.bin: Permission denied");
     assert!(listing(&ro).is_empty());
 }
 

@@ -667,10 +667,7 @@ fn ipv6_loopback_with_the_ip_san() {
     let plan = Plan::new(fixture("ok.http")).tls(identity("server"));
     let server = match Server::start("[::1]:0", plan, None) {
         Ok(server) => server,
-        Err(e) => {
-            println!("skipped: cannot bind [::1]: {e}");
-            return;
-        }
+        Err(e) => return cannot_run_here(&format!("cannot bind [::1]: {e}")),
     };
     let ok = fixture("ok.http");
     let url = format!("https://[::1]:{}/", server.addr().port());

@@ -2,18 +2,21 @@
 //! ([`run`]), the fixtures and what rawget is expected to send
 //! ([`fixtures`]), raw sockets with timeouts ([`net`]), the one test server
 //! (rawget's replay server, plain or TLS, checked on drop: [`server`]), and
-//! rawget's listening subcommands run as child processes ([`daemon`]).
+//! rawget's listening subcommands run as child processes ([`daemon`]), and
+//! what a test needs of the machine ([`env`]: no silent skips).
 //!
 //! Every wait is bounded: a hang fails a test instead of hanging the suite.
 #![allow(dead_code)] // each suite uses a part
 
 pub mod daemon;
+pub mod env;
 pub mod fixtures;
 pub mod net;
 pub mod run;
 pub mod server;
 
 pub use daemon::*;
+pub use env::*;
 pub use fixtures::*;
 pub use net::*;
 pub use run::*;
