@@ -319,11 +319,26 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub no_read: bool,
 
+    /// Serve over TLS with the certificate in FILE (PEM: the server's
+    /// certificate first, then any chain certificates to send after it)
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The private key for --cert (PEM, PKCS#8: BEGIN PRIVATE KEY)
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// With --cert: end each connection with a bare TCP close, without the
+    /// TLS close_notify (a truncation, as an attacker makes it)
+    #[arg(long, requires = "cert", conflicts_with_all = ["reset", "hang"])]
+    pub no_close_notify: bool,
+
     /// Exit after serving N clients (default: run until killed)
     #[arg(long, value_name = "N")]
     pub count: Option<usize>,
 
-    /// Log each client (peer, request line, bytes sent) on stderr
+    /// Log each client (peer, TLS and SNI, request line, bytes sent, how it
+    /// ended) on stderr
     #[arg(short, long)]
     pub verbose: bool,
 }

@@ -1,26 +1,24 @@
 //! The debugging aids no other tool has: --dry-run, --chunks, --explain,
 //! --strict and --json, through the built binary on 127.0.0.1.
 
-mod support;
-
-use support::*;
-
-const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
+use crate::support::*;
 
 #[test]
 fn dry_run_prints_the_exact_request_and_connects_to_nothing() {
-    // Port 9 on loopback refuses: a connection attempt would be exit 7.
+    // The server's drop asserts that no client reached it.
+    let server = serve_fixture("ok.http").expect_unused();
+    let addr = server.addr();
     let run = rawget(&[
         "--dry-run",
         "-d",
         "a=1",
         "-H",
         "X: y",
-        "http://u:p@127.0.0.1:9/path?q",
+        &format!("http://u:p@{addr}/path?q"),
     ]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     let want = format!(
-        "POST /path?q HTTP/1.1\r\nHost: 127.0.0.1:9\r\nAuthorization: Basic dTpw\r\nUser-Agent: {UA}\r\nAccept: */*\r\n\
+        "POST /path?q HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic dTpw\r\nUser-Agent: {UA}\r\nAccept: */*\r\n\
          Connection: close\r\nX: y\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=1"
     );
     assert_eq!(run.stdout_str(), want);
@@ -37,17 +35,17 @@ fn dry_run_bytes_are_what_the_fetch_sends() {
         "--data-binary",
         "b\nc",
     ];
-    let u = url(&server, "/x");
+    let u = server.url("/x");
     let dry = rawget(&[&args[..], &["--dry-run", &u]].concat());
     let run = rawget(&[&args[..], &["-s", &u]].concat());
     assert_eq!((dry.code, run.code), (0, 0));
-    assert_eq!(requests(&server, 1), vec![dry.stdout_str()]);
+    assert_eq!(server.wait_requests(1), vec![dry.stdout_str()]);
 }
 
 #[test]
 fn chunks_lists_offsets_sizes_extensions_and_trailers() {
     let server = serve_fixture("chunked.http");
-    let run = rawget(&["-s", "--chunks", &url(&server, "/")]);
+    let run = rawget(&["-s", "--chunks", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -65,7 +63,7 @@ fn chunks_lists_offsets_sizes_extensions_and_trailers() {
 #[test]
 fn explain_names_the_rule_and_each_leniency() {
     let server = serve_fixture("bare-lf.http");
-    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let e = &run.stderr;
     assert!(
@@ -82,7 +80,7 @@ fn explain_names_the_rule_and_each_leniency() {
     );
 
     let server = serve_fixture("te-and-cl.http");
-    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", &server.url("/")]);
     assert_eq!(run.code, 0);
     assert!(
         run.stderr
@@ -98,7 +96,7 @@ fn explain_names_the_rule_and_each_leniency() {
     );
 
     let server = serve_fixture("close-delimited.http");
-    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", &server.url("/")]);
     assert!(run.stderr.contains("rule 8"), "{}", run.stderr);
     assert!(
         run.stderr.contains("explain: verdict: unverifiable"),
@@ -107,7 +105,7 @@ fn explain_names_the_rule_and_each_leniency() {
     );
 
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", &server.url("/")]);
     assert!(
         run.stderr
             .contains("explain: no deviation from RFC 9112/9110 seen"),
@@ -119,7 +117,7 @@ fn explain_names_the_rule_and_each_leniency() {
 #[test]
 fn explain_names_bytes_after_body_and_body_on_head() {
     let server = serve_fixture("extra-after-body.http");
-    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", &server.url("/")]);
     assert!(
         run.stderr
             .contains("deviation: 7 bytes after the end of the body"),
@@ -127,7 +125,7 @@ fn explain_names_bytes_after_body_and_body_on_head() {
         run.stderr
     );
     let server = serve(Plan::new(fixture("ok.http")));
-    let run = rawget(&["-s", "-I", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "-I", "--explain", &server.url("/")]);
     assert_eq!(run.code, 0);
     assert!(
         run.stderr
@@ -147,11 +145,10 @@ fn strict_fails_on_any_deviation_and_keeps_the_old_file() {
         "no-reason.http",
     ] {
         let server = serve_fixture(name);
-        let dir = scratch();
-        std::fs::write(dir.path().join("out"), "precious").unwrap();
+        let dir = scratch_with("out");
         let run = rawget_in(
             dir.path(),
-            &["-s", "--strict", "-o", "out", &url(&server, "/")],
+            &["-s", "--strict", "-o", "out", &server.url("/")],
         );
         assert_eq!(run.code, 8, "{name}: {}", run.stderr);
         assert!(
@@ -159,11 +156,10 @@ fn strict_fails_on_any_deviation_and_keeps_the_old_file() {
             "{name}: {}",
             run.stderr
         );
-        assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-        assert_eq!(listing(dir.path()), vec!["out"]);
+        assert_untouched(dir.path(), "out", name);
     }
     let server = serve_fixture("ok.http");
-    assert_eq!(rawget(&["-s", "--strict", &url(&server, "/")]).code, 0);
+    assert_eq!(rawget(&["-s", "--strict", &server.url("/")]).code, 0);
 }
 
 #[test]
@@ -172,11 +168,11 @@ fn json_summarises_the_exchange() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "-o", "body", "--json", "-", &url(&server, "/j")],
+        &["-s", "-o", "body", "--json", "-", &server.url("/j")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("valid JSON");
-    assert_eq!(v["url"], url(&server, "/j"));
+    assert_eq!(v["url"], server.url("/j"));
     assert_eq!(v["status"], 200);
     assert_eq!(v["exit_code"], 0);
     assert_eq!(v["error"], serde_json::Value::Null);
@@ -205,7 +201,7 @@ fn json_summarises_the_exchange() {
 fn json_records_failures_and_partial_bodies() {
     let server = serve_fixture("short-body.http");
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-s", "--json", "x.json", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-s", "--json", "x.json", &server.url("/")]);
     assert_eq!(run.code, 18);
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("x.json")).unwrap()).unwrap();
@@ -215,11 +211,7 @@ fn json_records_failures_and_partial_bodies() {
     assert_eq!(v["hops"][0]["body_bytes"], 10);
     assert!(v["error"].as_str().unwrap().contains("90 bytes remaining"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_addr().port();
     let run = rawget_in(
         dir.path(),
         &["--json", "y.json", &format!("http://127.0.0.1:{port}/")],
@@ -250,13 +242,13 @@ fn capture_then_replay_reproduces_the_exchange() {
     let dir = scratch();
     let first = rawget_in(
         dir.path(),
-        &["-s", "--save-raw", "capture.bin", &url(&server, "/")],
+        &["-s", "--save-raw", "capture.bin", &server.url("/")],
     );
     assert_eq!(first.code, 0);
     let capture = dir.path().join("capture.bin");
     assert_eq!(std::fs::read(&capture).unwrap(), fixture("chunked.http"));
     let replayed = serve(Plan::new(std::fs::read(&capture).unwrap()).piece(7));
-    let second = rawget(&["-s", &url(&replayed, "/")]);
+    let second = rawget(&["-s", &replayed.url("/")]);
     assert_eq!((second.code, second.stdout), (0, first.stdout));
 }
 
@@ -267,7 +259,7 @@ fn explain_names_what_made_a_head_unreadable() {
     let server = serve(Plan::new(
         &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nNo colon here\r\n\r\nok"[..],
     ));
-    let run = rawget(&["-s", "--explain", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", &server.url("/")]);
     assert_eq!(run.code, 8, "{}", run.stderr);
     assert!(
         run.stderr

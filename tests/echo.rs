@@ -12,10 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-#[path = "support/echo_server.rs"]
-mod echo_server;
-
-use echo_server::*;
+use crate::support::*;
 
 /// Whether the server closed `s` (EOF or reset) rather than echoing.
 fn is_closed(s: &mut TcpStream) -> bool {
@@ -28,23 +25,9 @@ fn is_closed(s: &mut TcpStream) -> bool {
     }
 }
 
-/// `rawget echo-client ARGS…` with stdin, bounded in time.
-fn client(args: &[&str], stdin: &[u8]) -> std::process::Output {
-    assert_cmd::Command::new(BIN)
-        .arg("echo-client")
-        .args(args)
-        .write_stdin(stdin.to_vec())
-        .timeout(LIMIT)
-        .output()
-        .unwrap()
-}
-
-/// The one line main prints for a failure.
-fn one_error_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr).into_owned();
-    assert_eq!(text.lines().count(), 1, "stderr: {text:?}");
-    assert!(text.starts_with("rawget: error: "), "stderr: {text:?}");
-    text
+/// `rawget echo-client ARGS…` with `stdin`.
+fn client(args: &[&str], stdin: &[u8]) -> Run {
+    rawget_input(&[&["echo-client"], args].concat(), stdin)
 }
 
 /// A stand-in server on a free port: `serve` handles the first connection.
@@ -60,26 +43,18 @@ fn fake_server(serve: impl FnOnce(TcpStream) + Send + 'static) -> SocketAddr {
     addr
 }
 
-/// A port on 127.0.0.1 that nothing listens on (bound, then released).
-fn closed_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    addr.to_string()
-}
-
 // ---------------------------------------------------------------- server
 
 #[test]
 fn prints_listening_line_and_echoes() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let mut s = connect(server.addr);
     assert_eq!(round_trip(&mut s, b"ping\x00\xff"), b"ping\x00\xff");
 }
 
 #[test]
 fn thousand_concurrent_clients_each_get_their_own_bytes() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     rawget::echo::raise_nofile_limit();
     // All 1,000 are open at once before any is used, so the server must
     // hold them concurrently; the writes are interleaved across clients.
@@ -105,7 +80,7 @@ fn thousand_concurrent_clients_each_get_their_own_bytes() {
 
 #[test]
 fn non_reading_client_is_not_buffered_and_others_are_served() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let addr = server.addr;
     // The stuck client writes up to 64 MiB and never reads. Its writes stop
     // once the kernel buffers on both sides are full, because the server
@@ -146,7 +121,7 @@ fn non_reading_client_is_not_buffered_and_others_are_served() {
 
 #[test]
 fn idle_timeout_closes_silent_client_only() {
-    let server = Server::start(&["--idle-timeout", "1", "-v"]);
+    let server = Daemon::echo(&["--idle-timeout", "1", "-v"]);
     let mut silent = connect(server.addr);
     assert_eq!(round_trip(&mut silent, b"hi"), b"hi");
     // A client that keeps talking more often than the timeout, for longer
@@ -167,7 +142,7 @@ fn idle_timeout_closes_silent_client_only() {
 
 #[test]
 fn max_connections_refuses_the_excess() {
-    let server = Server::start(&["--max-connections", "2", "-v"]);
+    let server = Daemon::echo(&["--max-connections", "2", "-v"]);
     let mut a = connect(server.addr);
     let mut b = connect(server.addr);
     assert_eq!(round_trip(&mut a, b"a"), b"a");
@@ -202,7 +177,7 @@ fn max_connections_refuses_the_excess() {
 
 #[test]
 fn sigterm_closes_connections_and_prints_summary() {
-    let server = Server::start(&["-v"]);
+    let server = Daemon::echo(&["-v"]);
     let mut s = connect(server.addr);
     assert_eq!(round_trip(&mut s, b"12345"), b"12345");
     let mut idle = connect(server.addr);
@@ -220,7 +195,7 @@ fn sigterm_closes_connections_and_prints_summary() {
 
 #[test]
 fn sigint_also_prints_summary() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let (status, out) = server.stop(libc::SIGINT);
     assert!(status.success(), "{status:?}");
     assert_eq!(
@@ -231,7 +206,7 @@ fn sigint_also_prints_summary() {
 
 #[test]
 fn verbose_logs_open_and_close_with_byte_counts() {
-    let server = Server::start(&["-v"]);
+    let server = Daemon::echo(&["-v"]);
     let mut s = connect(server.addr);
     let local = s.local_addr().unwrap();
     assert_eq!(round_trip(&mut s, b"0123456789"), b"0123456789");
@@ -251,13 +226,9 @@ fn verbose_logs_open_and_close_with_byte_counts() {
 fn bind_failure_is_one_line_naming_the_address() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = assert_cmd::Command::new(BIN)
-        .args(["echo-server", "--listen", &addr])
-        .timeout(LIMIT)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(7));
-    let line = one_error_line(&out.stderr);
+    let out = rawget(&["echo-server", "--listen", &addr]);
+    assert_eq!(out.code, 7);
+    let line = out.error_line();
     assert_eq!(
         line,
         format!("rawget: error: could not listen on {addr}: Address already in use\n")
@@ -267,25 +238,21 @@ fn bind_failure_is_one_line_naming_the_address() {
 
 #[test]
 fn bad_listen_address_is_a_usage_error() {
-    let out = assert_cmd::Command::new(BIN)
-        .args(["echo-server", "--listen", "not-an-address"])
-        .timeout(LIMIT)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(one_error_line(&out.stderr).contains("not-an-address"));
+    let out = rawget(&["echo-server", "--listen", "not-an-address"]);
+    assert_eq!(out.code, 2);
+    assert!(out.error_line().contains("not-an-address"));
 }
 
 // ---------------------------------------------------------------- client
 
 #[test]
 fn message_mode_prints_each_echo() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let out = client(
         &[&server.addr(), "--message", "hello", "--message", "wörld"],
         b"",
     );
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.code == 0, "{out:?}");
     assert_eq!(out.stdout, "hello\nwörld\n".as_bytes());
     assert!(out.stderr.is_empty());
 }
@@ -299,8 +266,8 @@ fn message_mode_fails_when_the_server_closes_early() {
         let _ = s.write_all(&b[..1]);
     });
     let out = client(&[&addr.to_string(), "--message", "abcdef"], b"");
-    assert_eq!(out.status.code(), Some(56), "{out:?}");
-    let line = one_error_line(&out.stderr);
+    assert_eq!(out.code, 56, "{out:?}");
+    let line = out.error_line();
     assert!(
         line.contains("closed the connection after 1 of 6"),
         "{line}"
@@ -318,41 +285,37 @@ fn message_mode_fails_when_the_echo_differs() {
         thread::sleep(Duration::from_millis(500));
     });
     let out = client(&[&addr.to_string(), "--message", "hello"], b"");
-    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    assert_eq!(out.code, 8, "{out:?}");
     assert_eq!(out.stdout, b"HELLO\n");
-    let line = one_error_line(&out.stderr);
+    let line = out.error_line();
     assert!(line.contains(r#"sent "hello", got "HELLO""#), "{line}");
 }
 
 #[test]
 fn stdin_mode_passes_any_bytes_through() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let input: &[u8] =
         b"first line\n\xff\xfe not utf-8 \x80\n\x00nul\r\n\nlast line without newline";
     let out = client(&[&server.addr()], input);
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.code == 0, "{out:?}");
     assert_eq!(out.stdout, input);
     assert!(out.stderr.is_empty());
 }
 
 #[test]
 fn stdin_mode_with_large_input_and_empty_input() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let mut input = Vec::new();
     for i in 0..100_000u32 {
         input.extend_from_slice(format!("line {i} {}\n", i % 13).as_bytes());
     }
     input.extend_from_slice(&[0xffu8; 70_000]); // a long last line, no newline
     let out = client(&[&server.addr()], &input);
-    assert!(
-        out.status.success(),
-        "{:?}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.code == 0, "{:?}", out.stderr);
     assert!(out.stdout == input, "echo differs from input");
 
     let out = client(&[&server.addr()], b"");
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.code == 0, "{out:?}");
     assert!(out.stdout.is_empty());
 }
 
@@ -365,34 +328,34 @@ fn stdin_mode_fails_when_the_server_closes_early() {
         // then close with the rest unechoed
     });
     let out = client(&[&addr.to_string()], b"abc\ndef\nghi\n");
-    assert_eq!(out.status.code(), Some(56), "{out:?}");
-    one_error_line(&out.stderr);
+    assert_eq!(out.code, 56, "{out:?}");
+    out.error_line();
 }
 
 #[test]
 fn client_against_a_closed_port_exits_7() {
-    let addr = closed_port();
+    let addr = closed_addr().to_string();
     let out = client(&[&addr, "--message", "x"], b"");
-    assert_eq!(out.status.code(), Some(7), "{out:?}");
-    let line = one_error_line(&out.stderr);
+    assert_eq!(out.code, 7, "{out:?}");
+    let line = out.error_line();
     assert_eq!(
         line,
         format!("rawget: error: could not connect to {addr}: Connection refused\n")
     );
     // The stdin mode and the bench say the same.
     let out = client(&[&addr], b"x\n");
-    assert_eq!(out.status.code(), Some(7));
-    one_error_line(&out.stderr);
+    assert_eq!(out.code, 7);
+    out.error_line();
     let out = client(&[&addr, "--bench", "--messages", "1"], b"");
-    assert_eq!(out.status.code(), Some(7));
-    one_error_line(&out.stderr);
+    assert_eq!(out.code, 7);
+    out.error_line();
 }
 
 // ---------------------------------------------------------------- bench
 
 #[test]
 fn bench_reports_every_figure() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let out = client(
         &[
             &server.addr(),
@@ -406,7 +369,7 @@ fn bench_reports_every_figure() {
         ],
         b"",
     );
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.code == 0, "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     let field = |name: &str| -> String {
         text.lines()
@@ -435,7 +398,7 @@ fn bench_reports_every_figure() {
 
 #[test]
 fn bench_json_has_the_fields() {
-    let server = Server::start(&[]);
+    let server = Daemon::echo(&[]);
     let out = client(
         &[
             &server.addr(),
@@ -448,7 +411,7 @@ fn bench_json_has_the_fields() {
         ],
         b"",
     );
-    assert!(out.status.success(), "{out:?}");
+    assert!(out.code == 0, "{out:?}");
     let json = String::from_utf8(out.stdout).unwrap();
     let json = json.trim_end();
     assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
@@ -499,8 +462,8 @@ fn bench_fails_on_a_corrupted_echo() {
         ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(8), "{out:?}");
-    let line = one_error_line(&out.stderr);
+    assert_eq!(out.code, 8, "{out:?}");
+    let line = out.error_line();
     assert!(line.contains("message 3 differs at byte 20"), "{line}");
 }
 
@@ -512,13 +475,13 @@ fn bench_fails_when_the_server_closes_early() {
         let _ = s.write_all(&buf);
     });
     let out = client(&[&addr.to_string(), "--bench", "--messages", "5"], b"");
-    assert_eq!(out.status.code(), Some(56), "{out:?}");
-    one_error_line(&out.stderr);
+    assert_eq!(out.code, 56, "{out:?}");
+    out.error_line();
 }
 
 #[test]
 fn bench_hold_keeps_connections_open_after_the_report() {
-    let server = Server::start(&["-v"]);
+    let server = Daemon::echo(&["-v"]);
     let mut bench = Command::new(BIN)
         .args(["echo-client", &server.addr(), "--bench"])
         .args(["--connections", "5", "--messages", "3", "--hold", "30"])
@@ -573,6 +536,6 @@ fn bench_fails_when_the_server_sends_extra_bytes() {
         ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(8), "{out:?}");
-    one_error_line(&out.stderr);
+    assert_eq!(out.code, 8, "{out:?}");
+    out.error_line();
 }

@@ -1,9 +1,7 @@
 //! The exchange engine (issue 10): one count of body bytes for every
 //! report, and a written-down rule for which error wins when two fail.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// The body bytes `--timing` reports: `* received:   N bytes (M body)`.
 fn timing_body(stderr: &str) -> u64 {
@@ -35,7 +33,7 @@ fn every_report_counts_the_same_body_bytes() {
         let dir = scratch();
         let mut args = vec!["-s", "--timing", "--json", "r.json", "-o", "out"];
         args.extend_from_slice(extra);
-        let target = url(&server, "/");
+        let target = server.url("/");
         args.push(&target);
         let run = rawget_in(dir.path(), &args);
         assert_eq!(run.code, 0, "{what}: {}", run.stderr);
@@ -63,7 +61,7 @@ fn keep_partial_note_counts_what_the_file_holds() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "--keep-partial", "-o", "out", &url(&server, "/")],
+        &["-s", "--keep-partial", "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 18, "{}", run.stderr);
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), body);
@@ -92,7 +90,7 @@ fn the_fetch_error_wins_over_an_unwritable_json_file() {
         bad_json,
         "-o",
         "/dev/null",
-        &url(&server, "/"),
+        &server.url("/"),
     ]);
     assert_eq!(run.code, 18, "{run:?}");
     let lines: Vec<&str> = run.stderr.lines().collect();
@@ -115,7 +113,7 @@ fn the_fetch_error_wins_over_an_unwritable_json_file() {
         bad_json,
         "-o",
         "/dev/null",
-        &url(&server, "/"),
+        &server.url("/"),
     ]);
     assert_eq!(run.code, 23, "{run:?}");
     assert!(

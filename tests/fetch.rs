@@ -2,19 +2,13 @@
 //! 127.0.0.1: request bytes, output routing, framing, and one test per exit
 //! code that plain HTTP can produce (stdout, stderr and files asserted).
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
-const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
-
-fn default_request(path: &str, server: &Server) -> String {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {UA}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        server.addr()
-    )
+/// The request rawget sends by default for `path` to `server`.
+fn default_request_to(path: &str, server: &Server) -> String {
+    default_request(path, &server.addr().to_string())
 }
 
 // ---------- the main job: head on stdout, body in the file ----------
@@ -25,7 +19,7 @@ fn body_to_file_head_to_stdout_request_exact() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &[&url(&server, "/index.html?q=1"), "-o", "page.html"],
+        &[&server.url("/index.html?q=1"), "-o", "page.html"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let ok = fixture("ok.http");
@@ -37,15 +31,15 @@ fn body_to_file_head_to_stdout_request_exact() {
     );
     assert_eq!(listing(dir.path()), vec!["page.html"]);
     assert_eq!(
-        requests(&server, 1),
-        vec![default_request("/index.html?q=1", &server)]
+        server.wait_requests(1),
+        vec![default_request_to("/index.html?q=1", &server)]
     );
 }
 
 #[test]
 fn body_to_stdout_head_to_stderr() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     let ok = fixture("ok.http");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
@@ -56,13 +50,13 @@ fn body_to_stdout_head_to_stderr() {
 fn include_silent_dump_header() {
     let ok = fixture("ok.http");
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-i", &url(&server, "/")]);
+    let run = rawget(&["-i", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice(), run.stderr.as_str()),
         (0, &ok[..], "")
     );
 
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice(), run.stderr.as_str()),
         (0, body_of(&ok), "")
@@ -71,7 +65,7 @@ fn include_silent_dump_header() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "-D", "head.txt", "-o", "body", &url(&server, "/")],
+        &["-s", "-D", "head.txt", "-o", "body", &server.url("/")],
     );
     assert_eq!(
         (run.code, run.stdout.len(), run.stderr.as_str()),
@@ -90,7 +84,7 @@ fn include_silent_dump_header() {
 #[test]
 fn binary_body_passes_through_byte_for_byte() {
     let server = serve_fixture("binary-body.http");
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout, (0..=255u8).collect::<Vec<_>>());
 }
@@ -114,7 +108,7 @@ fn header_edits_method_and_data_are_sent_exactly() {
             "User-Agent: custom/1",
             "-d",
             "@form.txt",
-            &url(&server, "/post"),
+            &server.url("/post"),
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -124,7 +118,7 @@ fn header_edits_method_and_data_are_sent_exactly() {
         server.addr()
     );
     // The form file's CR and LF are stripped, as curl strips them.
-    assert_eq!(requests(&server, 1), vec![want]);
+    assert_eq!(server.wait_requests(1), vec![want]);
 }
 
 #[test]
@@ -147,7 +141,7 @@ fn data_binary_put_http10_user_agent_and_basic_auth() {
         "PUT /up HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Basic dXNlcjpwdw==\r\nUser-Agent: agent/2\r\nAccept: */*\r\n\
          Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nraw\nbytes"
     );
-    assert_eq!(requests(&server, 1), vec![want]);
+    assert_eq!(server.wait_requests(1), vec![want]);
 }
 
 #[test]
@@ -156,10 +150,10 @@ fn head_request_prints_the_head_as_output() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-I", "-o", "head.out", "-m", "20", &url(&server, "/")],
+        &["-I", "-o", "head.out", "-m", "20", &server.url("/")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(requests(&server, 1)[0].starts_with("HEAD / HTTP/1.1\r\n"));
+    assert!(server.wait_requests(1)[0].starts_with("HEAD / HTTP/1.1\r\n"));
     // Content-Length: 5000 does not make rawget wait: HEAD has no body.
     assert_eq!(
         std::fs::read(dir.path().join("head.out")).unwrap(),
@@ -169,17 +163,16 @@ fn head_request_prints_the_head_as_output() {
 }
 
 #[test]
-fn ipv6_loopback_when_available() {
-    let Ok(server) = Server::start("[::1]:0", Plan::new(fixture("ok.http")), None) else {
-        eprintln!("skipped: no IPv6 loopback here");
-        return;
+fn ipv6_loopback() {
+    let server = match Server::start("[::1]:0", Plan::new(fixture("ok.http")), None) {
+        Ok(server) => server,
+        Err(e) => return cannot_run_here(&format!("no IPv6 loopback: {e}")),
     };
     let run = rawget(&["-s", &format!("http://[::1]:{}/", server.addr().port())]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&fixture("ok.http")));
-    assert!(
-        requests(&server, 1)[0].contains(&format!("\r\nHost: [::1]:{}\r\n", server.addr().port()))
-    );
+    assert!(server.wait_requests(1)[0]
+        .contains(&format!("\r\nHost: [::1]:{}\r\n", server.addr().port())));
 }
 
 #[test]
@@ -193,7 +186,7 @@ fn resolve_pins_a_name_and_every_address_is_tried() {
         &format!("http://example.test:{port}/"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(requests(&server, 1)[0].contains(&format!("\r\nHost: example.test:{port}\r\n")));
+    assert!(server.wait_requests(1)[0].contains(&format!("\r\nHost: example.test:{port}\r\n")));
 }
 
 // ---------- framing ----------
@@ -202,7 +195,7 @@ fn resolve_pins_a_name_and_every_address_is_tried() {
 fn chunked_is_decoded_and_trailers_follow_the_head() {
     let server = serve_fixture("chunked.http");
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-o", "out", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         std::fs::read(dir.path().join("out")).unwrap(),
@@ -217,7 +210,7 @@ fn chunked_is_decoded_and_trailers_follow_the_head() {
 #[test]
 fn chunked_split_into_one_byte_writes_decodes_the_same() {
     let server = serve(Plan::new(fixture("chunked.http")).piece(1));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
@@ -232,7 +225,7 @@ fn raw_keeps_chunked_framing_and_save_raw_keeps_every_byte() {
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "--raw", "--save-raw", "wire.bin", &url(&server, "/")],
+        &["-s", "--raw", "--save-raw", "wire.bin", &server.url("/")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&response));
@@ -247,7 +240,7 @@ fn interim_heads_are_printed_and_skipped() {
     for name in ["interim-100.http", "interim-103.http"] {
         let response = fixture(name);
         let server = serve_fixture(name);
-        let run = rawget(&[&url(&server, "/")]);
+        let run = rawget(&[&server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         // Both heads, in order, on stderr; the final response's body on stdout.
         let final_head_end = response.windows(4).rposition(|w| w == b"\r\n\r\n").unwrap() + 4;
@@ -271,7 +264,7 @@ fn finishes_when_framing_says_so_even_if_the_server_keeps_the_connection() {
         // The server holds the connection open for 30 s after sending; -m 20
         // would fail the run if rawget waited for the close.
         let server = serve(Plan::new(fixture(name)).end(End::Hang));
-        let run = rawget(&["-s", "-m", "20", &url(&server, "/")]);
+        let run = rawget(&["-s", "-m", "20", &server.url("/")]);
         assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{name}");
         assert_eq!(run.stdout, body, "{name}");
     }
@@ -286,7 +279,7 @@ fn close_delimited_and_other_transfer_codings_read_until_close() {
     ] {
         let response = fixture(name);
         let server = serve_fixture(name);
-        let run = rawget(&["-s", &url(&server, "/")]);
+        let run = rawget(&["-s", &server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         assert_eq!(run.stdout, body_of(&response), "{name}");
     }
@@ -303,7 +296,7 @@ fn leniencies_are_accepted() {
         ("te-and-cl.http", b"chunked wins"),
     ] {
         let server = serve_fixture(name);
-        let run = rawget(&["-s", &url(&server, "/")]);
+        let run = rawget(&["-s", &server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         assert_eq!(run.stdout, body, "{name}");
     }
@@ -314,7 +307,7 @@ fn leniencies_are_accepted() {
     ] {
         let response = fixture(name);
         let server = serve_fixture(name);
-        let run = rawget(&[&url(&server, "/")]);
+        let run = rawget(&[&server.url("/")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         // The head is printed exactly as received (blank lines before the
         // status line included), duplicates and order kept.
@@ -331,7 +324,7 @@ fn leniencies_are_accepted() {
 #[test]
 fn bytes_after_a_content_length_body_are_dropped_with_a_warning() {
     let server = serve_fixture("extra-after-body.http");
-    let run = rawget(&["-o", "-", &url(&server, "/")]);
+    let run = rawget(&["-o", "-", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, b"hello");
     assert!(
@@ -347,9 +340,8 @@ fn streams_a_large_body_in_flat_memory() {
     // 256 MiB through a Content-Length body; peak RSS of the child must stay
     // far below the body's size (the buffer is reused, nothing accumulates).
     // The server is a separate `rawget replay` process and the response is
-    // written to disk in pieces, so this process stays small: a forked child's
-    // peak RSS counts its parent's pages until exec.
-    use std::io::{BufRead, Write};
+    // written to disk in pieces, so the test process does not hold it.
+    use std::io::Write;
     let size: usize = 256 << 20;
     let dir = scratch();
     let response = dir.path().join("big.http");
@@ -360,77 +352,19 @@ fn streams_a_large_body_in_flat_memory() {
         f.write_all(&piece).unwrap();
     }
     drop(f);
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args([
-            "replay",
-            response.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--count",
-            "1",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-
+    let server = Daemon::replay(&response, &["--count", "1"]);
     let out = dir.path().join("big");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args([
-            "-s",
-            "-o",
-            out.to_str().unwrap(),
-            &format!("http://{addr}/"),
-        ])
-        .spawn()
-        .unwrap();
-    let (status, maxrss_kib) = wait_with_rusage(&mut child);
-    let _ = server.kill();
-    let _ = server.wait();
-    assert_eq!(status, 0);
+    let run = rawget(&[
+        "-s",
+        "-o",
+        out.to_str().unwrap(),
+        &format!("http://{}/", server.addr),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     let written = std::fs::read(&out).unwrap();
     assert_eq!(written.len(), size);
     assert!(written.chunks(1 << 20).all(|c| c == piece.as_slice()));
-    assert!(
-        maxrss_kib < 16 * 1024,
-        "peak RSS {maxrss_kib} KiB for a {size}-byte body"
-    );
-}
-
-/// Waits for `child` (bounded by RUN_LIMIT), returning its exit code and
-/// its peak resident set size in KiB. The peak is VmHWM from /proc, polled:
-/// it is the high-water mark of the process's own memory since exec, which
-/// wait4's ru_maxrss is not (that counts the forking parent's pages too).
-fn wait_with_rusage(child: &mut std::process::Child) -> (i32, i64) {
-    let deadline = std::time::Instant::now() + RUN_LIMIT;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path) {
-            let hwm = status.lines().find_map(|l| l.strip_prefix("VmHWM:"));
-            if let Some(kib) =
-                hwm.and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok())
-            {
-                peak = peak.max(kib);
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.code().unwrap_or(-1), peak);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "rawget did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    run.assert_peak_below(16 * 1024);
 }
 
 // ---------- exit codes, one test each ----------
@@ -489,11 +423,7 @@ fn exit_6_resolve() {
 
 #[test]
 fn exit_7_connect_refused_names_the_address() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_addr().port();
     let run = rawget(&[&format!("http://127.0.0.1:{port}/")]);
     assert_eq!(run.code, 7);
     assert_eq!(
@@ -516,9 +446,8 @@ fn exit_8_malformed_responses() {
         ("chunk-overflow.http", "larger than 64 bits"),
     ] {
         let server = serve(Plan::new(fixture(name)).read_request(!name.ends_with(".txt")));
-        let dir = scratch();
-        std::fs::write(dir.path().join("out"), "precious").unwrap();
-        let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+        let dir = scratch_with("out");
+        let run = rawget_in(dir.path(), &["-s", "-o", "out", &server.url("/")]);
         assert_eq!(run.code, 8, "{name}: {}", run.stderr);
         assert!(
             run.stderr.starts_with("rawget: error: ") && run.stderr.contains(says),
@@ -526,12 +455,7 @@ fn exit_8_malformed_responses() {
             run.stderr
         );
         assert_eq!(run.stderr.lines().count(), 1, "{name}");
-        assert_eq!(
-            std::fs::read(dir.path().join("out")).unwrap(),
-            b"precious",
-            "{name}"
-        );
-        assert_eq!(listing(dir.path()), vec!["out"], "{name}");
+        assert_untouched(dir.path(), "out", name);
     }
 }
 
@@ -559,7 +483,7 @@ fn head_cap_is_exact_in_one_write_and_a_byte_at_a_time() {
             }
         };
         let server = serve(plan(CAP));
-        let run = rawget(&["-s", &url(&server, "/")]);
+        let run = rawget(&["-s", &server.url("/")]);
         assert_eq!(
             (run.code, run.stdout.as_slice()),
             (0, &b"ok"[..]),
@@ -568,7 +492,7 @@ fn head_cap_is_exact_in_one_write_and_a_byte_at_a_time() {
         );
 
         let server = serve(plan(CAP + 1));
-        let run = rawget(&["-s", &url(&server, "/")]);
+        let run = rawget(&["-s", &server.url("/")]);
         assert_eq!(run.code, 8, "{piece:?}: {}", run.stderr);
         assert_eq!(
             run.stderr, "rawget: error: response head larger than 307200 bytes\n",
@@ -585,7 +509,7 @@ fn exit_8_head_too_large_or_cut_short() {
         huge.extend_from_slice(b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
     }
     let server = serve(Plan::new(huge));
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 8, "{}", run.stderr);
     assert!(
         run.stderr
@@ -595,7 +519,7 @@ fn exit_8_head_too_large_or_cut_short() {
     );
 
     let server = serve(Plan::new(fixture("ok.http")).cut(30));
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 8, "{}", run.stderr);
     assert_eq!(
         run.stderr,
@@ -620,32 +544,25 @@ fn exit_18_partial_body_keeps_the_old_file() {
         ),
     ] {
         let server = serve_fixture(name);
-        let dir = scratch();
-        std::fs::write(dir.path().join("out"), "precious").unwrap();
-        let run = rawget_in(dir.path(), &["-o", "out", &url(&server, "/")]);
+        let dir = scratch_with("out");
+        let run = rawget_in(dir.path(), &["-o", "out", &server.url("/")]);
         assert_eq!(run.code, 18, "{name}: {}", run.stderr);
         assert!(
             run.stderr.starts_with("rawget: error: ") && run.stderr.contains(says),
             "{name}: {}",
             run.stderr
         );
-        assert_eq!(
-            std::fs::read(dir.path().join("out")).unwrap(),
-            b"precious",
-            "{name}"
-        );
-        assert_eq!(listing(dir.path()), vec!["out"], "{name}");
+        assert_untouched(dir.path(), "out", name);
     }
 }
 
 #[test]
 fn keep_partial_keeps_what_arrived() {
     let server = serve_fixture("short-body.http");
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-s", "--keep-partial", "-o", "out", &url(&server, "/")],
+        &["-s", "--keep-partial", "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 18);
     assert_eq!(
@@ -664,34 +581,32 @@ fn keep_partial_keeps_what_arrived() {
 #[test]
 fn exit_22_fail_writes_nothing() {
     let server = serve_fixture("status-404.http");
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-f", "-s", "-o", "out", &url(&server, "/missing")],
+        &["-f", "-s", "-o", "out", &server.url("/missing")],
     );
     assert_eq!(run.code, 22);
     assert_eq!(
         run.stderr,
         "rawget: error: the requested URL returned error: 404 Not Found\n"
     );
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-    assert_eq!(listing(dir.path()), vec!["out"]);
+    assert_untouched(dir.path(), "out", "-f");
     // Without -f a 404 is a complete response: exit 0.
-    let run = rawget(&["-s", &url(&server, "/missing")]);
+    let run = rawget(&["-s", &server.url("/missing")]);
     assert_eq!((run.code, run.stdout.as_slice()), (0, &b"not found\n"[..]));
 }
 
 #[test]
 fn exit_23_write_failures() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-s", "-o", "/dev/full", &url(&server, "/")]);
+    let run = rawget(&["-s", "-o", "/dev/full", &server.url("/")]);
     assert_eq!(run.code, 23, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         "rawget: error: could not write to /dev/full: No space left on device\n"
     );
-    let run = rawget(&["-s", "-o", "/nonexistent-dir/out", &url(&server, "/")]);
+    let run = rawget(&["-s", "-o", "/nonexistent-dir/out", &server.url("/")]);
     assert_eq!(run.code, 23, "{}", run.stderr);
     assert_eq!(
         run.stderr,
@@ -716,9 +631,8 @@ fn exit_28_max_time_on_a_silent_server() {
             .end(End::Hang)
             .hang_limit(Duration::from_secs(20)),
     );
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
-    let run = rawget_in(dir.path(), &["-m", "0.5", "-o", "out", &url(&server, "/")]);
+    let dir = scratch_with("out");
+    let run = rawget_in(dir.path(), &["-m", "0.5", "-o", "out", &server.url("/")]);
     assert_eq!(run.code, 28, "{}", run.stderr);
     assert!(
         run.stderr.starts_with("rawget: error: timed out after "),
@@ -731,27 +645,26 @@ fn exit_28_max_time_on_a_silent_server() {
         "{}",
         run.stderr
     );
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-    assert_eq!(listing(dir.path()), vec!["out"]);
+    assert_untouched(dir.path(), "out", "timed out");
 }
 
 #[test]
 fn exit_47_too_many_redirects() {
     // Every hop answers with a redirect to itself.
     let server = serve_fixture("redirect-302-relative.http");
-    let run = rawget(&["-s", "-L", "--max-redirs", "3", &url(&server, "/")]);
+    let run = rawget(&["-s", "-L", "--max-redirs", "3", &server.url("/")]);
     assert_eq!(run.code, 47, "{}", run.stderr);
     assert_eq!(
         run.stderr,
         "rawget: error: maximum (3) redirects followed\n"
     );
-    assert_eq!(server.wait_requests(4, Duration::from_secs(5)).len(), 4);
+    assert_eq!(server.wait_requests(4).len(), 4);
 }
 
 #[test]
 fn exit_52_empty_reply() {
     let server = serve_fixture("empty.http");
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 52);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
 }
@@ -759,7 +672,7 @@ fn exit_52_empty_reply() {
 #[test]
 fn exit_56_reset_before_and_during_the_body() {
     let server = serve(Plan::new(Vec::new()).end(End::Reset));
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(
         run.stderr
@@ -772,7 +685,7 @@ fn exit_56_reset_before_and_during_the_body() {
     let cut = head_of(&ok).len() + 20;
     let server = serve(Plan::new(ok.clone()).cut(cut).end(End::Reset));
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-s", "-o", "out", &server.url("/")]);
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(
         run.stderr
@@ -789,17 +702,13 @@ fn exit_56_reset_before_and_during_the_body() {
 fn location_follows_relative_redirects_and_prints_each_head() {
     let redirect = fixture("redirect-302-relative.http");
     let ok = fixture("ok.http");
-    let server = Server::start_sequence(
-        "127.0.0.1:0",
-        vec![Plan::new(redirect.clone()), Plan::new(ok.clone())],
-    )
-    .unwrap();
+    let server = serve_sequence(vec![Plan::new(redirect.clone()), Plan::new(ok.clone())]);
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-L", "-o", "out", &url(&server, "/start")]);
+    let run = rawget_in(dir.path(), &["-L", "-o", "out", &server.url("/start")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), body_of(&ok));
     assert_eq!(run.stdout, [head_of(&redirect), head_of(&ok)].concat());
-    let reqs = requests(&server, 2);
+    let reqs = server.wait_requests(2);
     assert!(reqs[0].starts_with("GET /start HTTP/1.1\r\n"));
     assert!(reqs[1].starts_with("GET /next HTTP/1.1\r\n"), "{}", reqs[1]);
 }
@@ -810,14 +719,13 @@ fn redirect_methods_303_to_get_307_keeps_post() {
         ("redirect-303.http", "GET", ""),
         ("redirect-307.http", "POST", "x=1"),
     ] {
-        let server = Server::start_sequence(
-            "127.0.0.1:0",
-            vec![Plan::new(fixture(name)), Plan::new(fixture("ok.http"))],
-        )
-        .unwrap();
-        let run = rawget(&["-s", "-L", "-d", "x=1", &url(&server, "/form")]);
+        let server = serve_sequence(vec![
+            Plan::new(fixture(name)),
+            Plan::new(fixture("ok.http")),
+        ]);
+        let run = rawget(&["-s", "-L", "-d", "x=1", &server.url("/form")]);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
-        let reqs = requests(&server, 2);
+        let reqs = server.wait_requests(2);
         assert!(
             reqs[1].starts_with(&format!("{method} /")),
             "{name}: {}",
@@ -834,9 +742,9 @@ fn redirect_methods_303_to_get_307_keeps_post() {
 #[test]
 fn without_location_a_redirect_is_the_response() {
     let server = serve_fixture("redirect-301.http");
-    let run = rawget(&[&url(&server, "/")]);
+    let run = rawget(&[&server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(server.wait_requests(1, Duration::from_secs(5)).len(), 1);
+    assert_eq!(server.wait_requests(1).len(), 1);
     assert!(run.stderr.starts_with("HTTP/1.1 301"));
 }
 
@@ -845,7 +753,7 @@ fn without_location_a_redirect_is_the_response() {
 #[test]
 fn verbose_shows_steps_request_and_head() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-v", &url(&server, "/v")]);
+    let run = rawget(&["-v", &server.url("/v")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let e = &run.stderr;
     assert!(
@@ -864,24 +772,23 @@ fn verbose_shows_steps_request_and_head() {
 fn progress_bar_on_a_terminal_never_on_a_pipe() {
     let server = serve_fixture("ok.http");
     let dir = scratch();
-    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-o", "out", &url(&server, "/")])
+    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-o", "out", &server.url("/")])
     else {
-        eprintln!("skipped: no pseudo-terminal here");
-        return;
+        return cannot_run_here("no pseudo-terminal");
     };
     assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains("100%  116 B / 116 B"), "{screen:?}");
     assert!(screen.contains('\r'), "{screen:?}");
 
     // The same fetch with stderr on a pipe: no bar.
-    let run = rawget_in(dir.path(), &["-o", "out2", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-o", "out2", &server.url("/")]);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
 }
 
 #[test]
 fn timing_prints_the_summary_on_stderr() {
     let server = serve_fixture("ok.http");
-    let run = rawget(&["-s", "--timing", &url(&server, "/")]);
+    let run = rawget(&["-s", "--timing", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for key in [
         "* dns:",
@@ -903,7 +810,7 @@ fn include_with_output_file_keeps_the_head_out_of_the_file() {
     let ok = fixture("ok.http");
     let server = serve_fixture("ok.http");
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-i", "-s", "-o", "f", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-i", "-s", "-o", "f", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, head_of(&ok));
     assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), body_of(&ok));
@@ -948,11 +855,11 @@ fn redirect_to_another_host_drops_authorization() {
         "-L",
         "-H",
         "Authorization: Bearer secret",
-        &url(&first, "/here"),
+        &first.url("/here"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(requests(&first, 1)[0].contains("\r\nAuthorization: Bearer secret\r\n"));
-    let second = &requests(&target, 1)[0];
+    assert!(first.wait_requests(1)[0].contains("\r\nAuthorization: Bearer secret\r\n"));
+    let second = &target.wait_requests(1)[0];
     assert!(second.starts_with("GET /there HTTP/1.1\r\n"), "{second}");
     assert!(!second.contains("Authorization"), "{second}");
 }
@@ -967,16 +874,15 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
             .cut(head_of(&ok).len() + 10)
             .end(End::Hang),
     );
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args(["-s", "-o", "out", &url(&server, "/")])
+    let dir = scratch_with("out");
+    let mut child = std::process::Command::new(BIN)
+        .args(["-s", "-o", "out", &server.url("/")])
         .current_dir(dir.path())
         .spawn()
         .unwrap();
     // Wait (bounded) until the request arrived and the temporary file exists
     // (it is made before connecting), so rawget is reading the response.
-    assert_eq!(server.wait_requests(1, Duration::from_secs(10)).len(), 1);
+    assert_eq!(server.wait_requests(1).len(), 1);
     let deadline = std::time::Instant::now() + RUN_LIMIT;
     while listing(dir.path()).len() < 2 {
         assert!(
@@ -994,52 +900,17 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
     );
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let (code, _) = wait_with_rusage(&mut child);
-    assert_ne!(code, 0);
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
-    assert_eq!(listing(dir.path()), vec!["out"]);
-}
-
-/// Runs rawget with stdout (and stderr) on a pseudo-terminal; returns the
-/// exit code and what reached the terminal, or `None` without a pty.
-fn run_on_a_terminal(dir: &std::path::Path, args: &[&str]) -> Option<(i32, String)> {
-    use std::io::Read;
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors we then own.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::from(slave.try_clone().unwrap()))
-        .stderr(std::process::Stdio::from(slave))
-        .spawn()
-        .unwrap();
-    let (code, _) = wait_with_rusage(&mut child);
-    let mut screen = Vec::new();
-    let _ = std::fs::File::from(master).read_to_end(&mut screen);
-    Some((code, String::from_utf8_lossy(&screen).into_owned()))
+    let (status, _) = wait_bounded(&mut child);
+    assert!(!status.success(), "{status:?}");
+    assert_untouched(dir.path(), "out", "SIGTERM");
 }
 
 #[test]
 fn binary_body_is_not_written_to_a_terminal_unless_forced() {
     let server = serve_fixture("binary-body.http");
     let dir = scratch();
-    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-s", &url(&server, "/")]) else {
-        eprintln!("skipped: no pseudo-terminal here");
-        return;
+    let Some((code, screen)) = run_on_a_terminal(dir.path(), &["-s", &server.url("/")]) else {
+        return cannot_run_here("no pseudo-terminal");
     };
     assert_eq!(code, 23, "{screen:?}");
     assert!(
@@ -1058,13 +929,12 @@ fn binary_body_is_not_written_to_a_terminal_unless_forced() {
             .piece(64)
             .delay(Duration::from_millis(10)),
     );
-    let (code, screen) =
-        run_on_a_terminal(dir.path(), &["-s", "-o", "-", &url(&slow, "/")]).unwrap();
+    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", "-o", "-", &slow.url("/")]).unwrap();
     assert_eq!(code, 0, "{screen:?}");
     let printable: String = (b' '..=b'~').map(char::from).collect();
     assert!(screen.contains(&printable), "{screen:?}");
     let text = serve_fixture("ok.http");
-    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", &url(&text, "/")]).unwrap();
+    let (code, screen) = run_on_a_terminal(dir.path(), &["-s", &text.url("/")]).unwrap();
     assert_eq!(code, 0, "{screen:?}");
     assert!(screen.contains("</html>"), "{screen:?}");
     // Not a terminal: the bytes pass, as binary_body_passes_through_byte_for_byte shows.
@@ -1077,7 +947,7 @@ fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
     let body = patterned(8 << 20);
     let response = chunked_response(&body, &[100_000, 1, 5000, 4095, 65_536, 17]);
     let server = serve(Plan::new(response));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout == body,
@@ -1085,7 +955,7 @@ fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
         run.stdout.len()
     );
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+    let run = rawget_in(dir.path(), &["-s", "-o", "out", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         std::fs::read(dir.path().join("out")).unwrap() == body,
@@ -1103,7 +973,7 @@ fn exit_56_when_the_server_resets_while_the_request_is_sent() {
     let server = serve(Plan::new(Vec::new()).read_request(false).end(End::Reset));
     let run = rawget_in(
         dir.path(),
-        &["-s", "--data-binary", "@big.bin", &url(&server, "/upload")],
+        &["-s", "--data-binary", "@big.bin", &server.url("/upload")],
     );
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(

@@ -4,58 +4,16 @@
 //! Every wait is bounded (socket timeouts, polling loops with a deadline); no
 //! assertion depends on how long something took.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rawget::replay::{End, Plan, Server};
-
-/// Upper bound for any single wait in these tests.
-const LIMIT: Duration = Duration::from_secs(20);
+use crate::support::*;
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: test\r\n\r\n";
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = fixture_dir().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(LIMIT)).unwrap();
-    stream
-}
-
-/// Reads until EOF or an error; returns the bytes and the error, if any.
-fn read_to_end(stream: &mut TcpStream) -> (Vec<u8>, Option<io::Error>) {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return (data, None),
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (data, Some(e)),
-        }
-    }
-}
-
-/// Sends `request`, reads the whole reply, expects a clean EOF.
-fn fetch(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
-    let mut stream = connect(addr);
-    stream.write_all(request).unwrap();
-    let (data, err) = read_to_end(&mut stream);
-    assert!(err.is_none(), "unexpected read error {err:?}");
-    data
-}
 
 // ---------------------------------------------------------------- Server API
 
@@ -66,7 +24,7 @@ fn response_arrives_byte_exact_and_request_is_recorded() {
     assert!(server.addr().ip().is_loopback());
     assert_ne!(server.addr().port(), 0);
 
-    assert_eq!(fetch(server.addr(), GET), response);
+    assert_eq!(exchange(server.addr(), GET), response);
     // Recorded before the reply was sent, so no waiting is needed.
     assert_eq!(server.requests(), vec![GET.to_vec()]);
     assert_eq!(server.hits(), 1);
@@ -99,7 +57,7 @@ fn request_body_is_read_by_content_length_even_in_pieces() {
 fn bare_lf_request_head_ends_the_request() {
     let server = Server::start("127.0.0.1:0", Plan::new("HTTP/1.1 200 OK\r\n\r\n"), None).unwrap();
     let request = b"GET / HTTP/1.0\nHost: x\n\n";
-    assert_eq!(fetch(server.addr(), request), b"HTTP/1.1 200 OK\r\n\r\n");
+    assert_eq!(exchange(server.addr(), request), b"HTTP/1.1 200 OK\r\n\r\n");
     assert_eq!(server.requests(), vec![request.to_vec()]);
 }
 
@@ -109,23 +67,23 @@ fn requests_are_recorded_per_client_in_order() {
     for i in 0..3 {
         let request = format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(
-            fetch(server.addr(), request.as_bytes()),
+            exchange(server.addr(), request.as_bytes()),
             fixture("status-404.http")
         );
     }
-    let requests = server.wait_requests(3, LIMIT);
-    let lines: Vec<_> = requests
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r[..8]).into_owned())
-        .collect();
+    let requests = server.wait_requests(3);
+    let lines: Vec<_> = requests.iter().map(|r| &r[..8]).collect();
     assert_eq!(lines, ["GET /0 H", "GET /1 H", "GET /2 H"]);
     assert_eq!(server.hits(), 3);
 }
 
 #[test]
 fn wait_requests_gives_up_after_its_timeout() {
-    let server = Server::start("127.0.0.1:0", Plan::new("x"), None).unwrap();
+    let server = Server::start("127.0.0.1:0", Plan::new("x"), None)
+        .unwrap()
+        .expect_unused();
     assert!(server
+        .replay()
         .wait_requests(1, Duration::from_millis(50))
         .is_empty());
 }
@@ -137,7 +95,7 @@ fn pieces_and_delays_still_deliver_every_byte() {
         .piece(7)
         .delay(Duration::from_millis(2));
     let server = Server::start("127.0.0.1:0", plan, None).unwrap();
-    assert_eq!(fetch(server.addr(), GET), response);
+    assert_eq!(exchange(server.addr(), GET), response);
 
     // A piece larger than the response is one write of everything.
     let server = Server::start(
@@ -146,22 +104,22 @@ fn pieces_and_delays_still_deliver_every_byte() {
         None,
     )
     .unwrap();
-    assert_eq!(fetch(server.addr(), GET), response);
+    assert_eq!(exchange(server.addr(), GET), response);
 }
 
 #[test]
 fn cut_sends_exactly_n_bytes() {
     let response = fixture("ok.http");
     let server = Server::start("127.0.0.1:0", Plan::new(response.clone()).cut(10), None).unwrap();
-    assert_eq!(fetch(server.addr(), GET), &response[..10]);
+    assert_eq!(exchange(server.addr(), GET), &response[..10]);
 
     let server =
         Server::start("127.0.0.1:0", Plan::new(response.clone()).cut(10_000), None).unwrap();
-    assert_eq!(fetch(server.addr(), GET), response);
+    assert_eq!(exchange(server.addr(), GET), response);
 
     let plan = Plan::new(response.clone()).cut(33).piece(5);
     let server = Server::start("127.0.0.1:0", plan, None).unwrap();
-    assert_eq!(fetch(server.addr(), GET), &response[..33]);
+    assert_eq!(exchange(server.addr(), GET), &response[..33]);
 }
 
 #[test]
@@ -191,7 +149,7 @@ fn empty_response_with_reset_resets_before_replying() {
 #[test]
 fn empty_response_with_close_closes_without_replying() {
     let server = Server::start("127.0.0.1:0", Plan::new(fixture("empty.http")), None).unwrap();
-    assert!(fetch(server.addr(), GET).is_empty());
+    assert!(exchange(server.addr(), GET).is_empty());
 }
 
 #[test]
@@ -249,7 +207,7 @@ fn hang_ends_at_the_hang_limit() {
         .end(End::Hang)
         .hang_limit(Duration::from_millis(100));
     let server = Server::start("127.0.0.1:0", plan, None).unwrap();
-    assert_eq!(fetch(server.addr(), GET), b"HTTP/1.1 200 OK\r\n\r\n");
+    assert_eq!(exchange(server.addr(), GET), b"HTTP/1.1 200 OK\r\n\r\n");
 }
 
 #[test]
@@ -317,8 +275,8 @@ fn assert_not_served(addr: SocketAddr) {
 fn count_stops_accepting() {
     let response = fixture("ok.http");
     let server = Server::start("127.0.0.1:0", Plan::new(response.clone()), Some(2)).unwrap();
-    assert_eq!(fetch(server.addr(), GET), response);
-    assert_eq!(fetch(server.addr(), GET), response);
+    assert_eq!(exchange(server.addr(), GET), response);
+    assert_eq!(exchange(server.addr(), GET), response);
     assert_not_served(server.addr());
     assert_eq!(server.hits(), 2);
     server.join();
@@ -332,11 +290,11 @@ fn sequence_serves_one_plan_per_client() {
     ];
     let server = Server::start_sequence("127.0.0.1:0", plans).unwrap();
     assert_eq!(
-        fetch(server.addr(), GET),
+        exchange(server.addr(), GET),
         fixture("redirect-302-relative.http")
     );
     assert_eq!(
-        fetch(server.addr(), b"GET /next HTTP/1.1\r\n\r\n"),
+        exchange(server.addr(), b"GET /next HTTP/1.1\r\n\r\n"),
         fixture("ok.http")
     );
     assert_not_served(server.addr());
@@ -352,87 +310,12 @@ fn bind_failure_is_an_error() {
 
 // ---------------------------------------------------------- rawget replay
 
-/// A spawned `rawget replay`, killed when the test ends however it ends.
-struct Replay {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Replay {
-    /// Starts `rawget replay FILE --listen 127.0.0.1:0 ARGS…` and reads its
-    /// first stdout line, which must be `listening on 127.0.0.1:PORT`.
-    fn start(file: &Path, args: &[&str]) -> Replay {
-        let child = Command::new(env!("CARGO_BIN_EXE_rawget"))
-            .arg("replay")
-            .arg(file)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn rawget");
-        let mut replay = Replay {
-            child,
-            addr: "0.0.0.0:0".parse().unwrap(),
-        };
-        let stdout = replay.child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(LIMIT).expect("no `listening on` line");
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line is {line:?}"))
-            .trim_end_matches('\n');
-        assert!(addr.starts_with("127.0.0.1:"), "{line:?}");
-        replay.addr = addr.parse().expect("ADDR:PORT");
-        assert_ne!(replay.addr.port(), 0);
-        replay
-    }
-
-    /// Waits (bounded) for the process to exit; returns its code and stderr.
-    fn wait_exit(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "rawget replay did not exit");
-            thread::sleep(Duration::from_millis(20));
-        };
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            pipe.read_to_string(&mut stderr).unwrap();
-        }
-        (status.code(), stderr)
-    }
-}
-
-fn rawget(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rawget"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run rawget")
-}
-
 #[test]
 fn cli_serves_the_file_byte_exact_until_killed() {
     let file = fixture_dir().join("binary-body.http");
-    let replay = Replay::start(&file, &[]);
+    let replay = Daemon::replay(&file, &[]);
     for _ in 0..2 {
-        assert_eq!(fetch(replay.addr, GET), fixture("binary-body.http"));
+        assert_eq!(exchange(replay.addr, GET), fixture("binary-body.http"));
     }
     // Without --count it keeps running.
     let mut replay = replay;
@@ -442,8 +325,8 @@ fn cli_serves_the_file_byte_exact_until_killed() {
 #[test]
 fn cli_count_exits_zero_after_serving_and_verbose_logs_the_client() {
     let file = fixture_dir().join("chunked.http");
-    let replay = Replay::start(&file, &["--count", "1", "-v"]);
-    assert_eq!(fetch(replay.addr, GET), fixture("chunked.http"));
+    let replay = Daemon::replay(&file, &["--count", "1", "-v"]);
+    assert_eq!(exchange(replay.addr, GET), fixture("chunked.http"));
     let (code, stderr) = replay.wait_exit();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("client 1"), "{stderr}");
@@ -455,20 +338,20 @@ fn cli_count_exits_zero_after_serving_and_verbose_logs_the_client() {
 #[test]
 fn cli_cut_piece_and_delay() {
     let file = fixture_dir().join("ok.http");
-    let replay = Replay::start(
+    let replay = Daemon::replay(
         &file,
         &[
             "--cut", "40", "--piece", "3", "--delay", "1", "--count", "1",
         ],
     );
-    assert_eq!(fetch(replay.addr, GET), &fixture("ok.http")[..40]);
+    assert_eq!(exchange(replay.addr, GET), &fixture("ok.http")[..40]);
     assert_eq!(replay.wait_exit().0, Some(0));
 }
 
 #[test]
 fn cli_reset_ends_with_rst() {
     let file = fixture_dir().join("short-body.http");
-    let replay = Replay::start(&file, &["--reset", "--count", "1"]);
+    let replay = Daemon::replay(&file, &["--reset", "--count", "1"]);
     let mut stream = connect(replay.addr);
     stream.write_all(GET).unwrap();
     let (data, err) = read_to_end(&mut stream);
@@ -480,7 +363,7 @@ fn cli_reset_ends_with_rst() {
 #[test]
 fn cli_no_read_speaks_first() {
     let file = fixture_dir().join("not-http.txt");
-    let replay = Replay::start(&file, &["--no-read", "--count", "1"]);
+    let replay = Daemon::replay(&file, &["--no-read", "--count", "1"]);
     let mut stream = connect(replay.addr);
     let (data, err) = read_to_end(&mut stream);
     assert!(err.is_none());
@@ -500,9 +383,9 @@ fn cli_unreadable_file_is_exit_26_with_one_line() {
         "--listen",
         "127.0.0.1:0",
     ]);
-    assert_eq!(out.status.code(), Some(26));
+    assert_eq!(out.code, 26);
     assert!(out.stdout.is_empty());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = out.stderr;
     assert!(stderr.starts_with("rawget: error: "), "{stderr}");
     assert!(stderr.contains("missing.http"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -514,8 +397,8 @@ fn cli_bind_failure_is_exit_7_naming_the_address() {
     let addr = taken.local_addr().unwrap().to_string();
     let file = fixture_dir().join("ok.http");
     let out = rawget(&["replay", file.to_str().unwrap(), "--listen", &addr]);
-    assert_eq!(out.status.code(), Some(7));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.code, 7);
+    let stderr = out.stderr;
     assert!(
         stderr.starts_with("rawget: error: ") && stderr.contains(&addr),
         "{stderr}"
@@ -534,8 +417,117 @@ fn cli_usage_errors_are_exit_2() {
         vec!["replay"],
     ] {
         let out = rawget(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(out.code, 2, "{args:?}");
     }
+}
+
+#[test]
+fn cli_serves_over_tls_with_cert_and_key() {
+    let file = fixture_dir().join("ok.http");
+    let (cert, key) = (tls_fixture("server.pem"), tls_fixture("server.key"));
+    let replay = Daemon::replay(
+        &file,
+        &["--cert", &cert, "--key", &key, "--count", "1", "-v"],
+    );
+    let url = format!("https://localhost:{}/", replay.addr.port());
+    let run = rawget(&["-s", "--cacert", &tls_fixture("ca.pem"), &url]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, body_of(&fixture("ok.http")));
+    let (code, stderr) = replay.wait_exit();
+    assert_eq!(code, Some(0), "{stderr}");
+    for want in [
+        "client 1 ",
+        "TLS, SNI \"localhost\", \"GET / HTTP/1.1\"",
+        "closed with close_notify",
+    ] {
+        assert!(stderr.contains(want), "want {want:?} in {stderr}");
+    }
+}
+
+#[test]
+fn cli_no_close_notify_makes_a_close_delimited_body_partial() {
+    // Without close_notify the end of a close-delimited body cannot be told
+    // from a truncation (RFC 9112 section 9.8): what a user checks a client
+    // against with --no-close-notify.
+    let file = fixture_dir().join("close-delimited.http");
+    let (cert, key) = (tls_fixture("server.pem"), tls_fixture("server.key"));
+    let replay = Daemon::replay(
+        &file,
+        &[
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--no-close-notify",
+            "--count",
+            "1",
+            "-v",
+        ],
+    );
+    let url = format!("https://127.0.0.1:{}/", replay.addr.port());
+    let run = rawget(&["-s", "--cacert", &tls_fixture("ca.pem"), &url]);
+    assert_eq!(run.code, 18, "{}", run.stderr);
+    run.error_line();
+    let (code, stderr) = replay.wait_exit();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("TLS, no SNI"), "{stderr}");
+    assert!(stderr.contains("closed without close_notify"), "{stderr}");
+}
+
+#[test]
+fn cli_tls_flags_go_together_and_need_usable_files() {
+    let file = fixture_dir().join("ok.http");
+    let file = file.to_str().unwrap();
+    let (cert, key) = (tls_fixture("server.pem"), tls_fixture("server.key"));
+    for args in [
+        vec!["replay", file, "--cert", &cert],
+        vec!["replay", file, "--key", &key],
+        vec!["replay", file, "--no-close-notify"],
+        vec![
+            "replay",
+            file,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--no-close-notify",
+            "--reset",
+        ],
+    ] {
+        let run = rawget(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
+    // A key where the certificate goes, and a file that is not there.
+    let listen = ["--listen", "127.0.0.1:0"];
+    let run = rawget(
+        &[
+            &["replay", file, "--cert", &key, "--key", &key],
+            &listen[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 26, "{}", run.stderr);
+    assert!(
+        run.error_line().contains(&format!(
+            "cannot use {key} and {key} as a TLS certificate and key"
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = rawget(
+        &[
+            &["replay", file, "--cert", "/nonexistent.pem", "--key", &key],
+            &listen[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.code, 26, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .starts_with("rawget: error: cannot read /nonexistent.pem: "),
+        "{}",
+        run.stderr
+    );
 }
 
 // ------------------------------------------------------------------ fixtures
@@ -580,20 +572,6 @@ fn readme_describes_every_fixture() {
             "{name} missing from README.md"
         );
     }
-}
-
-/// Splits one response off the front: (head, rest). Accepts bare-LF heads.
-fn split_head(bytes: &[u8]) -> (&[u8], &[u8]) {
-    let crlf = bytes
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4);
-    let lf = bytes.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
-    let end = match (crlf, lf) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).expect("no end of head"),
-    };
-    bytes.split_at(end)
 }
 
 /// All values of header `name` in `head`, in order.

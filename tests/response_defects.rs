@@ -1,9 +1,7 @@
 //! Issue 11, "reading the response": each case was reproduced with the
 //! release binary beside curl 7.88.1, and each test failed before its fix.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// Runs `-o out` over an existing file; returns the run and what `out` holds.
 fn fetch_over_old_file(server: &Server, extra: &[&str]) -> (Run, Vec<u8>) {
@@ -11,7 +9,7 @@ fn fetch_over_old_file(server: &Server, extra: &[&str]) -> (Run, Vec<u8>) {
     std::fs::write(dir.path().join("out"), "precious").unwrap();
     let mut args = vec!["-s", "-o", "out"];
     args.extend_from_slice(extra);
-    let target = url(server, "/");
+    let target = server.url("/");
     args.push(&target);
     let run = rawget_in(dir.path(), &args);
     let kept = std::fs::read(dir.path().join("out")).unwrap();
@@ -43,7 +41,7 @@ fn whitespace_before_a_colon_is_exit_8_naming_the_line() {
     let server = serve(Plan::new(
         &b"HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello"[..],
     ));
-    let run = rawget(&["-s", "--explain", "-o", "/dev/null", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", "-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 8, "{run:?}");
     assert!(
         run.stderr
@@ -62,19 +60,19 @@ fn whitespace_before_a_colon_is_exit_8_naming_the_line() {
 fn control_bytes_in_values_are_accepted_and_named() {
     let response = b"HTTP/1.1 200 O\x1bK\r\nX-Ctl: a\x01b\r\nX-Esc: \x1b[31mred\x07\r\nContent-Length: 2\r\n\r\nok";
     let server = serve(Plan::new(&response[..]));
-    let run = rawget(&["-o", "/dev/null", &url(&server, "/")]);
+    let run = rawget(&["-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 0, "{run:?}");
     // The head on stdout exactly as received.
     assert_eq!(run.stdout, head_of(response));
 
     let server = serve(Plan::new(&response[..]));
-    let run = rawget(&["-v", "-o", "/dev/null", &url(&server, "/")]);
+    let run = rawget(&["-v", "-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("< X-Ctl: a\\x01b"), "{}", run.stderr);
     assert!(!run.stderr.contains('\x1b'), "raw ESC reached stderr");
 
     let server = serve(Plan::new(&response[..]));
-    let run = rawget(&["-s", "--explain", "-o", "/dev/null", &url(&server, "/")]);
+    let run = rawget(&["-s", "--explain", "-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
@@ -100,7 +98,7 @@ fn control_bytes_in_values_are_accepted_and_named() {
     let server = serve(Plan::new(
         &b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n"[..],
     ));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 8, "{run:?}");
 }
 
@@ -136,7 +134,7 @@ fn trailers_follow_the_field_rules_of_a_head() {
     let server = serve(Plan::new(
         &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Ctl: a\x01b\r\n\r\n"[..],
     ));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice()),
         (0, &b"ok"[..]),
@@ -157,7 +155,7 @@ fn up_to_5000_header_fields() {
         r
     };
     let server = serve(Plan::new(response(5000)));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice()),
         (0, &b"ok"[..]),
@@ -166,7 +164,7 @@ fn up_to_5000_header_fields() {
     );
 
     let server = serve(Plan::new(response(5001)));
-    let run = rawget(&["-s", &url(&server, "/")]);
+    let run = rawget(&["-s", &server.url("/")]);
     assert_eq!(run.code, 8, "{run:?}");
     assert!(
         run.stderr.contains("more than 5000 header fields"),
@@ -183,7 +181,7 @@ fn long_chunk_extensions_are_skipped() {
     response.extend(std::iter::repeat_n(b'e', 100 * 1024));
     response.extend_from_slice(b"\r\nok\r\n0\r\n\r\n");
     let server = serve(Plan::new(response));
-    let run = rawget(&["-s", "--chunks", &url(&server, "/")]);
+    let run = rawget(&["-s", "--chunks", &server.url("/")]);
     assert_eq!(
         (run.code, run.stdout.as_slice()),
         (0, &b"ok"[..]),
@@ -208,7 +206,7 @@ fn interim_heads_are_bounded_in_the_report() {
     let mut response = interim.repeat(10_000);
     response.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     let server = serve(Plan::new(response));
-    let run = rawget(&["-s", "--json", "-", "-o", "/dev/null", &url(&server, "/")]);
+    let run = rawget(&["-s", "--json", "-", "-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("one JSON document");
     let hop = &json["hops"][0];

@@ -1,51 +1,23 @@
-//! HTTPS through the built binary against a real TLS server on loopback
-//! (`support/tls.rs`, native-tls's acceptor) with the test PKI in
+//! HTTPS through the built binary against the replay server over TLS on
+//! loopback (native-tls's acceptor) with the test PKI in
 //! `fixtures/tls/`: verification and its failures (exit 60), `-k`,
 //! `--cacert` (one or several certificates, a missing or useless file),
 //! handshake failures (exit 35), an empty reply (52), truncation with and
 //! without close_notify (18, never a silent success), `--resolve` with SNI,
 //! the `-v` and `--timing` wire view, and IPv6.
 
-mod support;
-#[path = "support/tls.rs"]
-mod tls_server;
-
 use std::time::{Duration, Instant};
 
-use support::*;
-use tls_server::*;
-
-const UA: &str = concat!("rawget/", env!("CARGO_PKG_VERSION"));
-
-/// The request rawget sends by default, with `Host: HOST`.
-fn default_request(host: &str) -> String {
-    format!(
-        "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {UA}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-    )
-}
-
-/// `https://127.0.0.1:PORT/`.
-fn https(server: &TlsServer) -> String {
-    format!("https://127.0.0.1:{}/", server.port())
-}
+use crate::support::*;
 
 /// `fixtures/tls/ca.pem`, for `--cacert`.
 fn ca() -> String {
     tls_fixture("ca.pem")
 }
 
-/// A server with `fixtures/tls/NAME.pem` and `NAME.key` serving `plan`.
-fn serve_tls(name: &str, plan: TlsPlan) -> TlsServer {
-    TlsServer::start(&format!("{name}.pem"), &format!("{name}.key"), plan)
-}
-
 /// The good server certificate, serving fixture `name` and closing cleanly.
-fn serve_tls_fixture(name: &str) -> TlsServer {
-    serve_tls("server", TlsPlan::new(fixture(name)))
-}
-
-fn requests_of(server: &TlsServer, n: usize) -> Vec<String> {
-    server.wait_requests(n, Duration::from_secs(5))
+fn serve_tls_fixture(name: &str) -> Server {
+    serve_tls("server", Plan::new(fixture(name)))
 }
 
 /// Asserts `run` failed with `code` and exactly one `rawget: error: ` line
@@ -54,14 +26,10 @@ fn requests_of(server: &TlsServer, n: usize) -> Vec<String> {
 #[track_caller]
 fn assert_error(run: &Run, code: i32, prefix: &str, says: &[&str]) {
     assert_eq!(run.code, code, "stderr: {}", run.stderr);
-    let line = run.stderr.as_str();
+    let line = run.error_line();
     assert!(
         line.starts_with(&format!("rawget: error: {prefix}")),
         "want a line starting {prefix:?}, got {line:?}"
-    );
-    assert!(
-        line.ends_with('\n') && line.matches('\n').count() == 1,
-        "want exactly one line, got {line:?}"
     );
     for s in says {
         assert!(line.contains(s), "want {s:?} in {line:?}");
@@ -75,13 +43,16 @@ fn assert_error(run: &Run, code: i32, prefix: &str, says: &[&str]) {
 fn cacert_verifies_ip_san_body_head_and_request_exact() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(run.stderr.as_bytes(), head_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
-        vec![default_request(&format!("127.0.0.1:{}", server.port()))]
+        server.wait_requests(1),
+        vec![default_request(
+            "/",
+            &format!("127.0.0.1:{}", server.addr().port())
+        )]
     );
     assert_eq!(server.handshakes(), 1);
     // RFC 6066: no SNI for an IP address literal.
@@ -92,13 +63,16 @@ fn cacert_verifies_ip_san_body_head_and_request_exact() {
 fn localhost_is_checked_against_the_dns_san_and_sent_as_sni() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let url = format!("https://localhost:{}/", server.port());
+    let url = format!("https://localhost:{}/", server.addr().port());
     let run = rawget(&["-s", "--cacert", &ca(), &url]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
-        vec![default_request(&format!("localhost:{}", server.port()))]
+        server.wait_requests(1),
+        vec![default_request(
+            "/",
+            &format!("localhost:{}", server.addr().port())
+        )]
     );
     assert_eq!(server.snis(), vec![Some("localhost".to_owned())]);
 }
@@ -107,7 +81,7 @@ fn localhost_is_checked_against_the_dns_san_and_sent_as_sni() {
 fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let port = server.port();
+    let port = server.addr().port();
     let run = rawget(&[
         "-s",
         "--cacert",
@@ -119,8 +93,8 @@ fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
-        vec![default_request(&format!("rawget.test:{port}"))]
+        server.wait_requests(1),
+        vec![default_request("/", &format!("rawget.test:{port}"))]
     );
     assert_eq!(server.snis(), vec![Some("rawget.test".to_owned())]);
 }
@@ -128,8 +102,8 @@ fn resolve_connects_to_the_address_with_the_name_in_sni_host_and_check() {
 #[test]
 fn resolve_name_decides_the_certificate_check() {
     // The wrong-name certificate is right for other.example...
-    let server = serve_tls("wrong-name", TlsPlan::new(fixture("ok.http")));
-    let port = server.port();
+    let server = serve_tls("wrong-name", Plan::new(fixture("ok.http")));
+    let port = server.addr().port();
     let run = rawget(&[
         "-s",
         "--cacert",
@@ -144,7 +118,7 @@ fn resolve_name_decides_the_certificate_check() {
 
     // ... and the good one is wrong for it, though the address is the same.
     let server = serve_tls_fixture("ok.http");
-    let port = server.port();
+    let port = server.addr().port();
     let run = rawget(&[
         "--cacert",
         &ca(),
@@ -168,7 +142,7 @@ fn cacert_bundle_with_several_certificates() {
         "-s",
         "--cacert",
         &tls_fixture("ca-bundle.pem"),
-        &https(&server),
+        &server.url("/"),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
@@ -179,7 +153,7 @@ fn cacert_bundle_with_several_certificates() {
     let end = "-----END CERTIFICATE-----\n";
     let first = &bundle[..bundle.find(end).unwrap() + end.len()];
     std::fs::write(dir.path().join("other-ca.pem"), first).unwrap();
-    let run = rawget_in(dir.path(), &["--cacert", "other-ca.pem", &https(&server)]);
+    let run = rawget_in(dir.path(), &["--cacert", "other-ca.pem", &server.url("/")]);
     assert_error(&run, 60, "server certificate not verified: ", &[]);
 }
 
@@ -188,7 +162,7 @@ fn cacert_bundle_with_several_certificates() {
 #[test]
 fn without_cacert_the_test_ca_is_unknown() {
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&[&https(&server)]);
+    let run = rawget(&[&server.url("/")]);
     assert_error(
         &run,
         60,
@@ -196,6 +170,12 @@ fn without_cacert_the_test_ca_is_unknown() {
         &["unable to get local issuer certificate"],
     );
     assert!(server.requests().is_empty(), "no request was sent");
+    // rawget refused the certificate inside the handshake: the server's
+    // side of it failed, and it never completed.
+    eventually("the server saw the handshake fail", || {
+        server.handshake_failures().len() == 1
+    });
+    assert_eq!(server.handshakes(), 0);
 }
 
 #[test]
@@ -205,12 +185,10 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
     let chain = dir.path().join("chain.pem");
     let pem = |name: &str| std::fs::read(tls_fixture(name)).unwrap();
     std::fs::write(&chain, [pem("server.pem"), pem("ca.pem")].concat()).unwrap();
-    let server = TlsServer::start(
-        chain.to_str().unwrap(),
-        "server.key",
-        TlsPlan::new(fixture("ok.http")),
-    );
-    let run = rawget(&[&https(&server)]);
+    let key = pem("server.key");
+    let chain = Identity::from_pem(&std::fs::read(&chain).unwrap(), &key).unwrap();
+    let server = serve(Plan::new(fixture("ok.http")).tls(chain));
+    let run = rawget(&[&server.url("/")]);
     assert_error(&run, 60, "server certificate not verified: ", &[]);
     // OpenSSL 3 says "self-signed", 1.1.1 "self signed".
     assert!(
@@ -219,13 +197,8 @@ fn a_chain_sent_by_the_server_is_not_trusted_for_it() {
         run.stderr
     );
     // With the CA trusted, the chain verifies.
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-}
-
-/// Runs rawget with extra environment variables.
-fn rawget_env(envs: &[(&str, &str)], args: &[&str]) -> Run {
-    rawget_with(&std::env::temp_dir(), envs, args)
 }
 
 #[test]
@@ -240,7 +213,7 @@ fn system_store_is_used_and_cacert_replaces_it() {
         ("SSL_CERT_FILE", ca.as_str()),
         ("SSL_CERT_DIR", dir.path().to_str().unwrap()),
     ];
-    let run = rawget_env(&system, &["-s", &https(&server)]);
+    let run = rawget_with(&std::env::temp_dir(), &system, &["-s", &server.url("/")]);
     assert_eq!(run.code, 0, "the system store is used: {}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
 
@@ -249,9 +222,10 @@ fn system_store_is_used_and_cacert_replaces_it() {
     let end = "-----END CERTIFICATE-----\n";
     let other = dir.path().join("other-ca.pem");
     std::fs::write(&other, &bundle[..bundle.find(end).unwrap() + end.len()]).unwrap();
-    let run = rawget_env(
+    let run = rawget_with(
+        &std::env::temp_dir(),
         &system,
-        &["--cacert", other.to_str().unwrap(), &https(&server)],
+        &["--cacert", other.to_str().unwrap(), &server.url("/")],
     );
     assert_error(
         &run,
@@ -263,11 +237,11 @@ fn system_store_is_used_and_cacert_replaces_it() {
 
 #[test]
 fn wrong_name_is_60_and_says_mismatch() {
-    let server = serve_tls("wrong-name", TlsPlan::new(fixture("ok.http")));
+    let server = serve_tls("wrong-name", Plan::new(fixture("ok.http")));
     let run = rawget(&[
         "--cacert",
         &ca(),
-        &format!("https://localhost:{}/", server.port()),
+        &format!("https://localhost:{}/", server.addr().port()),
     ]);
     assert_error(
         &run,
@@ -276,7 +250,7 @@ fn wrong_name_is_60_and_says_mismatch() {
         &["hostname mismatch"],
     );
     // An IP address is checked against the IP SANs: 127.0.0.1 is not one.
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_error(
         &run,
         60,
@@ -288,8 +262,8 @@ fn wrong_name_is_60_and_says_mismatch() {
 
 #[test]
 fn expired_is_60_and_says_expired() {
-    let server = serve_tls("expired", TlsPlan::new(fixture("ok.http")));
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let server = serve_tls("expired", Plan::new(fixture("ok.http")));
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_error(
         &run,
         60,
@@ -301,8 +275,8 @@ fn expired_is_60_and_says_expired() {
 
 #[test]
 fn self_signed_is_60_with_or_without_cacert() {
-    let server = serve_tls("self-signed", TlsPlan::new(fixture("ok.http")));
-    let (ca, url) = (ca(), https(&server));
+    let server = serve_tls("self-signed", Plan::new(fixture("ok.http")));
+    let (ca, url) = (ca(), server.url("/"));
     for args in [
         vec!["--cacert", ca.as_str(), url.as_str()],
         vec![url.as_str()],
@@ -331,8 +305,8 @@ fn insecure_accepts_every_certificate_that_fails() {
         ("self-signed", "127.0.0.1", false),
         ("self-signed", "localhost", true),
     ] {
-        let server = serve_tls(name, TlsPlan::new(ok.clone()));
-        let url = format!("https://{host}:{}/", server.port());
+        let server = serve_tls(name, Plan::new(ok.clone()));
+        let url = format!("https://{host}:{}/", server.addr().port());
         let ca = ca();
         let mut args = vec!["-k", url.as_str()];
         if cacert {
@@ -343,8 +317,11 @@ fn insecure_accepts_every_certificate_that_fails() {
         assert_eq!(run.stdout, body_of(&ok), "{name} {host}");
         assert_eq!(run.stderr.as_bytes(), head_of(&ok), "{name} {host}");
         assert_eq!(
-            requests_of(&server, 1),
-            vec![default_request(&format!("{host}:{}", server.port()))],
+            server.wait_requests(1),
+            vec![default_request(
+                "/",
+                &format!("{host}:{}", server.addr().port())
+            )],
             "{name} {host}"
         );
         // --insecure is also spelled out.
@@ -361,7 +338,7 @@ fn cacert_missing_file_is_26_naming_it() {
     let dir = scratch();
     let missing = dir.path().join("no-such-ca.pem");
     let missing = missing.to_str().unwrap();
-    let run = rawget(&["--cacert", missing, &https(&server)]);
+    let run = rawget(&["--cacert", missing, &server.url("/")]);
     assert_error(&run, 26, "", &[missing]);
     assert!(server.requests().is_empty(), "no request was sent");
 }
@@ -379,7 +356,7 @@ fn cacert_without_a_usable_certificate_is_26_naming_it() {
     .unwrap();
     let key = tls_fixture("server.key");
     for file in ["empty.pem", "text.pem", "broken.pem", key.as_str()] {
-        let run = rawget_in(dir.path(), &["--cacert", file, &https(&server)]);
+        let run = rawget_in(dir.path(), &["--cacert", file, &server.url("/")]);
         assert_error(&run, 26, "", &[file]);
     }
     assert!(server.requests().is_empty(), "no request was sent");
@@ -406,11 +383,11 @@ fn https_to_a_plain_http_server_is_35() {
 #[test]
 fn tls_server_closing_without_replying_is_52() {
     // close_notify right after the handshake.
-    let server = serve_tls("server", TlsPlan::silent());
+    let server = serve_tls("server", Plan::new(Vec::new()).read_request(false));
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["--cacert", &ca(), "-o", "out", &https(&server)],
+        &["--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 52, "{}", run.stderr);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
@@ -418,22 +395,51 @@ fn tls_server_closing_without_replying_is_52() {
     assert_eq!(listing(dir.path()), Vec::<String>::new());
 
     // close_notify after reading the request.
-    let server = serve_tls("server", TlsPlan::new(Vec::new()));
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let server = serve_tls("server", Plan::new(Vec::new()));
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 52, "{}", run.stderr);
     assert_eq!(run.stderr, "rawget: error: empty reply from server\n");
-    assert_eq!(requests_of(&server, 1).len(), 1);
+    assert_eq!(server.wait_requests(1).len(), 1);
+}
+
+#[test]
+fn response_in_one_byte_records_decodes_the_same() {
+    // Every split point inside TLS: each byte of the response is its own
+    // record (its own write), head and chunked framing alike.
+    let server = serve_tls("server", Plan::new(fixture("chunked.http")).piece(1));
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        b"Hello, this is the second chunk (ext) and one with lowercase hex."
+    );
+}
+
+#[test]
+fn reset_mid_body_over_tls_is_56() {
+    let ok = fixture("ok.http");
+    let cut = head_of(&ok).len() + 20;
+    let server = serve_tls("server", Plan::new(ok).cut(cut).end(End::Reset));
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--cacert", &ca(), "-o", "out", &server.url("/")],
+    );
+    assert_error(
+        &run,
+        56,
+        "connection reset by peer while reading the body",
+        &[],
+    );
+    assert_untouched(dir.path(), "out", "reset over TLS");
 }
 
 #[test]
 fn tls_server_dropping_without_reply_or_close_notify_is_an_error() {
     // No byte of reply and no close_notify: an empty reply (52), or a
     // receive failure (56) as curl with OpenSSL 3 says; never success.
-    let server = serve_tls(
-        "server",
-        TlsPlan::new(Vec::new()).end(TlsEnd::DropWithoutCloseNotify),
-    );
-    let run = rawget(&["--cacert", &ca(), &https(&server)]);
+    let server = serve_tls("server", Plan::new(Vec::new()).end(End::CloseWithoutNotify));
+    let run = rawget(&["--cacert", &ca(), &server.url("/")]);
     assert!(
         run.code == 52 || run.code == 56,
         "want 52 or 56, got {}: {}",
@@ -445,30 +451,20 @@ fn tls_server_dropping_without_reply_or_close_notify_is_an_error() {
 
 // ---------- truncation: close_notify or not, never a silent success ----------
 
-/// Runs `-o out` (over an existing "precious" file) against `server` and
+/// Runs `-o out` (over an existing file) against `server` and
 /// asserts a partial body: exit 18, one error line, the old file untouched
 /// and no temporary file left. Returns the error line.
 #[track_caller]
-fn assert_partial_keeps_old_file(server: &TlsServer, what: &str) -> String {
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+fn assert_partial_keeps_old_file(server: &Server, what: &str) -> String {
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["-s", "--cacert", &ca(), "-o", "out", &https(server)],
+        &["-s", "--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 18, "{what}: {}", run.stderr);
-    assert!(
-        run.stderr.starts_with("rawget: error: ") && run.stderr.matches('\n').count() == 1,
-        "{what}: {:?}",
-        run.stderr
-    );
+    run.error_line();
     assert_eq!(run.stdout_str(), "", "{what}");
-    assert_eq!(
-        std::fs::read(dir.path().join("out")).unwrap(),
-        b"precious",
-        "{what}"
-    );
-    assert_eq!(listing(dir.path()), vec!["out"], "{what}");
+    assert_untouched(dir.path(), "out", what);
     run.stderr
 }
 
@@ -478,9 +474,7 @@ fn content_length_cut_without_close_notify_is_18() {
     let cut = head_of(&ok).len() + 50;
     let server = serve_tls(
         "server",
-        TlsPlan::new(ok)
-            .cut(cut)
-            .end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(ok).cut(cut).end(End::CloseWithoutNotify),
     );
     assert_partial_keeps_old_file(&server, "Content-Length, no close_notify");
 }
@@ -489,7 +483,7 @@ fn content_length_cut_without_close_notify_is_18() {
 fn content_length_cut_with_close_notify_is_18() {
     let ok = fixture("ok.http");
     let cut = head_of(&ok).len() + 50;
-    let server = serve_tls("server", TlsPlan::new(ok).cut(cut));
+    let server = serve_tls("server", Plan::new(ok).cut(cut));
     let says = assert_partial_keeps_old_file(&server, "Content-Length, close_notify");
     assert_eq!(
         says,
@@ -513,9 +507,7 @@ fn chunked_cut_before_the_last_chunk_without_close_notify_is_18() {
     let (chunked, cut) = chunked_before_last_chunk();
     let server = serve_tls(
         "server",
-        TlsPlan::new(chunked)
-            .cut(cut)
-            .end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(chunked).cut(cut).end(End::CloseWithoutNotify),
     );
     assert_partial_keeps_old_file(&server, "chunked, no close_notify");
 }
@@ -523,7 +515,7 @@ fn chunked_cut_before_the_last_chunk_without_close_notify_is_18() {
 #[test]
 fn chunked_cut_before_the_last_chunk_with_close_notify_is_18() {
     let (chunked, cut) = chunked_before_last_chunk();
-    let server = serve_tls("server", TlsPlan::new(chunked).cut(cut));
+    let server = serve_tls("server", Plan::new(chunked).cut(cut));
     assert_partial_keeps_old_file(&server, "chunked, close_notify");
 }
 
@@ -531,11 +523,10 @@ fn chunked_cut_before_the_last_chunk_with_close_notify_is_18() {
 fn close_delimited_body_ends_at_close_notify() {
     let response = fixture("close-delimited.http");
     let server = serve_tls_fixture("close-delimited.http");
-    let dir = scratch();
-    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let dir = scratch_with("out");
     let run = rawget_in(
         dir.path(),
-        &["--cacert", &ca(), "-o", "out", &https(&server)],
+        &["--cacert", &ca(), "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, head_of(&response));
@@ -553,7 +544,7 @@ fn close_delimited_body_without_close_notify_is_18() {
     // from a truncation: partial (issue 3, HTTPS item 4), never success.
     let server = serve_tls(
         "server",
-        TlsPlan::new(fixture("close-delimited.http")).end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(fixture("close-delimited.http")).end(End::CloseWithoutNotify),
     );
     assert_partial_keeps_old_file(&server, "close-delimited, no close_notify");
 }
@@ -566,21 +557,21 @@ fn complete_framing_needs_no_close_notify() {
         let response = fixture(name);
         let server = serve_tls(
             "server",
-            TlsPlan::new(response.clone()).end(TlsEnd::DropWithoutCloseNotify),
+            Plan::new(response.clone()).end(End::CloseWithoutNotify),
         );
         let dir = scratch();
         let run = rawget_in(
             dir.path(),
-            &["-s", "--cacert", &ca(), "-o", "out", &https(&server)],
+            &["-s", "--cacert", &ca(), "-o", "out", &server.url("/")],
         );
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         assert_eq!(listing(dir.path()), vec!["out"], "{name}");
     }
     let server = serve_tls(
         "server",
-        TlsPlan::new(fixture("ok.http")).end(TlsEnd::DropWithoutCloseNotify),
+        Plan::new(fixture("ok.http")).end(End::CloseWithoutNotify),
     );
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.stdout, body_of(&fixture("ok.http")));
 }
 
@@ -590,12 +581,12 @@ fn complete_framing_does_not_wait_for_the_close() {
     let ok = fixture("ok.http");
     let server = serve_tls(
         "server",
-        TlsPlan::new(ok.clone())
-            .end(TlsEnd::Hang)
+        Plan::new(ok.clone())
+            .end(End::Hang)
             .hang_limit(Duration::from_secs(20)),
     );
     let start = Instant::now();
-    let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert!(
@@ -611,7 +602,7 @@ fn complete_framing_does_not_wait_for_the_close() {
 fn verbose_shows_the_handshake_and_the_peer_certificate() {
     let ok = fixture("ok.http");
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&["-v", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-v", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     let err = &run.stderr;
@@ -637,7 +628,7 @@ fn verbose_shows_the_handshake_and_the_peer_certificate() {
         "validity in:\n{err}"
     );
     // The request as sent and the response head as received.
-    let port = server.port();
+    let port = server.addr().port();
     for want in [
         "> GET / HTTP/1.1".to_owned(),
         format!("> Host: 127.0.0.1:{port}"),
@@ -651,7 +642,7 @@ fn verbose_shows_the_handshake_and_the_peer_certificate() {
 #[test]
 fn timing_on_https_measures_the_handshake() {
     let server = serve_tls_fixture("ok.http");
-    let run = rawget(&["-s", "--timing", "--cacert", &ca(), &https(&server)]);
+    let run = rawget(&["-s", "--timing", "--cacert", &ca(), &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let line = run
         .stderr
@@ -673,26 +664,22 @@ fn timing_on_https_measures_the_handshake() {
 
 #[test]
 fn ipv6_loopback_with_the_ip_san() {
-    let server = match TlsServer::try_start(
-        "[::1]:0",
-        "server.pem",
-        "server.key",
-        TlsPlan::new(fixture("ok.http")),
-    ) {
+    let plan = Plan::new(fixture("ok.http")).tls(identity("server"));
+    let server = match Server::start("[::1]:0", plan, None) {
         Ok(server) => server,
-        Err(e) => {
-            println!("skipped: cannot bind [::1]: {e}");
-            return;
-        }
+        Err(e) => return cannot_run_here(&format!("cannot bind [::1]: {e}")),
     };
     let ok = fixture("ok.http");
-    let url = format!("https://[::1]:{}/", server.port());
+    let url = format!("https://[::1]:{}/", server.addr().port());
     let run = rawget(&["-s", "--cacert", &ca(), &url]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, body_of(&ok));
     assert_eq!(
-        requests_of(&server, 1),
-        vec![default_request(&format!("[::1]:{}", server.port()))]
+        server.wait_requests(1),
+        vec![default_request(
+            "/",
+            &format!("[::1]:{}", server.addr().port())
+        )]
     );
     assert_eq!(server.snis(), vec![None]);
 }
@@ -714,8 +701,8 @@ fn large_https_bodies_arrive_intact_through_read_ahead() {
             chunked_response(&body, &[100_000, 7, 70_000, 3000]),
         ),
     ] {
-        let server = serve_tls("server", TlsPlan::new(response));
-        let run = rawget(&["-s", "--cacert", &ca(), &https(&server)]);
+        let server = serve_tls("server", Plan::new(response));
+        let run = rawget(&["-s", "--cacert", &ca(), &server.url("/")]);
         assert_eq!(run.code, 0, "{what}: {}", run.stderr);
         assert_eq!(run.stdout.len(), body.len(), "{what}");
         assert!(run.stdout == body, "{what}: body differs");

@@ -3,20 +3,29 @@
 //! This module owns [`Server`], a small synchronous server (std sockets, one
 //! thread per client) that the integration tests use to put exact bytes on
 //! the wire, with the misbehaviour a real server can show: responses split
-//! into pieces and delays, cut short, ended by a reset, or left hanging. It
-//! also owns `rawget replay`, which runs the same server from the command line
-//! for a file such as one written by `rawget --save-raw`.
+//! into pieces and delays, cut short, ended by a reset, or left hanging;
+//! over plain TCP or over TLS ([`Plan::tls`], native-tls's acceptor), where
+//! it also records each client's SNI and handshake and can end without
+//! close_notify. It also owns `rawget replay`, which runs the same server
+//! from the command line for a file such as one written by `rawget
+//! --save-raw`, with `--cert` and `--key` for TLS.
 //!
 //! It is synchronous on purpose: a test server must be predictable, and one
 //! thread per client keeps the order of writes, sleeps and closes exactly as
 //! the [`Plan`] says.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use native_tls::{TlsAcceptor, TlsStream};
+
+mod tls;
 
 use crate::cli::ReplayArgs;
 use crate::error::{is_reset, is_timeout, Error, ErrorKind};
@@ -40,18 +49,51 @@ const HANG_POLL: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
     /// An orderly close: FIN after the last byte (`shutdown(Write)`), then a
-    /// short drain of what the client still sends, then close.
+    /// short drain of what the client still sends, then close. Over TLS the
+    /// close_notify alert goes first, as a clean TLS close.
     Close,
+    /// Over TLS, the FIN (and the drain and close) without close_notify
+    /// first: a truncation as an attacker or a careless server makes it,
+    /// which a client must not take for the end of a close-delimited body
+    /// (RFC 9112 section 9.8). Over plain TCP the same as [`End::Close`].
+    CloseWithoutNotify,
     /// An abortive close: `SO_LINGER {on, 0}` then close, so the kernel sends
     /// RST and the client's next read fails with `ECONNRESET`.
     Reset,
     /// Keep the connection open, reading and discarding, until the client
-    /// closes, [`Plan::hang_limit`] passes, or the [`Server`] is dropped.
+    /// closes, [`Plan::hang_limit`] passes, or the [`Server`] is dropped;
+    /// then close (over TLS without close_notify: the hang is the point).
     Hang,
 }
 
+/// A server identity for TLS: the certificate chain the server presents and
+/// its private key, loaded once into an acceptor that every client shares.
+#[derive(Clone)]
+pub struct Identity {
+    acceptor: Arc<TlsAcceptor>,
+}
+
+impl Identity {
+    /// From PEM: `cert` holds the server's certificate, then any chain
+    /// certificates it sends after it; `key` is its private key (PKCS#8,
+    /// `BEGIN PRIVATE KEY`).
+    pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<Identity, native_tls::Error> {
+        let identity = native_tls::Identity::from_pkcs8(cert, key)?;
+        let acceptor = TlsAcceptor::new(identity)?;
+        Ok(Identity {
+            acceptor: Arc::new(acceptor),
+        })
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity").finish_non_exhaustive()
+    }
+}
+
 /// What the server does with each client: the bytes and how to send them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The bytes to send, verbatim.
     pub response: Vec<u8>,
@@ -72,6 +114,9 @@ pub struct Plan {
     /// thread lives forever. A request still incomplete at the limit is
     /// recorded as it is and answered anyway.
     pub hang_limit: Duration,
+    /// Speak TLS with this identity: the handshake first (bounded by 5 s),
+    /// then the request and the response inside it. `None`: plain TCP.
+    pub tls: Option<Identity>,
 }
 
 impl Plan {
@@ -86,6 +131,7 @@ impl Plan {
             end: End::Close,
             read_request: true,
             hang_limit: Duration::from_secs(30),
+            tls: None,
         }
     }
 
@@ -122,6 +168,12 @@ impl Plan {
     /// Bounds reading the request and [`End::Hang`] by `d`.
     pub fn hang_limit(mut self, d: Duration) -> Self {
         self.hang_limit = d;
+        self
+    }
+
+    /// Serves over TLS with `identity`.
+    pub fn tls(mut self, identity: Identity) -> Self {
+        self.tls = Some(identity);
         self
     }
 
@@ -165,6 +217,12 @@ struct Shared {
     recorded: Condvar,
     /// Client threads not yet known to be finished, for [`Server::join`].
     clients: Mutex<Vec<JoinHandle<()>>>,
+    /// TLS handshakes completed.
+    handshakes: AtomicUsize,
+    /// The SNI of each TLS client's hello, in the order they came.
+    snis: Mutex<Vec<Option<String>>>,
+    /// The server's side of each TLS handshake that failed.
+    handshake_failures: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -176,6 +234,16 @@ impl Shared {
 
     fn clients(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn snis(&self) -> MutexGuard<'_, Vec<Option<String>>> {
+        self.snis.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn handshake_failures(&self) -> MutexGuard<'_, Vec<String>> {
+        self.handshake_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn stopped(&self) -> bool {
@@ -261,6 +329,24 @@ impl Server {
     /// How many clients were accepted.
     pub fn hits(&self) -> usize {
         self.shared.hits.load(Ordering::SeqCst)
+    }
+
+    /// The server name (SNI) in each TLS client's ClientHello, in the order
+    /// they came; `None` when the client sent none (as it must not for an IP
+    /// address, RFC 6066 section 3) or the hello could not be read.
+    pub fn snis(&self) -> Vec<Option<String>> {
+        self.shared.snis().clone()
+    }
+
+    /// How many TLS handshakes completed.
+    pub fn handshakes(&self) -> usize {
+        self.shared.handshakes.load(Ordering::SeqCst)
+    }
+
+    /// The server's side of every TLS handshake that failed (the client
+    /// refused the certificate, or spoke no TLS), as text.
+    pub fn handshake_failures(&self) -> Vec<String> {
+        self.shared.handshake_failures().clone()
     }
 
     /// Waits until the server stopped accepting (after `count` clients) and
@@ -351,7 +437,10 @@ fn accept_loop(
 }
 
 /// What happened with one client, for `-v`.
+#[derive(Default)]
 struct Report {
+    /// Over TLS: the SNI seen, or why the handshake failed.
+    tls: Option<String>,
     request_line: Option<String>,
     sent: usize,
     outcome: String,
@@ -359,26 +448,91 @@ struct Report {
 
 impl Report {
     fn line(&self, number: usize, peer: SocketAddr) -> String {
+        let tls = self
+            .tls
+            .as_deref()
+            .map_or(String::new(), |t| format!("{t}, "));
         let request = match &self.request_line {
             Some(line) => format!("{line:?}"),
             None => "(request not read)".to_string(),
         };
         format!(
-            "replay: client {number} {peer}: {request}, sent {} bytes, {}",
+            "replay: client {number} {peer}: {tls}{request}, sent {} bytes, {}",
             self.sent, self.outcome
         )
     }
 }
 
+/// One client's connection: plain TCP, or TLS over it.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    /// The TCP socket, for timeouts, the FIN, the reset and the drain
+    /// below TLS.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(tcp) => tcp,
+            Conn::Tls(tls) => tls.get_ref(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(tcp) => tcp.read(buf),
+            Conn::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(tcp) => tcp.write(buf),
+            Conn::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(tcp) => tcp.flush(),
+            Conn::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
 /// Serves one client according to `plan`.
-fn serve(mut stream: TcpStream, plan: &Plan, shared: &Shared) -> Report {
-    let mut report = Report {
-        request_line: None,
-        sent: 0,
-        outcome: String::new(),
+fn serve(stream: TcpStream, plan: &Plan, shared: &Shared) -> Report {
+    let mut report = Report::default();
+    let mut conn = match &plan.tls {
+        None => Conn::Plain(stream),
+        Some(identity) => {
+            let (sni, handshake) = tls::handshake(stream, identity);
+            shared.snis().push(sni.clone());
+            match handshake {
+                Ok(tls) => {
+                    shared.handshakes.fetch_add(1, Ordering::SeqCst);
+                    report.tls = Some(match &sni {
+                        Some(name) => format!("TLS, SNI {name:?}"),
+                        None => "TLS, no SNI".to_string(),
+                    });
+                    Conn::Tls(Box::new(tls))
+                }
+                Err(e) => {
+                    report.tls = Some(format!("TLS handshake failed ({e})"));
+                    report.outcome = "closed".to_string();
+                    shared.handshake_failures().push(e);
+                    return report;
+                }
+            }
+        }
     };
     if plan.read_request {
-        let request = read_request(&mut stream, plan.hang_limit);
+        let request = read_request(&mut conn, plan.hang_limit);
         report.request_line = Some(request_line(&request));
         // Recorded before the reply, so a client that has seen the whole
         // response can rely on `requests()` already holding its request.
@@ -386,47 +540,71 @@ fn serve(mut stream: TcpStream, plan: &Plan, shared: &Shared) -> Report {
         shared.recorded.notify_all();
     }
 
-    let write = send(&mut stream, plan, &mut report.sent);
-    report.outcome = match write {
-        Err(e) => {
-            // The client went away mid-response: nothing left to end.
-            let outcome = if is_reset(&e) {
-                format!("client closed during the response ({e})")
-            } else {
-                format!("write failed: {e}")
-            };
-            return Report { outcome, ..report };
-        }
-        Ok(()) => match plan.end {
-            End::Close => {
-                let _ = stream.shutdown(Shutdown::Write);
-                drain(&mut stream, Instant::now() + DRAIN_LIMIT, None);
-                "closed".to_string()
-            }
-            End::Reset => match wait_sent(&stream, plan.hang_limit.min(RESET_WAIT))
-                .and_then(|()| set_linger_zero(&stream))
-            {
-                Ok(()) => "reset".to_string(),
-                Err(e) => format!("reset failed ({e}), closed"),
-            },
-            End::Hang => {
-                drain(&mut stream, Instant::now() + plan.hang_limit, Some(shared));
-                "hung up".to_string()
-            }
-        },
-    };
+    if let Err(e) = send(&mut conn, plan, &mut report.sent) {
+        // The client went away mid-response: nothing left to end.
+        report.outcome = if is_reset(&e) {
+            format!("client closed during the response ({e})")
+        } else {
+            format!("write failed: {e}")
+        };
+        return report;
+    }
+    report.outcome = end(conn, plan, shared);
     report
 }
 
-/// Writes the plan's bytes: one `write_all`, or pieces with a sleep before each.
-fn send(stream: &mut TcpStream, plan: &Plan, sent: &mut usize) -> io::Result<()> {
+/// Ends the connection as the plan says; returns what happened, for `-v`.
+fn end(mut conn: Conn, plan: &Plan, shared: &Shared) -> String {
+    match (plan.end, &mut conn) {
+        (End::Close, Conn::Tls(tls)) => {
+            // close_notify; the client's own, if it sends one, is drained.
+            let notified = tls.shutdown();
+            close(conn.tcp());
+            match notified {
+                Ok(()) => "closed with close_notify".to_string(),
+                Err(e) => format!("close_notify failed ({e}), closed"),
+            }
+        }
+        (End::CloseWithoutNotify, Conn::Tls(_)) => {
+            close(conn.tcp());
+            "closed without close_notify".to_string()
+        }
+        (End::Close | End::CloseWithoutNotify, Conn::Plain(_)) => {
+            close(conn.tcp());
+            "closed".to_string()
+        }
+        (End::Reset, _) => match wait_sent(conn.tcp(), plan.hang_limit.min(RESET_WAIT))
+            .and_then(|()| set_linger_zero(conn.tcp()))
+        {
+            Ok(()) => "reset".to_string(),
+            Err(e) => format!("reset failed ({e}), closed"),
+        },
+        (End::Hang, _) => {
+            drain(conn.tcp(), Instant::now() + plan.hang_limit, Some(shared));
+            "hung up".to_string()
+        }
+    }
+}
+
+/// The FIN, then a bounded drain of what the client still sends (below TLS:
+/// raw bytes), so that closing with unread bytes never turns into a RST that
+/// could destroy the response in the client's receive buffer.
+fn close(tcp: &TcpStream) {
+    let _ = tcp.shutdown(Shutdown::Write);
+    drain(tcp, Instant::now() + DRAIN_LIMIT, None);
+}
+
+/// Writes the plan's bytes: one `write_all`, or pieces with a sleep before
+/// each. Over TLS each piece is its own record.
+fn send(conn: &mut Conn, plan: &Plan, sent: &mut usize) -> io::Result<()> {
     let bytes = plan.bytes();
     // A client that stops reading must not pin this thread forever.
-    stream.set_write_timeout(Some(plan.hang_limit).filter(|d| !d.is_zero()))?;
+    conn.tcp()
+        .set_write_timeout(Some(plan.hang_limit).filter(|d| !d.is_zero()))?;
     let piece = plan.piece.filter(|&n| n > 0).unwrap_or(bytes.len().max(1));
     if plan.piece.is_some() {
         // Without NODELAY, Nagle would merge small pieces into one segment.
-        stream.set_nodelay(true)?;
+        conn.tcp().set_nodelay(true)?;
     }
     if bytes.is_empty() && !plan.delay.is_zero() {
         // "Close after a delay" still waits.
@@ -436,16 +614,16 @@ fn send(stream: &mut TcpStream, plan: &Plan, sent: &mut usize) -> io::Result<()>
         if !plan.delay.is_zero() {
             thread::sleep(plan.delay);
         }
-        stream.write_all(chunk)?;
+        conn.write_all(chunk)?;
         *sent += chunk.len();
     }
-    stream.flush()
+    conn.flush()
 }
 
 /// Reads a request head (up to an empty line, CRLF or bare LF) and the
 /// `Content-Length` body after it, bounded by `limit` in time and
 /// [`MAX_REQUEST`] in size. Returns exactly the bytes read, complete or not.
-fn read_request(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
+fn read_request(conn: &mut Conn, limit: Duration) -> Vec<u8> {
     let deadline = Instant::now() + limit;
     let mut buf = Vec::new();
     let mut want: Option<usize> = None;
@@ -461,12 +639,12 @@ fn read_request(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
             return buf;
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+        if left.is_zero() || conn.tcp().set_read_timeout(Some(left)).is_err() {
             return buf;
         }
         // Never read past the cap (a request beyond it is cut, not stored).
         let room = (MAX_REQUEST - buf.len()).min(chunk.len());
-        match stream.read(&mut chunk[..room]) {
+        match conn.read(&mut chunk[..room]) {
             Ok(0) => return buf,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -505,8 +683,9 @@ fn request_line(request: &[u8]) -> String {
 }
 
 /// Reads and discards until EOF, an error, `deadline`, or (when `shared` is
-/// given) the server being dropped.
-fn drain(stream: &mut TcpStream, deadline: Instant, shared: Option<&Shared>) {
+/// given) the server being dropped. Over TLS it reads below TLS: records are
+/// discarded unread.
+fn drain(mut stream: &TcpStream, deadline: Instant, shared: Option<&Shared>) {
     let mut sink = [0u8; 8192];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -613,11 +792,16 @@ pub fn run(args: &ReplayArgs) -> crate::Result<()> {
             End::Reset
         } else if args.hang {
             End::Hang
+        } else if args.no_close_notify {
+            End::CloseWithoutNotify
         } else {
             End::Close
         });
     plan.piece = args.piece;
     plan.cut = args.cut;
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        plan = plan.tls(load_identity(cert, key)?);
+    }
 
     // A bad address is a usage error; a good one that cannot be bound is a
     // connect-class failure (in use, not ours).
@@ -651,6 +835,33 @@ pub fn run(args: &ReplayArgs) -> crate::Result<()> {
 
     server.join();
     Ok(())
+}
+
+/// The identity in the PEM files `cert` and `key`, for `--cert` and
+/// `--key`: a file that cannot be read, or that holds no usable certificate
+/// and key, is a local input that cannot be used (exit 26, as for
+/// `--cacert`).
+fn load_identity(cert: &Path, key: &Path) -> crate::Result<Identity> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::ReadInput,
+                format!("cannot read {}", path.display()),
+            )
+            .with_source(e)
+        })
+    };
+    Identity::from_pem(&read(cert)?, &read(key)?).map_err(|e| {
+        Error::new(
+            ErrorKind::ReadInput,
+            format!(
+                "cannot use {} and {} as a TLS certificate and key",
+                cert.display(),
+                key.display()
+            ),
+        )
+        .with_source(e)
+    })
 }
 
 #[cfg(test)]

@@ -1,26 +1,24 @@
-//! A running `rawget echo-server` for the echo tests, and the client-side
-//! helpers they share. Every wait is bounded by [`LIMIT`] and every socket
-//! has timeouts, so a bug fails a test instead of hanging the suite.
-#![allow(dead_code)]
+//! rawget's listening subcommands, `rawget echo-server` and `rawget
+//! replay`, run as child processes (the program under test, not a fixture):
+//! found through their `listening on ADDR` line, looked at through /proc and
+//! their logs, stopped by a signal, and killed when the test ends however it
+//! ends.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_rawget");
+use super::net::LIMIT;
+use super::run::{wait_bounded, BIN};
 
-/// How long any single wait may take before it is a failure.
-pub const LIMIT: Duration = Duration::from_secs(20);
-
-/// Socket read/write timeout for clients that expect an answer.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A running `rawget echo-server` on 127.0.0.1; killed on drop.
-pub struct Server {
+/// A running `rawget echo-server` or `rawget replay` on 127.0.0.1; killed
+/// on drop.
+pub struct Daemon {
     pub child: Child,
     pub addr: SocketAddr,
     /// Lines of the server's stdout after the listening line.
@@ -28,54 +26,49 @@ pub struct Server {
     stderr: tempfile::NamedTempFile,
 }
 
-impl Server {
+impl Daemon {
     /// `rawget echo-server --listen 127.0.0.1:0 EXTRA…`.
-    pub fn start(extra: &[&str]) -> Server {
-        Server::spawn(extra, None, &[])
+    pub fn echo(extra: &[&str]) -> Daemon {
+        Daemon::echo_spawn(extra, None, &[])
     }
 
-    /// Starts the server on the multi-thread scheduler with `threads`
-    /// workers (`RAWGET_ECHO_THREADS`).
-    pub fn start_threaded(extra: &[&str], threads: usize) -> Server {
-        Server::spawn(
+    /// The echo server on the multi-thread scheduler with `threads` workers
+    /// (`RAWGET_ECHO_THREADS`).
+    pub fn echo_threaded(extra: &[&str], threads: usize) -> Daemon {
+        Daemon::echo_spawn(
             extra,
             None,
             &[("RAWGET_ECHO_THREADS", &threads.to_string())],
         )
     }
 
-    /// Starts the server with `RLIMIT_NOFILE` soft and hard set to `nofile`
+    /// The echo server with `RLIMIT_NOFILE` soft and hard set to `nofile`
     /// (both, since the server raises its soft limit to the hard one).
-    pub fn start_with_nofile(extra: &[&str], nofile: libc::rlim_t) -> Server {
-        Server::spawn(extra, Some(nofile), &[])
+    pub fn echo_with_nofile(extra: &[&str], nofile: libc::rlim_t) -> Daemon {
+        Daemon::echo_spawn(extra, Some(nofile), &[])
     }
 
-    /// Starts the server with its stderr writing into `err` (the log file
-    /// is then left empty).
-    pub fn start_with_stderr(extra: &[&str], err: Stdio) -> Server {
-        let stderr = tempfile::NamedTempFile::new().unwrap();
-        Server::spawn_with_stderr(extra, None, &[], err, stderr)
+    /// The echo server with its stderr writing into `err` (the log file is
+    /// then left empty).
+    pub fn echo_with_stderr(extra: &[&str], err: Stdio) -> Daemon {
+        let mut cmd = echo_command(extra);
+        cmd.stderr(err);
+        Daemon::spawn(cmd, tempfile::NamedTempFile::new().unwrap())
     }
 
-    fn spawn(extra: &[&str], nofile: Option<libc::rlim_t>, env: &[(&str, &str)]) -> Server {
-        let stderr = tempfile::NamedTempFile::new().unwrap();
-        Server::spawn_with_stderr(extra, nofile, env, stderr.reopen().unwrap().into(), stderr)
-    }
-
-    fn spawn_with_stderr(
-        extra: &[&str],
-        nofile: Option<libc::rlim_t>,
-        env: &[(&str, &str)],
-        err: Stdio,
-        stderr: tempfile::NamedTempFile,
-    ) -> Server {
+    /// `rawget replay FILE --listen 127.0.0.1:0 EXTRA…`.
+    pub fn replay(file: &Path, extra: &[&str]) -> Daemon {
         let mut cmd = Command::new(BIN);
-        cmd.args(["echo-server", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(err);
+        cmd.arg("replay")
+            .arg(file)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra);
+        Daemon::with_log(cmd)
+    }
+
+    fn echo_spawn(extra: &[&str], nofile: Option<libc::rlim_t>, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = echo_command(extra);
+        cmd.envs(env.iter().copied());
         if let Some(n) = nofile {
             let lim = libc::rlimit {
                 rlim_cur: n,
@@ -93,7 +86,23 @@ impl Server {
                 });
             }
         }
-        let mut child = cmd.spawn().unwrap();
+        Daemon::with_log(cmd)
+    }
+
+    /// Spawns `cmd` with its stderr into a log file.
+    fn with_log(mut cmd: Command) -> Daemon {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        cmd.stderr(Stdio::from(log.reopen().unwrap()));
+        Daemon::spawn(cmd, log)
+    }
+
+    /// Spawns `cmd` (stderr already set) and reads its `listening on` line.
+    fn spawn(mut cmd: Command, stderr: tempfile::NamedTempFile) -> Daemon {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         let out = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
@@ -104,7 +113,7 @@ impl Server {
                 }
             }
         });
-        let mut server = Server {
+        let mut server = Daemon {
             child,
             addr: "0.0.0.0:0".parse().unwrap(),
             stdout: rx,
@@ -208,7 +217,7 @@ impl Server {
     /// Like `stop`, with everything the server wrote on stderr.
     pub fn stop_with_stderr(mut self, sig: i32) -> (ExitStatus, String, String) {
         self.signal(sig);
-        let status = wait(&mut self.child);
+        let (status, _) = wait_bounded(&mut self.child);
         let mut rest = String::new();
         while let Ok(line) = self.stdout.recv_timeout(Duration::from_secs(2)) {
             rest.push_str(&line);
@@ -217,27 +226,19 @@ impl Server {
         let err = self.stderr();
         (status, rest, err)
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Waits (bounded) for the process to exit on its own; returns its exit
+    /// code and everything it wrote on stderr.
+    pub fn wait_exit(mut self) -> (Option<i32>, String) {
+        let (status, _) = wait_bounded(&mut self.child);
+        (status.code(), self.stderr())
     }
 }
 
-/// Waits for `child`, at most `LIMIT`.
-pub fn wait(child: &mut Child) -> ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("child did not exit within {LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -247,21 +248,9 @@ pub fn tail(log: &str) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-pub fn try_connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-    s.set_read_timeout(Some(IO_TIMEOUT))?;
-    s.set_write_timeout(Some(IO_TIMEOUT))?;
-    Ok(s)
-}
-
-pub fn connect(addr: SocketAddr) -> TcpStream {
-    try_connect(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"))
-}
-
-/// Sends `msg` and reads exactly its length back.
-pub fn round_trip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
-    s.write_all(msg).unwrap();
-    let mut back = vec![0; msg.len()];
-    s.read_exact(&mut back).unwrap();
-    back
+fn echo_command(extra: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["echo-server", "--listen", "127.0.0.1:0"])
+        .args(extra);
+    cmd
 }

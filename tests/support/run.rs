@@ -1,0 +1,200 @@
+//! Running the built binary: bounded in time, stdout and stderr captured,
+//! its peak memory watched, on pipes or on a pseudo-terminal.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_rawget");
+
+/// Every run of the binary is bounded: a hang fails the test.
+pub const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    /// Peak resident set size of the child in KiB, the largest `VmHWM` seen
+    /// while it ran rawget; `None` when it ended before a look.
+    pub peak_kib: Option<u64>,
+}
+
+impl Run {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Asserts rawget did not panic and stderr is exactly one line, the
+    /// contract's `rawget: error: …`; returns it (with its newline).
+    #[track_caller]
+    pub fn error_line(&self) -> &str {
+        self.assert_no_panic();
+        let line = self.stderr.as_str();
+        assert!(
+            line.starts_with("rawget: error: ")
+                && line.ends_with('\n')
+                && line.matches('\n').count() == 1,
+            "want one `rawget: error: ` line, got {line:?}"
+        );
+        line
+    }
+
+    /// Asserts rawget did not panic (exit 101, or the panic message).
+    #[track_caller]
+    pub fn assert_no_panic(&self) {
+        assert_ne!(self.code, 101, "rawget panicked: {}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+    }
+
+    /// Asserts the peak memory was seen and stayed under `limit_kib`. A test
+    /// that asserts it keeps rawget running long enough to be looked at.
+    #[track_caller]
+    pub fn assert_peak_below(&self, limit_kib: u64) {
+        let peak = self
+            .peak_kib
+            .expect("rawget ended before its peak memory could be read");
+        assert!(peak < limit_kib, "peak RSS {peak} KiB >= {limit_kib} KiB");
+    }
+}
+
+/// Runs `rawget ARGS` in a scratch directory with stdin closed.
+pub fn rawget(args: &[&str]) -> Run {
+    rawget_in(&std::env::temp_dir(), args)
+}
+
+/// Runs `rawget ARGS` in `dir` with stdin closed.
+pub fn rawget_in(dir: &Path, args: &[&str]) -> Run {
+    rawget_with(dir, &[], args)
+}
+
+/// Runs `rawget ARGS` in `dir` with stdin closed and extra environment
+/// variables.
+pub fn rawget_with(dir: &Path, envs: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).envs(envs.iter().copied()).current_dir(dir);
+    run(cmd, &[])
+}
+
+/// Runs `rawget ARGS` with `input` on its stdin, then closed.
+pub fn rawget_input(args: &[&str], input: &[u8]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(std::env::temp_dir());
+    run(cmd, input)
+}
+
+/// Runs `cmd` with `input` on stdin and stdout and stderr captured, bounded
+/// by [`RUN_LIMIT`], watching its memory.
+pub fn run(mut cmd: Command, input: &[u8]) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawget");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    // A child that exits without reading its input is not an error here.
+    let writer = thread::spawn(move || drop(stdin.write_all(&input)));
+    let out = reader(child.stdout.take().expect("stdout"));
+    let err = reader(child.stderr.take().expect("stderr"));
+    let (status, peak_kib) = wait_bounded(&mut child);
+    let _ = writer.join();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().expect("stdout reader"),
+        stderr: String::from_utf8_lossy(&err.join().expect("stderr reader")).into_owned(),
+        peak_kib,
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = pipe.read_to_end(&mut v);
+        v
+    })
+}
+
+/// Waits for `child`, killing it at [`RUN_LIMIT`] (a failure). Returns its
+/// exit status and the largest `VmHWM` seen in /proc while it ran rawget.
+/// (The child's `ru_maxrss` would not do: at exec Linux folds in the
+/// high-water mark of the memory it replaced, the test process's own.)
+pub fn wait_bounded(child: &mut Child) -> (ExitStatus, Option<u64>) {
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut peak: Option<u64> = None;
+    loop {
+        // Read before reaping: a zombie has no memory to report.
+        if let Some(hwm) = rawget_hwm_kib(child.id()) {
+            peak = Some(peak.map_or(hwm, |p| p.max(hwm)));
+        }
+        if let Some(status) = child.try_wait().expect("wait for rawget") {
+            return (status, peak);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rawget ran longer than {RUN_LIMIT:?} and was killed");
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// `VmHWM` of process `pid` in KiB, once it runs the rawget binary. Before
+/// its exec the child still shares (or copies) the test process's memory,
+/// so the executable is looked at first: after exec it stays rawget.
+fn rawget_hwm_kib(pid: u32) -> Option<u64> {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    let exe = EXE.get_or_init(|| std::fs::canonicalize(BIN).expect("the rawget binary"));
+    if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? != *exe {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs rawget with stdout and stderr on a pseudo-terminal; returns the
+/// exit code and what reached the terminal, or `None` without a pty.
+pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> Option<(i32, String)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into `master` and `slave`,
+    // which are owned here alone from then on.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: both descriptors are new and open (openpty succeeded).
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave.try_clone().expect("dup the pty")))
+        .stderr(Stdio::from(slave))
+        .spawn()
+        .expect("spawn rawget");
+    let (status, _) = wait_bounded(&mut child);
+    let mut screen = Vec::new();
+    // The slave side is closed (the child exited, our copies were moved
+    // into it), so the read ends with EIO once the output is drained.
+    let _ = std::fs::File::from(master).read_to_end(&mut screen);
+    Some((
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&screen).into_owned(),
+    ))
+}

@@ -1,0 +1,15 @@
+//! The one integration-test binary (`autotests = false` in Cargo.toml): the
+//! shared harness in `support/`, and each suite a module of it.
+
+mod support;
+
+mod debugging;
+mod echo;
+mod echo_hostile;
+mod engine;
+mod fetch;
+mod framing_props;
+mod hostile;
+mod replay;
+mod response_defects;
+mod tls;
