@@ -139,7 +139,7 @@ struct Fetch<'a> {
     ranges: Vec<std::ops::Range<usize>>,
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
     #[cfg(target_os = "linux")]
-    pipe: Option<std::io::Result<crate::splice::Pipe>>,
+    pipe: Option<std::io::Result<crate::transport::splice::Pipe>>,
 }
 
 /// What one exchange ended with.
@@ -545,7 +545,10 @@ impl Fetch<'_> {
         let (Some(socket), true) = (stream.tcp_fd(), plain) else {
             return Ok(None);
         };
-        let pipe = match self.pipe.get_or_insert_with(crate::splice::Pipe::new) {
+        let pipe = match self
+            .pipe
+            .get_or_insert_with(crate::transport::splice::Pipe::new)
+        {
             Ok(pipe) => pipe,
             Err(_) => return Ok(None),
         };
@@ -573,14 +576,16 @@ impl Fetch<'_> {
         decoder.advance(total);
         body.count(total);
         match ran {
-            Ok(crate::splice::End::Limit) => Ok(Some(false)),
-            Ok(crate::splice::End::Eof) => Ok(Some(true)),
-            Ok(crate::splice::End::Unsupported) => {
+            Ok(crate::transport::splice::End::Limit) => Ok(Some(false)),
+            Ok(crate::transport::splice::End::Eof) => Ok(Some(true)),
+            Ok(crate::transport::splice::End::Unsupported) => {
                 self.pipe = Some(Err(std::io::Error::from(std::io::ErrorKind::Unsupported)));
                 Ok(Some(false))
             }
-            Err(crate::splice::Failure::Write(e)) => Err(body.write_error(e)),
-            Err(crate::splice::Failure::Recv(e)) => Err(recv_error(e, Doing::Body, self.trace)),
+            Err(crate::transport::splice::Failure::Write(e)) => Err(body.write_error(e)),
+            Err(crate::transport::splice::Failure::Recv(e)) => {
+                Err(recv_error(e, Doing::Body, self.trace))
+            }
         }
     }
 
