@@ -34,7 +34,7 @@ pub use crate::error::is_tls_truncation;
 pub use connect::{connect, resolve, ResolveOverride};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
-pub use tls_info::{certificate_lines, server_hello};
+pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
 
 /// How to connect, from the options.
 #[derive(Debug, Clone, Default)]

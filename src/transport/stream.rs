@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::tls_info::{certificate_lines, server_hello};
+use super::tls_info::TlsInfo;
 use crate::error::is_timeout;
 
 /// The TCP stream under TLS, reading ahead and noting when the peer's FIN
@@ -25,8 +25,9 @@ use crate::error::is_timeout;
 pub struct EofWatch {
     tcp: TcpStream,
     eof: bool,
-    /// The first bytes the server sent: its ServerHello, read for `-v`.
-    pub(super) hello: Vec<u8>,
+    /// The first bytes the server sent, its ServerHello, kept until the
+    /// handshake takes them ([`EofWatch::take_hello`]).
+    hello: Option<Vec<u8>>,
     ahead: Vec<u8>,
     pos: usize,
     len: usize,
@@ -47,11 +48,16 @@ impl EofWatch {
         EofWatch {
             tcp,
             eof: false,
-            hello: Vec::new(),
+            hello: Some(Vec::new()),
             ahead: vec![0; AHEAD],
             pos: 0,
             len: 0,
         }
+    }
+
+    /// The server's first bytes, for [`TlsInfo`]; nothing is kept after.
+    pub(super) fn take_hello(&mut self) -> Vec<u8> {
+        self.hello.take().unwrap_or_default()
     }
 
     /// Bytes already read ahead: what TLS can decrypt without blocking.
@@ -77,9 +83,9 @@ impl Read for EofWatch {
                 return Ok(0);
             }
             (self.pos, self.len) = (0, n);
-            if self.hello.len() < HELLO_CAPTURE {
-                let take = n.min(HELLO_CAPTURE - self.hello.len());
-                self.hello.extend_from_slice(&self.ahead[..take]);
+            if let Some(hello) = &mut self.hello {
+                let take = n.min(HELLO_CAPTURE.saturating_sub(hello.len()));
+                hello.extend_from_slice(&self.ahead[..take]);
             }
         }
         let n = buf.len().min(self.len - self.pos);
@@ -99,7 +105,7 @@ impl Write for EofWatch {
     }
 }
 
-pub(super) enum Inner {
+enum Inner {
     Tcp(TcpStream),
     Tls(Box<native_tls::TlsStream<EofWatch>>),
 }
@@ -107,6 +113,8 @@ pub(super) enum Inner {
 /// A connection to the server, TCP or TLS, held to the `--max-time` deadline.
 pub struct Stream {
     inner: Inner,
+    /// What the TLS handshake settled, read once (TLS only).
+    tls_info: Option<TlsInfo>,
     deadline: Option<Instant>,
     /// When the socket timeout was last set to the time left; re-armed every
     /// 50 ms rather than on every read, so a stall overshoots the deadline by
@@ -122,9 +130,22 @@ impl Stream {
         Stream::new(Inner::Tcp(tcp), deadline)
     }
 
-    pub(super) fn new(inner: Inner, deadline: Option<Instant>) -> Stream {
+    /// A TLS stream whose handshake is done and settled `info`.
+    pub(super) fn tls(
+        tls: Box<native_tls::TlsStream<EofWatch>>,
+        info: TlsInfo,
+        deadline: Option<Instant>,
+    ) -> Stream {
+        Stream {
+            tls_info: Some(info),
+            ..Stream::new(Inner::Tls(tls), deadline)
+        }
+    }
+
+    fn new(inner: Inner, deadline: Option<Instant>) -> Stream {
         Stream {
             inner,
+            tls_info: None,
             deadline,
             armed: None,
         }
@@ -180,19 +201,15 @@ impl Stream {
         Ok(())
     }
 
-    /// The peer certificate summary (TLS only).
+    /// What the TLS handshake settled (TLS only).
+    pub fn tls_info(&self) -> Option<&TlsInfo> {
+        self.tls_info.as_ref()
+    }
+
+    /// The peer certificate summary for `--json` (TLS only): the protocol
+    /// line, then the certificate's.
     pub fn certificate(&self) -> Option<Vec<String>> {
-        match &self.inner {
-            Inner::Tcp(_) => None,
-            Inner::Tls(t) => {
-                let der = t.peer_certificate().ok()??.to_der().ok()?;
-                let mut lines = certificate_lines(&der);
-                if let Some(hello) = server_hello(&t.get_ref().hello) {
-                    lines.insert(0, format!("protocol: {hello}"));
-                }
-                Some(lines)
-            }
-        }
+        self.tls_info.as_ref()?.summary()
     }
 
     /// Closes the connection without waiting for the peer.

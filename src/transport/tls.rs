@@ -6,8 +6,8 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use super::stream::{EofWatch, Inner, Stream};
-use super::tls_info::describe_tls;
+use super::stream::{EofWatch, Stream};
+use super::tls_info::TlsInfo;
 use super::{timed_out, ConnectOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::target::Target;
@@ -63,9 +63,11 @@ pub fn tls_handshake(
     set_timeouts(&tcp, opts.remaining()?)?;
     trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
     match connector.connect(&target.host, EofWatch::new(tcp)) {
-        Ok(tls) => {
-            describe_tls(&tls, trace);
-            Ok(Stream::new(Inner::Tls(Box::new(tls)), opts.deadline))
+        Ok(mut tls) => {
+            let hello = tls.get_mut().take_hello();
+            let info = TlsInfo::read(&tls, &hello);
+            info.trace(trace);
+            Ok(Stream::tls(Box::new(tls), info, opts.deadline))
         }
         Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
         Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),

@@ -1,6 +1,7 @@
-//! What the TLS handshake settled, for the user: the protocol and cipher
-//! suite read from the server's ServerHello, and the peer certificate in a
-//! few lines (subject, issuer, validity, names).
+//! What the TLS handshake settled, for the user: [`TlsInfo`], computed once
+//! when the handshake completes and held by the [`Stream`](super::Stream):
+//! the protocol and cipher suite read from the server's ServerHello, and the
+//! peer certificate in a few lines (subject, issuer, validity, names).
 
 use super::stream::EofWatch;
 use crate::trace::Trace;
@@ -53,24 +54,69 @@ pub fn server_hello(bytes: &[u8]) -> Option<String> {
     Some(format!("{version}, {cipher}"))
 }
 
-pub(super) fn describe_tls(tls: &native_tls::TlsStream<EofWatch>, trace: &Trace) {
-    trace.step(|| match server_hello(&tls.get_ref().hello) {
-        Some(hello) => format!("TLS handshake done: {hello}"),
-        None => "TLS handshake done".to_owned(),
-    });
-    if !trace.verbose() {
-        return;
+/// What the handshake settled, read once when it completes: the `-v` trace
+/// prints it and `--json` takes it, so the certificate is parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// Protocol and cipher suite from the ServerHello (`TLSv1.3,
+    /// TLS_AES_256_GCM_SHA384`); `None` when it could not be read.
+    pub protocol: Option<String>,
+    /// The server's certificate.
+    pub peer: Peer,
+}
+
+/// The server's certificate as the handshake left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    /// Its summary, from [`certificate_lines`].
+    Certificate(Vec<String>),
+    /// It arrived but could not be encoded; why.
+    Unreadable(String),
+    /// The server sent none.
+    Missing,
+}
+
+impl TlsInfo {
+    /// Reads what `tls` settled; `hello` is the server's first flight.
+    pub(super) fn read(tls: &native_tls::TlsStream<EofWatch>, hello: &[u8]) -> TlsInfo {
+        let peer = match tls.peer_certificate() {
+            Ok(Some(cert)) => match cert.to_der() {
+                Ok(der) => Peer::Certificate(certificate_lines(&der)),
+                Err(e) => Peer::Unreadable(e.to_string()),
+            },
+            _ => Peer::Missing,
+        };
+        TlsInfo {
+            protocol: server_hello(hello),
+            peer,
+        }
     }
-    match tls.peer_certificate() {
-        Ok(Some(cert)) => match cert.to_der() {
-            Ok(der) => {
-                for line in certificate_lines(&der) {
-                    trace.step(|| line);
+
+    /// The `-v` steps: the handshake's result, then the certificate.
+    pub fn trace(&self, trace: &Trace) {
+        trace.step(|| match &self.protocol {
+            Some(protocol) => format!("TLS handshake done: {protocol}"),
+            None => "TLS handshake done".to_owned(),
+        });
+        match &self.peer {
+            Peer::Certificate(lines) => {
+                for line in lines {
+                    trace.step(|| line.clone());
                 }
             }
-            Err(e) => trace.step(|| format!("peer certificate unreadable: {e}")),
-        },
-        _ => trace.step(|| "no peer certificate".to_owned()),
+            Peer::Unreadable(why) => trace.step(|| format!("peer certificate unreadable: {why}")),
+            Peer::Missing => trace.step(|| "no peer certificate".to_owned()),
+        }
+    }
+
+    /// The summary `--json` reports: the protocol line, then the
+    /// certificate's; `None` without a readable certificate.
+    pub fn summary(&self) -> Option<Vec<String>> {
+        let Peer::Certificate(lines) = &self.peer else {
+            return None;
+        };
+        let protocol = self.protocol.iter().map(|p| format!("protocol: {p}"));
+        Some(protocol.chain(lines.iter().cloned()).collect())
     }
 }
 
