@@ -18,6 +18,10 @@
 //!   settled, for `-v` and `--json`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
+// The crate will deny this in lib.rs once every module passes; this folder
+// does already.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

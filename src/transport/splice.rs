@@ -64,6 +64,7 @@ impl Pipe {
     /// Moves up to `limit` bytes (all until EOF when `None`) from `socket`
     /// to `out`, calling `moved` after each batch reaches the output.
     /// `before_read` runs before every socket read (to re-arm timeouts).
+    /// `socket` and `out` must stay open for the call.
     pub fn run(
         &self,
         socket: RawFd,
@@ -78,7 +79,9 @@ impl Pipe {
             }
             let want = limit.map_or(self.capacity, |l| l.min(self.capacity as u64) as usize);
             before_read().map_err(Failure::Recv)?;
-            // SAFETY: splice between descriptors we hold, no offsets.
+            // SAFETY: splice(2) with null offsets touches no memory of ours;
+            // `socket` is the caller's open descriptor and the pipe's write
+            // end is open for as long as `self`.
             let n = unsafe {
                 libc::splice(
                     socket,
@@ -101,7 +104,8 @@ impl Pipe {
             }
             let mut in_pipe = n as usize;
             while in_pipe > 0 {
-                // SAFETY: as above.
+                // SAFETY: as the splice above: null offsets, the pipe's read
+                // end open for as long as `self`, `out` the caller's.
                 let m = unsafe {
                     libc::splice(
                         self.read.as_raw_fd(),
@@ -146,10 +150,13 @@ impl Pipe {
     fn drain_by_copy(&self, out: RawFd, mut n: usize) -> io::Result<()> {
         use std::io::{Read, Write};
         let mut buf = vec![0; n.min(64 * 1024)];
-        // SAFETY: borrowed descriptors wrapped without taking ownership.
+        // SAFETY: the pipe's read end is open for as long as `self`, which
+        // outlives this call; ManuallyDrop keeps the File from closing it.
         let mut pipe = std::mem::ManuallyDrop::new(unsafe {
             std::fs::File::from_raw_fd(self.read.as_raw_fd())
         });
+        // SAFETY: `out` is the caller's open descriptor for the whole call
+        // (as `run` requires); ManuallyDrop keeps the File from closing it.
         let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(out) });
         while n > 0 {
             let take = n.min(buf.len());
