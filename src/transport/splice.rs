@@ -10,6 +10,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use crate::error::is_timeout;
+
 /// Largest pipe asked for: the default pipe-max-size, so no privilege is needed.
 const PIPE_SIZE: libc::c_int = 1 << 20;
 
@@ -63,7 +65,9 @@ impl Pipe {
 
     /// Moves up to `limit` bytes (all until EOF when `None`) from `socket`
     /// to `out`, calling `moved` after each batch reaches the output.
-    /// `before_read` runs before every socket read (to re-arm timeouts).
+    /// `before_read` runs before every socket read, to re-arm the socket's
+    /// timeouts; a read that times out goes back to it, so it must fail once
+    /// the deadline has passed.
     /// `socket` and `out` must stay open for the call.
     pub fn run(
         &self,
@@ -94,7 +98,9 @@ impl Pipe {
             };
             if n < 0 {
                 let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
+                // A socket timeout is the deadline's early wake-up (see
+                // stream.rs): `before_read` re-arms, or fails once time is up.
+                if e.kind() == io::ErrorKind::Interrupted || is_timeout(&e) {
                     continue;
                 }
                 return Err(Failure::Recv(e));

@@ -3,13 +3,13 @@
 //! not use, and the mapping of handshake failures to exit codes (60 for the
 //! certificate, 35 for anything else, 28 for the deadline).
 
+use std::io;
 use std::net::TcpStream;
-use std::time::Duration;
 
 use super::stream::{EofWatch, Stream};
 use super::tls_info::TlsInfo;
 use super::{timed_out, ConnectOptions};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{is_timeout, Error, ErrorKind, Result};
 use crate::target::Target;
 use crate::trace::Trace;
 
@@ -60,16 +60,19 @@ pub fn tls_handshake(
     let connector = builder
         .build()
         .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))?;
-    set_timeouts(&tcp, opts.remaining()?)?;
+    // Fail at once if time is already up; after this the socket under TLS
+    // keeps the deadline on every read and write of the handshake.
+    opts.remaining()?;
     trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
-    match connector.connect(&target.host, EofWatch::new(tcp)) {
+    match connector.connect(&target.host, EofWatch::new(tcp, opts.deadline)) {
         Ok(mut tls) => {
             let hello = tls.get_mut().take_hello();
             let info = TlsInfo::read(&tls, &hello);
             info.trace(trace);
-            Ok(Stream::tls(Box::new(tls), info, opts.deadline))
+            Ok(Stream::tls(Box::new(tls), info))
         }
         Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
+        Err(native_tls::HandshakeError::Failure(e)) if caused_by_timeout(&e) => Err(timed_out()),
         Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
     }
 }
@@ -120,8 +123,15 @@ fn classify_tls(e: native_tls::Error) -> Error {
     }
 }
 
-fn set_timeouts(tcp: &TcpStream, limit: Option<Duration>) -> Result<()> {
-    tcp.set_read_timeout(limit)
-        .and_then(|_| tcp.set_write_timeout(limit))
-        .map_err(|e| Error::new(ErrorKind::Recv, "could not set a socket timeout").with_source(e))
+/// Whether the handshake failed because the deadline passed: the socket
+/// under TLS returned a timeout, which OpenSSL passes on as the cause.
+fn caused_by_timeout(e: &native_tls::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<io::Error>().is_some_and(is_timeout) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
