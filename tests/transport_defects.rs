@@ -135,3 +135,32 @@ fn max_time_ends_the_transfer_within_50_ms_of_its_deadline() {
         );
     }
 }
+
+/// Issue 11 item 16: `http:/127.0.0.1:PORT/x` (one slash) resolved a host
+/// named `http` (exit 6). curl 7.88 repairs it to `http://127.0.0.1:PORT/x`
+/// and fetches it; so does rawget.
+#[test]
+fn one_slash_after_the_scheme_is_repaired_as_curl_does() {
+    let server = serve_fixture("ok.http");
+    let run = rawget(&["-s", &format!("http:/{}/x", server.addr())]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, body_of(&fixture("ok.http")));
+    let request = &requests(&server, 1)[0];
+    assert!(
+        request.starts_with(&format!("GET /x HTTP/1.1\r\nHost: {}\r\n", server.addr())),
+        "{request:?}"
+    );
+}
+
+/// Issue 11 item 16: a scheme followed by one slash is still a scheme, so
+/// `htp:/x` is exit 1 (unsupported), not exit 6 for a host named `htp`.
+#[test]
+fn an_unknown_scheme_with_one_slash_is_exit_1() {
+    let run = rawget(&["htp:/x"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unsupported scheme \"htp\""),
+        "{}",
+        run.stderr
+    );
+}
