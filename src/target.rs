@@ -225,6 +225,15 @@ mod tests {
         Target::parse(s).unwrap()
     }
 
+    /// Asserts that every one of `inputs` is refused as `kind`.
+    #[track_caller]
+    fn refused(inputs: &[&str], kind: ErrorKind) {
+        for s in inputs {
+            let e = Target::parse(s).unwrap_err();
+            assert_eq!(e.kind(), kind, "{s}: {e}");
+        }
+    }
+
     #[test]
     fn bare_host_is_http_root() {
         let x = t("www.baidu.com");
@@ -287,13 +296,10 @@ mod tests {
 
     #[test]
     fn other_schemes_are_exit_1() {
-        for s in ["ftp://example.com/", "file:///etc/passwd", "gopher://x/"] {
-            assert_eq!(
-                Target::parse(s).unwrap_err().kind(),
-                ErrorKind::UnsupportedScheme,
-                "{s}"
-            );
-        }
+        refused(
+            &["ftp://example.com/", "file:///etc/passwd", "gopher://x/"],
+            ErrorKind::UnsupportedScheme,
+        );
     }
 
     #[test]
@@ -327,27 +333,27 @@ mod tests {
         // curl's rule: a scheme name followed by ":/". htp:/x resolved a
         // host named "htp" (exit 6); curl says exit 1, and so does rawget,
         // also for a name that would otherwise be a host (localhost:/x).
-        for s in ["htp:/x", "ftp:/x", "localhost:/x", "1http://x", "ht tp://x"] {
-            let e = Target::parse(s).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::UnsupportedScheme, "{s}: {e}");
-        }
+        refused(
+            &["htp:/x", "ftp:/x", "localhost:/x", "1http://x", "ht tp://x"],
+            ErrorKind::UnsupportedScheme,
+        );
         assert_eq!(
             Target::parse("htp:/x").unwrap_err().to_string(),
             "unsupported scheme \"htp\" in htp:/x: only http and https"
         );
         // http: followed by neither a slash nor a port names no host: exit
         // 3, as curl, never a request to a host called "http".
-        for s in [
-            "http:",
-            "https:",
-            "http:\\\\x",
-            "HTTP:x",
-            "http:/",
-            "http:/?x",
-        ] {
-            let e = Target::parse(s).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::BadUrl, "{s}: {e}");
-        }
+        refused(
+            &[
+                "http:",
+                "https:",
+                "http:\\\\x",
+                "HTTP:x",
+                "http:/",
+                "http:/?x",
+            ],
+            ErrorKind::BadUrl,
+        );
     }
 
     #[test]
@@ -368,17 +374,17 @@ mod tests {
 
     #[test]
     fn malformed_is_exit_3() {
-        for s in [
-            "",
-            "http://",
-            "http://exa mple.com/",
-            "http://[::1/",
-            "example.com:99999/",
-            "http://:80/",
-        ] {
-            let e = Target::parse(s).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::BadUrl, "{s}: {e}");
-        }
+        refused(
+            &[
+                "",
+                "http://",
+                "http://exa mple.com/",
+                "http://[::1/",
+                "example.com:99999/",
+                "http://:80/",
+            ],
+            ErrorKind::BadUrl,
+        );
     }
 
     #[test]
