@@ -10,12 +10,12 @@
 //!   callers use (`crate::transport::{resolve, connect, ...}`).
 //! - `connect.rs`: `--resolve` ([`ResolveOverride`]), name resolution, and
 //!   connecting to each address in turn.
-//! - `stream.rs`: [`Stream`] and the deadline on its reads and writes;
-//!   [`EofWatch`], the read-ahead socket under TLS.
+//! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
+//!   kept to a jiffy or two; [`EofWatch`], the read-ahead socket under TLS.
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
 //!   a handshake failure is.
-//! - `tls_info.rs`: the protocol, cipher and certificate the handshake
-//!   settled, for `-v` and `--json`.
+//! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
+//!   handshake settled, read once for both `-v` and `--json`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder
