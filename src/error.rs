@@ -242,6 +242,12 @@ pub(crate) fn is_timeout(err: &io::Error) -> bool {
     )
 }
 
+/// Whether a TLS read error means the peer closed the TCP connection
+/// without sending close_notify (OpenSSL 3 reports it as an error).
+pub fn is_tls_truncation(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::UnexpectedEof || err.to_string().contains("unexpected eof")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

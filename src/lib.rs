@@ -17,8 +17,6 @@ pub mod replay;
 pub mod report;
 pub mod request;
 pub mod response;
-#[cfg(target_os = "linux")]
-pub mod splice;
 pub mod target;
 pub mod trace;
 pub mod transport;

@@ -3,6 +3,9 @@
 //! Owns the URL forms of the contract: a bare host means `http://host/`,
 //! `host:port/path` is http too, `http://` and `https://` are the only
 //! schemes, IPv6 literals go in brackets, and `user:pw@` becomes Basic auth.
+//! What counts as a scheme is curl's rule (a scheme name followed by `:/`),
+//! and one or three slashes after it are repaired to two, as curl repairs
+//! them; `http:` itself is never taken for a host named "http".
 //! Parsing itself is the `url` crate's (WHATWG rules, as browsers and curl's
 //! URL API apply them); this module adds the contract's defaults and errors.
 
@@ -39,23 +42,41 @@ impl Target {
         if input.is_empty() {
             return Err(Error::new(ErrorKind::BadUrl, "malformed URL: empty"));
         }
-        // Without "://" the text is a host with optional port and path; the
-        // url crate would otherwise read "localhost:8080" as scheme "localhost".
-        let with_scheme = match input.find("://") {
-            Some(_) => input.to_owned(),
-            None => format!("http://{input}"),
+        let with_scheme = match scheme_end(input) {
+            Some(n) => {
+                let scheme = input[..n].to_ascii_lowercase();
+                if scheme != "http" && scheme != "https" {
+                    return Err(Error::new(
+                        ErrorKind::UnsupportedScheme,
+                        format!(
+                            "unsupported scheme \"{}\" in {input}: only http and https",
+                            &input[..n]
+                        ),
+                    ));
+                }
+                // One slash or three after the colon are repaired to two,
+                // as curl repairs them (`http:/host/x` is `http://host/x`);
+                // the url crate's WHATWG parser does the same for http and
+                // https.
+                input.to_owned()
+            }
+            None => {
+                // `http:` with no slash and no port number after it names no
+                // host: curl calls it malformed, and it must not become a
+                // request to a host called "http" (issue 11 item 16).
+                let lower = input.to_ascii_lowercase();
+                if let Some(scheme) = ["http:", "https:"].iter().find(|s| lower.starts_with(*s)) {
+                    let after = &input[scheme.len()..];
+                    if !after.starts_with(|c: char| c.is_ascii_digit()) {
+                        return Err(Error::new(
+                            ErrorKind::BadUrl,
+                            format!("malformed URL \"{input}\": expected // after {scheme}"),
+                        ));
+                    }
+                }
+                format!("http://{input}")
+            }
         };
-        let scheme_end = with_scheme.find("://").unwrap_or(0);
-        let scheme = with_scheme[..scheme_end].to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return Err(Error::new(
-                ErrorKind::UnsupportedScheme,
-                format!(
-                    "unsupported scheme \"{}\" in {input}: only http and https",
-                    &with_scheme[..scheme_end]
-                ),
-            ));
-        }
         let url = Url::parse(&with_scheme).map_err(|e| {
             Error::new(ErrorKind::BadUrl, format!("malformed URL \"{input}\"")).with_source(e)
         })?;
@@ -136,6 +157,26 @@ impl fmt::Display for Target {
     }
 }
 
+/// Where the scheme `input` starts with ends, if it has one.
+///
+/// curl's rule (7.88, `Curl_is_absolute_url`): letters, digits, `+`, `-`
+/// and `.`, followed by `:/`. Text with `://` at its first slash names a
+/// scheme as well, one that cannot be valid (`ht tp://x`), to be refused as
+/// unsupported. Anything else is a host with an optional port, as in
+/// `localhost:8080` or `example.com/?to=http://x`, and http is meant.
+fn scheme_end(input: &str) -> Option<usize> {
+    let b = input.as_bytes();
+    let n = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+        .unwrap_or(b.len());
+    if n > 0 && b[n..].starts_with(b":/") {
+        return Some(n);
+    }
+    let first = b.iter().position(|c| matches!(c, b'/' | b'?' | b'#'))?;
+    (first > 0 && b[first - 1] == b':' && b[first..].starts_with(b"//")).then(|| first - 1)
+}
+
 /// Decodes `%XX` escapes; anything else passes through as bytes.
 fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
@@ -182,6 +223,15 @@ mod tests {
 
     fn t(s: &str) -> Target {
         Target::parse(s).unwrap()
+    }
+
+    /// Asserts that every one of `inputs` is refused as `kind`.
+    #[track_caller]
+    fn refused(inputs: &[&str], kind: ErrorKind) {
+        for s in inputs {
+            let e = Target::parse(s).unwrap_err();
+            assert_eq!(e.kind(), kind, "{s}: {e}");
+        }
     }
 
     #[test]
@@ -246,28 +296,95 @@ mod tests {
 
     #[test]
     fn other_schemes_are_exit_1() {
-        for s in ["ftp://example.com/", "file:///etc/passwd", "gopher://x/"] {
+        refused(
+            &["ftp://example.com/", "file:///etc/passwd", "gopher://x/"],
+            ErrorKind::UnsupportedScheme,
+        );
+    }
+
+    #[test]
+    fn one_or_three_slashes_are_repaired_as_curl_does() {
+        // curl 7.88 fetches http://127.0.0.1:8080/x for each; rawget
+        // resolved a host named "http" (issue 11 item 16).
+        for s in [
+            "http:/127.0.0.1:8080/x",
+            "http:///127.0.0.1:8080/x",
+            "HTTP:/127.0.0.1:8080/x",
+        ] {
+            let x = t(s);
             assert_eq!(
-                Target::parse(s).unwrap_err().kind(),
-                ErrorKind::UnsupportedScheme,
+                (x.tls, x.host.as_str(), x.port, x.path_and_query.as_str()),
+                (false, "127.0.0.1", 8080, "/x"),
                 "{s}"
             );
+            assert_eq!(x.url.as_str(), "http://127.0.0.1:8080/x", "{s}");
         }
+        let x = t("https:/example.com/x");
+        assert_eq!((x.tls, x.host.as_str(), x.port), (true, "example.com", 443));
+        let x = t("http:/user:pw@h/");
+        assert_eq!(
+            (x.host.as_str(), x.credentials.as_deref()),
+            ("h", Some(&b"user:pw"[..]))
+        );
+    }
+
+    #[test]
+    fn a_scheme_with_one_slash_is_a_scheme_not_a_host() {
+        // curl's rule: a scheme name followed by ":/". htp:/x resolved a
+        // host named "htp" (exit 6); curl says exit 1, and so does rawget,
+        // also for a name that would otherwise be a host (localhost:/x).
+        refused(
+            &["htp:/x", "ftp:/x", "localhost:/x", "1http://x", "ht tp://x"],
+            ErrorKind::UnsupportedScheme,
+        );
+        assert_eq!(
+            Target::parse("htp:/x").unwrap_err().to_string(),
+            "unsupported scheme \"htp\" in htp:/x: only http and https"
+        );
+        // http: followed by neither a slash nor a port names no host: exit
+        // 3, as curl, never a request to a host called "http".
+        refused(
+            &[
+                "http:",
+                "https:",
+                "http:\\\\x",
+                "HTTP:x",
+                "http:/",
+                "http:/?x",
+            ],
+            ErrorKind::BadUrl,
+        );
+    }
+
+    #[test]
+    fn scheme_like_text_after_the_host_is_not_a_scheme() {
+        // "://" in the query was taken for the end of a scheme (exit 1);
+        // curl fetches these from the host.
+        let x = t("localhost:8080/?u=http://x");
+        assert_eq!(
+            (x.host.as_str(), x.port, x.path_and_query.as_str()),
+            ("localhost", 8080, "/?u=http://x")
+        );
+        assert_eq!(t("example.com?to=https://x").host, "example.com");
+        // host:port stays host:port even when the host is called http, as
+        // curl reads it.
+        let x = t("http:80/x");
+        assert_eq!((x.host.as_str(), x.port), ("http", 80));
     }
 
     #[test]
     fn malformed_is_exit_3() {
-        for s in [
-            "",
-            "http://",
-            "http://exa mple.com/",
-            "http://[::1/",
-            "example.com:99999/",
-            "http://:80/",
-        ] {
-            let e = Target::parse(s).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::BadUrl, "{s}: {e}");
-        }
+        refused(
+            &[
+                "",
+                "http://",
+                "http://exa mple.com/",
+                "http://[::1/",
+                "example.com:99999/",
+                "http://:80/",
+            ],
+            ErrorKind::BadUrl,
+        );
     }
 
     #[test]

@@ -13,3 +13,4 @@ mod hostile;
 mod replay;
 mod response_defects;
 mod tls;
+mod transport_defects;

@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use crate::error::{connection_error, Doing, Result};
 use crate::output::RawCapture;
 use crate::trace::Trace;
-use crate::transport::{self, Stream, TLS_RECORD};
+use crate::transport::{Stream, TLS_RECORD};
 
 /// Size of the read buffer: large reads mean few system calls per byte.
 pub const BUF_SIZE: usize = 256 * 1024;
@@ -104,7 +104,7 @@ impl Conn {
             Ok(n) => n,
             // Without close_notify the end of a TLS stream is not proof of a
             // complete body; treat it as the end and let the reader judge.
-            Err(e) if self.stream.is_tls() && transport::is_tls_truncation(&e) => {
+            Err(e) if self.stream.is_tls() && crate::error::is_tls_truncation(&e) => {
                 self.no_close_notify = true;
                 0
             }

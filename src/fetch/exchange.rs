@@ -272,7 +272,7 @@ impl Fetch<'_> {
     /// sending (`false`: it closed).
     #[cfg(target_os = "linux")]
     fn splice(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Option<bool>> {
-        use crate::splice::{End, Failure, Pipe};
+        use crate::transport::splice::{End, Failure, Pipe};
         let plain = matches!(reader.framing(), Some(Framing::Length(_) | Framing::Close))
             && self.raw.is_none()
             && self.sink.may_splice()

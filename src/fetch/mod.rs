@@ -78,7 +78,7 @@ struct Fetch<'a> {
     close_delimited: bool,
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
     #[cfg(target_os = "linux")]
-    pipe: Option<std::io::Result<crate::splice::Pipe>>,
+    pipe: Option<std::io::Result<crate::transport::splice::Pipe>>,
 }
 
 /// What one exchange ended with.

@@ -10,6 +10,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use crate::error::is_timeout;
+
 /// Largest pipe asked for: the default pipe-max-size, so no privilege is needed.
 const PIPE_SIZE: libc::c_int = 1 << 20;
 
@@ -63,7 +65,10 @@ impl Pipe {
 
     /// Moves up to `limit` bytes (all until EOF when `None`) from `socket`
     /// to `out`, calling `moved` after each batch reaches the output.
-    /// `before_read` runs before every socket read (to re-arm timeouts).
+    /// `before_read` runs before every socket read, to re-arm the socket's
+    /// timeouts; a read that times out goes back to it, so it must fail once
+    /// the deadline has passed.
+    /// `socket` and `out` must stay open for the call.
     pub fn run(
         &self,
         socket: RawFd,
@@ -78,7 +83,9 @@ impl Pipe {
             }
             let want = limit.map_or(self.capacity, |l| l.min(self.capacity as u64) as usize);
             before_read().map_err(Failure::Recv)?;
-            // SAFETY: splice between descriptors we hold, no offsets.
+            // SAFETY: splice(2) with null offsets touches no memory of ours;
+            // `socket` is the caller's open descriptor and the pipe's write
+            // end is open for as long as `self`.
             let n = unsafe {
                 libc::splice(
                     socket,
@@ -91,7 +98,9 @@ impl Pipe {
             };
             if n < 0 {
                 let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
+                // A socket timeout is the deadline's early wake-up (see
+                // stream.rs): `before_read` re-arms, or fails once time is up.
+                if e.kind() == io::ErrorKind::Interrupted || is_timeout(&e) {
                     continue;
                 }
                 return Err(Failure::Recv(e));
@@ -101,7 +110,8 @@ impl Pipe {
             }
             let mut in_pipe = n as usize;
             while in_pipe > 0 {
-                // SAFETY: as above.
+                // SAFETY: as the splice above: null offsets, the pipe's read
+                // end open for as long as `self`, `out` the caller's.
                 let m = unsafe {
                     libc::splice(
                         self.read.as_raw_fd(),
@@ -146,10 +156,13 @@ impl Pipe {
     fn drain_by_copy(&self, out: RawFd, mut n: usize) -> io::Result<()> {
         use std::io::{Read, Write};
         let mut buf = vec![0; n.min(64 * 1024)];
-        // SAFETY: borrowed descriptors wrapped without taking ownership.
+        // SAFETY: the pipe's read end is open for as long as `self`, which
+        // outlives this call; ManuallyDrop keeps the File from closing it.
         let mut pipe = std::mem::ManuallyDrop::new(unsafe {
             std::fs::File::from_raw_fd(self.read.as_raw_fd())
         });
+        // SAFETY: `out` is the caller's open descriptor for the whole call
+        // (as `run` requires); ManuallyDrop keeps the File from closing it.
         let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(out) });
         while n > 0 {
             let take = n.min(buf.len());
