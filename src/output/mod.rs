@@ -1,0 +1,20 @@
+//! Where bytes go: the body sink, head routing, the safe `-o FILE`, and
+//! the standard streams.
+//!
+//! - `sink.rs`: [`BodyOut`], the body's one destination (stdout or FILE).
+//! - `stdio.rs`: [`StdStream`], unbuffered stdout and stderr.
+//! - `file.rs`: the safe `-o FILE` (temporary file, rename, signal cleanup).
+//! - `heads.rs`: [`HeadOut`], where heads and trailers are printed.
+//! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
+
+mod file;
+mod heads;
+mod raw;
+mod sink;
+mod stdio;
+
+pub use file::FileOut;
+pub use heads::{HeadOut, HeadRouting};
+pub use raw::RawCapture;
+pub use sink::{BodyOut, MAX_IOV};
+pub use stdio::StdStream;
