@@ -6,8 +6,9 @@
 //! read per buffer and nothing else. Rendering is a pure function, tested
 //! on its own.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
+
+use crate::output::diag;
 
 /// Time between redraws.
 const REDRAW: Duration = Duration::from_millis(100);
@@ -60,7 +61,7 @@ impl Progress {
     pub fn finish(&mut self) {
         if self.enabled && self.last.is_some() {
             self.draw();
-            let _ = std::io::stderr().write_all(b"\n");
+            diag::write(b"\n");
             self.last = None;
         }
     }
@@ -72,7 +73,7 @@ impl Progress {
             self.start.elapsed(),
             terminal_width(),
         );
-        let _ = write!(std::io::stderr().lock(), "\r{line}\x1b[K");
+        diag::write(format!("\r{line}\x1b[K").as_bytes());
     }
 }
 

@@ -80,7 +80,7 @@ impl HeadOut {
         }
         if self.to_stderr {
             // stderr failing is not worth failing the fetch over.
-            let _ = StdStream::stderr().write_all(bytes);
+            super::diag::write(bytes);
         }
         if let Some((f, p)) = &mut self.dump {
             f.write_all(bytes).map_err(|e| {

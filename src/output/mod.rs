@@ -6,7 +6,9 @@
 //! - `file.rs`: the safe `-o FILE` (temporary file, rename, signal cleanup).
 //! - `heads.rs`: [`HeadOut`], where heads and trailers are printed.
 //! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
+//! - `diag.rs`: the one diagnostics writer on stderr, which never panics.
 
+pub mod diag;
 mod file;
 mod heads;
 mod raw;
