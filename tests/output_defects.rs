@@ -11,6 +11,8 @@
 mod support;
 
 use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,6 +59,21 @@ fn pipe_without_reader() -> std::os::fd::OwnedFd {
     writer
 }
 
+/// Asserts two byte strings are equal without dumping them (bodies are
+/// kilobytes of binary).
+#[track_caller]
+fn assert_same(actual: &[u8], expected: &[u8], what: &str) {
+    if actual != expected {
+        let at = actual.iter().zip(expected).position(|(a, b)| a != b);
+        panic!(
+            "{what}: {} bytes, expected {}; first difference at {at:?}; starts {:?}",
+            actual.len(),
+            expected.len(),
+            actual[..actual.len().min(60)].escape_ascii().to_string()
+        );
+    }
+}
+
 /// A 200 response whose `len`-byte body arrives slowly: in pieces of
 /// `piece` bytes, 20 ms apart, so a reader can act while it is in flight.
 fn slow_ok(len: usize, piece: usize) -> (Vec<u8>, Plan) {
@@ -91,7 +108,7 @@ fn stderr_reader_closes_after_ten_bytes(extra: &[&str], plan: Plan, body: &[u8])
     stderr.read_exact(&mut first).expect("10 bytes of stderr");
     drop(stderr);
     assert_eq!(wait_bounded(&mut child), 0, "{extra:?}");
-    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), body);
+    assert_same(&std::fs::read(dir.path().join("out")).unwrap(), body, "out");
     assert_eq!(listing(dir.path()), vec!["out"]);
 }
 
@@ -125,4 +142,108 @@ fn error_line_on_a_closed_stderr_keeps_the_exit_code() {
         .spawn()
         .expect("spawn rawget");
     assert_eq!(wait_bounded(&mut child), 7);
+}
+
+// ---------- issue 11.1: -o to something that is not a regular file ----------
+
+/// Whether the tests run as root (CI does).
+fn root() -> bool {
+    // SAFETY: geteuid only reads the process's credentials.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Runs the child as nobody (65534:65534) when the tests run as root, so a
+/// permission check is not waved through by root's override; a non-root
+/// runner is already subject to it.
+fn unprivileged(cmd: &mut Command) -> &mut Command {
+    if root() {
+        // std drops the supplementary groups too, before setgid/setuid.
+        cmd.uid(65534).gid(65534);
+    }
+    cmd
+}
+
+/// Makes `dir` reachable (and, with `mode`, writable or not) for nobody.
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Issue 11.1: `-o /dev/stdout` as root replaced the device link with a
+/// regular file, because /dev/stdout (-> /proc/self/fd/1 -> out.txt) looked
+/// like a regular file and was renamed over. Tested through a scratch link
+/// to /proc/self/fd/1, so a regression cannot touch the real /dev/stdout.
+#[test]
+fn output_through_a_link_to_proc_self_fd_1_writes_stdout() {
+    let (body, plan) = slow_ok(3000, 3000);
+    let server = serve(plan);
+    let dir = scratch();
+    std::os::unix::fs::symlink("/proc/self/fd/1", dir.path().join("out")).unwrap();
+    let stdout = std::fs::File::create(dir.path().join("stdout.txt")).unwrap();
+    let mut child = command(dir.path(), &["-s", "-o", "out", &url(&server, "/")])
+        .stdout(stdout)
+        .spawn()
+        .expect("spawn rawget");
+    assert_eq!(wait_bounded(&mut child), 0);
+    let written = std::fs::read(dir.path().join("stdout.txt")).unwrap();
+    assert_same(&written, &body, "stdout.txt");
+    let link = std::fs::symlink_metadata(dir.path().join("out")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert_eq!(listing(dir.path()), vec!["out", "stdout.txt"]);
+}
+
+/// Issue 11.1, with /dev/stdout itself and stdout a regular file: rawget
+/// writes stdout. Run as nobody, who cannot create files in /dev, so a
+/// regression fails (exit 23) instead of replacing the machine's /dev/stdout.
+#[test]
+fn output_to_dev_stdout_writes_stdout_in_order_with_the_head() {
+    let (body, plan) = slow_ok(3000, 3000);
+    let server = serve(plan);
+    let dir = scratch();
+    chmod(dir.path(), 0o755);
+    let path = dir.path().join("stdout.txt");
+    let stdout = std::fs::File::create(&path).unwrap();
+    let mut child = unprivileged(&mut command(
+        dir.path(),
+        &["-o", "/dev/stdout", &url(&server, "/")],
+    ))
+    .stdout(stdout)
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("spawn rawget");
+    assert_eq!(wait_bounded(&mut child), 0);
+    // Without -s the head goes to stdout too: head, then body, in order,
+    // because the body is written through stdout's own open file.
+    let mut expected = b"HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n".to_vec();
+    expected.extend_from_slice(&body);
+    assert_same(&std::fs::read(&path).unwrap(), &expected, "stdout.txt");
+    assert!(std::fs::symlink_metadata("/dev/stdout").is_ok_and(|m| m.file_type().is_symlink()));
+}
+
+/// Issue 11.1: a FIFO (here through a link) is written in place, never
+/// renamed over.
+#[test]
+fn output_to_a_fifo_through_a_link_is_written_in_place() {
+    let (body, plan) = slow_ok(3000, 1000);
+    let server = serve(plan);
+    let dir = scratch();
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo reads a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink("fifo", dir.path().join("out")).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let mut child = command(dir.path(), &["-s", "-o", "out", &url(&server, "/")])
+        .spawn()
+        .expect("spawn rawget");
+    assert_eq!(wait_bounded(&mut child), 0);
+    assert_same(&reader.join().unwrap(), &body, "the fifo's reader");
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(listing(dir.path()), vec!["fifo", "out"]);
 }

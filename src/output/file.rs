@@ -2,13 +2,16 @@
 //! when the response is complete, and removed on failure or SIGINT/SIGTERM.
 //!
 //! The temporary file is in FILE's directory, so the final rename is
-//! atomic. Devices and pipes (`-o /dev/null`, `-o /dev/full`) are written
-//! directly: renaming over them would replace the device node.
+//! atomic. What is not a regular file is written in place, never renamed
+//! over: devices, FIFOs and sockets (`-o /dev/null`, `-o /dev/full`), and
+//! the `/proc/self/fd/N` links behind `/dev/stdout` and `/dev/fd/N`, which
+//! name an open file rather than a path.
 
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -27,33 +30,8 @@ pub struct FileOut {
 impl FileOut {
     /// Creates the temporary file beside `path` (or opens a device).
     pub fn create(path: &Path, keep_partial: bool) -> Result<FileOut> {
-        let write_err = |what: &Path, e: io::Error| {
-            Error::new(
-                ErrorKind::Write,
-                format!("could not create {}", what.display()),
-            )
-            .with_source(e)
-        };
-        if let Ok(meta) = fs::metadata(path) {
-            if meta.is_dir() {
-                return Err(Error::new(
-                    ErrorKind::Write,
-                    format!("could not create {}: is a directory", path.display()),
-                ));
-            }
-            if !meta.is_file() {
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .map_err(|e| write_err(path, e))?;
-                return Ok(FileOut {
-                    file,
-                    path: path.to_owned(),
-                    temp: None,
-                    keep_partial,
-                    written: 0,
-                });
-            }
+        if let Target::InPlace(at) = resolve(path)? {
+            return FileOut::in_place(path, &at, keep_partial);
         }
         let name = path.file_name().ok_or_else(|| {
             Error::new(
@@ -87,13 +65,46 @@ impl FileOut {
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-                Err(e) => return Err(write_err(path, e)),
+                Err(e) => return Err(create_error(path, e)),
             }
         }
-        Err(write_err(
+        Err(create_error(
             path,
             last_err.unwrap_or_else(|| io::Error::other("no free temporary name")),
         ))
+    }
+
+    /// Opens what `at` names for writing in place: a device, a FIFO, a
+    /// socket, or whatever a `/proc/self/fd/N` link stands for.
+    ///
+    /// A link to one of rawget's own descriptors (`/dev/stdout` is
+    /// `/proc/self/fd/1`) is written through that descriptor, as opening
+    /// `/dev/fd/N` means on the BSDs: same offset and flags, so `>> log`
+    /// appends, a head printed to stdout stays before the body, and a
+    /// socket (which cannot be reopened through /proc) works. Any other
+    /// regular file is truncated first, as curl's `fopen("wb")` would.
+    fn in_place(path: &Path, at: &Path, keep_partial: bool) -> Result<FileOut> {
+        let file = match own_descriptor(at) {
+            Some(own) => Ok(own),
+            None => OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOCTTY)
+                .open(at)
+                .and_then(|f| {
+                    if f.metadata()?.is_file() {
+                        f.set_len(0)?;
+                    }
+                    Ok(f)
+                }),
+        }
+        .map_err(|e| create_error(path, e))?;
+        Ok(FileOut {
+            file,
+            path: path.to_owned(),
+            temp: None,
+            keep_partial,
+            written: 0,
+        })
     }
 
     pub(super) fn write_all(&mut self, data: &[u8]) -> Result<()> {
@@ -153,6 +164,124 @@ impl Drop for FileOut {
             unregister_temp();
         }
     }
+}
+
+/// Symbolic links followed before giving up, as the kernel's own limit
+/// (ELOOP after 40).
+const MAX_LINKS: usize = 40;
+
+/// How `-o PATH` is written, once its symbolic links are followed.
+enum Target {
+    /// A regular file, or nothing yet: through a temporary file renamed
+    /// over it.
+    Replace,
+    /// In place: not a regular file (a device, a FIFO, a socket), or a
+    /// `/proc/.../fd/N` link. Renaming over it would replace the device
+    /// node or the link (`-o /dev/stdout` as root did).
+    InPlace(PathBuf),
+}
+
+/// Follows `path`'s symbolic links, one at a time, to what they name.
+///
+/// A link in procfs (`/proc/self/fd/1`, where `/dev/stdout` and `/dev/fd/N`
+/// lead) is not followed: it names an open file, not a path, and reading
+/// it gives `pipe:[1234]` or a deleted file's old name. It is written in
+/// place, like a device.
+fn resolve(path: &Path) -> Result<Target> {
+    let mut at = path.to_owned();
+    for _ in 0..MAX_LINKS {
+        let meta = match fs::symlink_metadata(&at) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::Replace),
+            Err(e) => return Err(create_error(path, e)),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            if is_proc_link(&at) {
+                return Ok(Target::InPlace(at));
+            }
+            let next = fs::read_link(&at).map_err(|e| create_error(path, e))?;
+            // A relative target is relative to the link's directory; an
+            // absolute one replaces the path (Path::join does both).
+            at = match at.parent() {
+                Some(dir) => dir.join(next),
+                None => next,
+            };
+        } else if kind.is_dir() {
+            return Err(Error::new(
+                ErrorKind::Write,
+                format!("could not create {}: is a directory", path.display()),
+            ));
+        } else if kind.is_file() {
+            return Ok(Target::Replace);
+        } else {
+            return Ok(Target::InPlace(at));
+        }
+    }
+    Err(create_error(
+        path,
+        io::Error::from_raw_os_error(libc::ELOOP),
+    ))
+}
+
+/// Whether `link` lives in procfs, where a symbolic link is a handle on an
+/// open file (`/proc/self/fd/N`, `/proc/PID/cwd`) rather than a path.
+#[cfg(target_os = "linux")]
+fn is_proc_link(link: &Path) -> bool {
+    let dir = match link.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(dir) = CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: statfs is a plain C struct, for which all zeroes is valid.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statfs reads a valid C string and fills the struct.
+    let ok = unsafe { libc::statfs(dir.as_ptr(), &mut fs) } == 0;
+    // f_type's and the constant's integer types differ between libcs (the
+    // same on glibc, where the cast is a no-op); compare as i64.
+    #[allow(clippy::unnecessary_cast)]
+    let proc = fs.f_type as i64 == libc::PROC_SUPER_MAGIC as i64;
+    ok && proc
+}
+
+/// Elsewhere `/dev/fd/N` and `/dev/stdout` are devices, written in place
+/// already.
+#[cfg(not(target_os = "linux"))]
+fn is_proc_link(_: &Path) -> bool {
+    false
+}
+
+/// When `link` is `.../fd/N` and names the same open file as rawget's own
+/// descriptor N, a duplicate of N (close-on-exec).
+fn own_descriptor(link: &Path) -> Option<File> {
+    use std::os::fd::{BorrowedFd, RawFd};
+    use std::os::unix::fs::MetadataExt;
+    let n: RawFd = link.file_name()?.to_str()?.parse().ok()?;
+    let named = fs::metadata(link).ok()?;
+    // SAFETY: fcntl(F_GETFD) only asks whether descriptor n is open.
+    if n < 0 || unsafe { libc::fcntl(n, libc::F_GETFD) } == -1 {
+        return None;
+    }
+    // SAFETY: n is open (checked just above) and stays open while borrowed:
+    // nothing in rawget closes a descriptor it did not open.
+    let fd = unsafe { BorrowedFd::borrow_raw(n) };
+    let own = File::from(fd.try_clone_to_owned().ok()?);
+    let meta = own.metadata().ok()?;
+    if (meta.dev(), meta.ino()) != (named.dev(), named.ino()) {
+        return None;
+    }
+    Some(own)
+}
+
+/// The error for an `-o` target that cannot be opened or created.
+fn create_error(path: &Path, e: io::Error) -> Error {
+    Error::new(
+        ErrorKind::Write,
+        format!("could not create {}", path.display()),
+    )
+    .with_source(e)
 }
 
 /// The temporary file's path for the signal handler, as a leaked C string.
