@@ -247,3 +247,137 @@ fn output_to_a_fifo_through_a_link_is_written_in_place() {
         .is_fifo());
     assert_eq!(listing(dir.path()), vec!["fifo", "out"]);
 }
+
+// ---------- issue 11.2: modes, owners and links of the replaced file ----------
+
+/// A server for a small body, and the body.
+fn small_ok() -> (Vec<u8>, Server) {
+    let body = patterned(2000);
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n".to_vec();
+    response.extend_from_slice(&body);
+    (body, serve(Plan::new(response)))
+}
+
+/// Runs `rawget -s -o OUT URL` in `dir` with umask 022 and returns the exit
+/// code; `tune` adjusts the command (credentials) first.
+fn fetch_to(dir: &Path, out: &str, server: &Server, tune: impl FnOnce(&mut Command)) -> i32 {
+    let mut cmd = command(dir, &["-s", "-o", out, &url(server, "/")]);
+    // SAFETY: umask is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    tune(&mut cmd);
+    let mut child = cmd.stderr(Stdio::null()).spawn().expect("spawn rawget");
+    wait_bounded(&mut child)
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Issue 11.2: a 0600 file came back 0644 (the temporary file's mode under
+/// umask 022): a private file was made world-readable.
+#[test]
+fn replacing_a_file_keeps_its_mode() {
+    let (body, server) = small_ok();
+    let dir = scratch();
+    let out = dir.path().join("out");
+    std::fs::write(&out, "secret").unwrap();
+    chmod(&out, 0o600);
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    assert_same(&std::fs::read(&out).unwrap(), &body, "out");
+    assert_eq!(format!("{:o}", mode(&out)), "600");
+}
+
+/// Issue 11.2: as root, the replaced file became root's. Its owner and
+/// group are kept (fchown on the temporary file before the rename).
+#[test]
+fn replacing_a_file_as_root_keeps_its_owner_and_group() {
+    use std::os::unix::fs::MetadataExt;
+    if !root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root"
+        );
+        eprintln!("skipped: needs root to own a file as another user");
+        return;
+    }
+    let (_, server) = small_ok();
+    let dir = scratch();
+    let out = dir.path().join("out");
+    std::fs::write(&out, "theirs").unwrap();
+    std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
+    chmod(&out, 0o640);
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(format!("{:o}", mode(&out)), "640");
+}
+
+/// Issue 11.2: `-o link` replaced the symbolic link by a regular file. The
+/// link's target is written (atomically: the temporary file beside the
+/// target), through a chain of relative links.
+#[test]
+fn output_through_a_chain_of_links_writes_the_target() {
+    let (body, server) = small_ok();
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/real"), "old").unwrap();
+    // out -> sub/hop -> real (relative to sub/).
+    std::os::unix::fs::symlink("sub/hop", dir.path().join("out")).unwrap();
+    std::os::unix::fs::symlink("real", dir.path().join("sub/hop")).unwrap();
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    for link in ["out", "sub/hop"] {
+        let meta = std::fs::symlink_metadata(dir.path().join(link)).unwrap();
+        assert!(meta.file_type().is_symlink(), "{link} was replaced");
+    }
+    assert_same(
+        &std::fs::read(dir.path().join("sub/real")).unwrap(),
+        &body,
+        "sub/real",
+    );
+    assert_eq!(listing(dir.path()), vec!["out", "sub"]);
+    assert_eq!(listing(&dir.path().join("sub")), vec!["hop", "real"]);
+}
+
+/// Issue 11.2: a link to a name that does not exist yet creates the target
+/// and keeps the link, as curl (which opens through the link) does.
+#[test]
+fn output_through_a_dangling_link_creates_its_target() {
+    let (body, server) = small_ok();
+    let dir = scratch();
+    std::os::unix::fs::symlink("new.txt", dir.path().join("out")).unwrap();
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    assert!(std::fs::symlink_metadata(dir.path().join("out"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_same(
+        &std::fs::read(dir.path().join("new.txt")).unwrap(),
+        &body,
+        "new.txt",
+    );
+}
+
+/// Issue 11.2, the documented choice for hard links: FILE is replaced by a
+/// rename, so it gets a new inode and its other links keep the old content
+/// (docs/cli.md says so). Writing in place would break the promise that the
+/// old content stays until the new body is complete.
+#[test]
+fn a_file_with_another_hard_link_is_replaced_and_the_other_link_keeps_the_old_content() {
+    use std::os::unix::fs::MetadataExt;
+    let (body, server) = small_ok();
+    let dir = scratch();
+    let out = dir.path().join("out");
+    std::fs::write(&out, "old").unwrap();
+    std::fs::hard_link(&out, dir.path().join("other")).unwrap();
+    let before = std::fs::metadata(&out).unwrap().ino();
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    assert_same(&std::fs::read(&out).unwrap(), &body, "out");
+    assert_eq!(std::fs::read(dir.path().join("other")).unwrap(), b"old");
+    assert_ne!(std::fs::metadata(&out).unwrap().ino(), before);
+}

@@ -7,11 +7,11 @@
 //! the `/proc/self/fd/N` links behind `/dev/stdout` and `/dev/fd/N`, which
 //! name an open file rather than a path.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -20,7 +20,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// `-o FILE`: a temporary file renamed into place, or a device written directly.
 pub struct FileOut {
     pub(super) file: File,
+    /// FILE as the user named it, for messages.
     path: PathBuf,
+    /// What the temporary file is renamed over: FILE, or the end of its
+    /// chain of symbolic links.
+    target: PathBuf,
     /// The temporary file, while it exists; `None` for direct writes.
     temp: Option<PathBuf>,
     keep_partial: bool,
@@ -30,48 +34,37 @@ pub struct FileOut {
 impl FileOut {
     /// Creates the temporary file beside `path` (or opens a device).
     pub fn create(path: &Path, keep_partial: bool) -> Result<FileOut> {
-        if let Target::InPlace(at) = resolve(path)? {
-            return FileOut::in_place(path, &at, keep_partial);
-        }
-        let name = path.file_name().ok_or_else(|| {
+        let (target, existing) = match resolve(path)? {
+            Target::InPlace(at) => return FileOut::in_place(path, &at, keep_partial),
+            Target::Replace { at, existing } => (at, existing),
+        };
+        let name = target.file_name().ok_or_else(|| {
             Error::new(
                 ErrorKind::Write,
                 format!("could not create {}: not a file name", path.display()),
             )
         })?;
-        let dir = match path.parent() {
+        let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
             _ => PathBuf::from("."),
         };
-        let pid = std::process::id();
-        let mut last_err = None;
-        for attempt in 0..16u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let mut temp_name = std::ffi::OsString::from(".");
-            temp_name.push(name);
-            temp_name.push(format!(".rawget-{pid}-{:x}.part", nanos ^ attempt));
-            let temp = dir.join(temp_name);
-            match OpenOptions::new().write(true).create_new(true).open(&temp) {
-                Ok(file) => {
-                    register_temp(&temp);
-                    return Ok(FileOut {
-                        file,
-                        path: path.to_owned(),
-                        temp: Some(temp),
-                        keep_partial,
-                        written: 0,
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-                Err(e) => return Err(create_error(path, e)),
-            }
+        let (file, temp) =
+            create_temp(&dir, name, existing.is_some()).map_err(|e| create_error(path, e))?;
+        if let Some(old) = &existing {
+            keep_attributes(&file, old).map_err(|e| {
+                let _ = fs::remove_file(&temp);
+                create_error(path, e)
+            })?;
         }
-        Err(create_error(
-            path,
-            last_err.unwrap_or_else(|| io::Error::other("no free temporary name")),
-        ))
+        register_temp(&temp);
+        Ok(FileOut {
+            file,
+            path: path.to_owned(),
+            target,
+            temp: Some(temp),
+            keep_partial,
+            written: 0,
+        })
     }
 
     /// Opens what `at` names for writing in place: a device, a FIFO, a
@@ -101,6 +94,7 @@ impl FileOut {
         Ok(FileOut {
             file,
             path: path.to_owned(),
+            target: at.to_owned(),
             temp: None,
             keep_partial,
             written: 0,
@@ -125,7 +119,7 @@ impl FileOut {
         // No fsync: like curl and wget, rawget leaves durability to the
         // system; a full disk already fails the write itself (exit 23).
         if let Some(temp) = self.temp.take() {
-            let renamed = fs::rename(&temp, &self.path);
+            let renamed = fs::rename(&temp, &self.target);
             unregister_temp();
             if let Err(e) = renamed {
                 let _ = fs::remove_file(&temp);
@@ -141,7 +135,7 @@ impl FileOut {
 
     pub(super) fn abort(mut self) -> Option<String> {
         let temp = self.temp.take()?;
-        let note = if self.keep_partial && fs::rename(&temp, &self.path).is_ok() {
+        let note = if self.keep_partial && fs::rename(&temp, &self.target).is_ok() {
             Some(format!(
                 "kept the partial body in {} ({} bytes)",
                 self.path.display(),
@@ -172,9 +166,12 @@ const MAX_LINKS: usize = 40;
 
 /// How `-o PATH` is written, once its symbolic links are followed.
 enum Target {
-    /// A regular file, or nothing yet: through a temporary file renamed
-    /// over it.
-    Replace,
+    /// A regular file (`existing`), or nothing yet: through a temporary
+    /// file renamed over `at`, the end of the chain of links.
+    Replace {
+        at: PathBuf,
+        existing: Option<fs::Metadata>,
+    },
     /// In place: not a regular file (a device, a FIFO, a socket), or a
     /// `/proc/.../fd/N` link. Renaming over it would replace the device
     /// node or the link (`-o /dev/stdout` as root did).
@@ -192,7 +189,10 @@ fn resolve(path: &Path) -> Result<Target> {
     for _ in 0..MAX_LINKS {
         let meta = match fs::symlink_metadata(&at) {
             Ok(meta) => meta,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Target::Replace),
+            // A dangling link creates its target, as opening through it does.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Target::Replace { at, existing: None })
+            }
             Err(e) => return Err(create_error(path, e)),
         };
         let kind = meta.file_type();
@@ -213,7 +213,10 @@ fn resolve(path: &Path) -> Result<Target> {
                 format!("could not create {}: is a directory", path.display()),
             ));
         } else if kind.is_file() {
-            return Ok(Target::Replace);
+            return Ok(Target::Replace {
+                at,
+                existing: Some(meta),
+            });
         } else {
             return Ok(Target::InPlace(at));
         }
@@ -273,6 +276,53 @@ fn own_descriptor(link: &Path) -> Option<File> {
         return None;
     }
     Some(own)
+}
+
+/// Creates a new temporary file in `dir` for FILE `name`:
+/// `.NAME.rawget-PID-HEX.part`, hidden, and named after its process so that
+/// a later run can tell a stale one. It is made private (0600) when it will
+/// replace an existing file, whose mode [`keep_attributes`] then gives it;
+/// a new FILE gets the usual 0666 less the umask, as curl's does.
+fn create_temp(dir: &Path, name: &OsStr, private: bool) -> io::Result<(File, PathBuf)> {
+    let pid = std::process::id();
+    let mut last_err = None;
+    for attempt in 0..16u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut temp_name = OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".rawget-{pid}-{:x}.part", nanos ^ attempt));
+        let temp = dir.join(temp_name);
+        let mut open = OpenOptions::new();
+        open.write(true).create_new(true);
+        if private {
+            open.mode(0o600);
+        }
+        match open.open(&temp) {
+            Ok(file) => return Ok((file, temp)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name")))
+}
+
+/// Gives the temporary file the replaced file's owner, group and mode, so
+/// the rename changes FILE's content and nothing else (a 0600 file stayed
+/// 0644 before). The owner is kept when rawget may set it (as root); the
+/// group when it may (root, or a group the user is in); otherwise they are
+/// the user's, as for any file the user writes anew. Owner first: chown
+/// clears the set-user-ID and set-group-ID bits that the mode then restores.
+fn keep_attributes(file: &File, old: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
+    let new = file.metadata()?;
+    if (new.uid(), new.gid()) != (old.uid(), old.gid())
+        && fchown(file, Some(old.uid()), Some(old.gid())).is_err()
+    {
+        let _ = fchown(file, None, Some(old.gid()));
+    }
+    file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
 }
 
 /// The error for an `-o` target that cannot be opened or created.
