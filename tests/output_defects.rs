@@ -381,3 +381,132 @@ fn a_file_with_another_hard_link_is_replaced_and_the_other_link_keeps_the_old_co
     assert_eq!(std::fs::read(dir.path().join("other")).unwrap(), b"old");
     assert_ne!(std::fs::metadata(&out).unwrap().ino(), before);
 }
+
+// ---------- issue 11.3: a writable file in a directory rawget cannot write ----------
+
+/// Waits (bounded) until `dir` holds a rawget temporary file; returns its name.
+fn wait_for_temp(dir: &Path) -> String {
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        if let Some(name) = listing(dir).into_iter().find(|n| n.contains(".rawget-")) {
+            return name;
+        }
+        assert!(Instant::now() < deadline, "no temporary file appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A directory nobody (the unprivileged child) cannot write, holding a
+/// file `out` it can, and a private `$TMPDIR` it can. Returned are the
+/// scratch root, the directory and the temp directory.
+fn read_only_dir_with_writable_file() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf)
+{
+    let root_dir = scratch();
+    chmod(root_dir.path(), 0o755);
+    let dir = root_dir.path().join("ro");
+    let tmp = root_dir.path().join("tmp");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::write(dir.join("out"), "precious").unwrap();
+    chmod(&dir.join("out"), 0o666);
+    chmod(&dir, 0o555);
+    chmod(&tmp, 0o777);
+    (root_dir, dir, tmp)
+}
+
+/// Issue 11.3: a writable FILE in a directory where no temporary file can
+/// be made was exit 23 (curl writes it). rawget collects the body in
+/// `$TMPDIR` and copies it over FILE when complete: FILE keeps its old
+/// content until then, keeps its inode, and `-v` says so.
+#[test]
+fn writable_file_in_a_read_only_directory_is_written_through_tmpdir() {
+    use std::os::unix::fs::MetadataExt;
+    let (body, plan) = slow_ok(6000, 1000);
+    let server = serve(plan);
+    let (_root, dir, tmp) = read_only_dir_with_writable_file();
+    let inode = std::fs::metadata(dir.join("out")).unwrap().ino();
+    let mut cmd = command(&dir, &["-v", "-s", "-o", "out", &url(&server, "/")]);
+    let mut child = unprivileged(&mut cmd)
+        .env("TMPDIR", &tmp)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawget");
+    let temp = wait_for_temp(&tmp);
+    assert!(temp.starts_with(".out.rawget-"), "{temp}");
+    assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"precious");
+    let code = wait_bounded(&mut child);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    chmod(&dir, 0o755);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same(&std::fs::read(dir.join("out")).unwrap(), &body, "out");
+    assert_eq!(std::fs::metadata(dir.join("out")).unwrap().ino(), inode);
+    assert!(
+        stderr.contains(&format!(
+            "* cannot create a temporary file beside out (Permission denied); writing through {}/.out.rawget-",
+            tmp.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(listing(&dir), vec!["out"]);
+    assert!(listing(&tmp).is_empty(), "{:?}", listing(&tmp));
+}
+
+/// Issue 11.3: FILE is opened only when the body is complete; if it cannot
+/// be opened then, that is exit 23 saying so, FILE keeps its old content
+/// and the temporary file goes.
+#[test]
+fn a_file_that_cannot_be_opened_at_the_end_is_exit_23_and_keeps_its_content() {
+    let (_, plan) = slow_ok(6000, 1000);
+    let server = serve(plan);
+    let (_root, dir, tmp) = read_only_dir_with_writable_file();
+    let mut cmd = command(&dir, &["-s", "-o", "out", &url(&server, "/")]);
+    let mut child = unprivileged(&mut cmd)
+        .env("TMPDIR", &tmp)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawget");
+    wait_for_temp(&tmp);
+    // While the body arrives, FILE stops being writable.
+    chmod(&dir.join("out"), 0o444);
+    let code = wait_bounded(&mut child);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    chmod(&dir, 0o755);
+    assert_eq!(code, 23, "{stderr}");
+    assert_eq!(
+        stderr,
+        "rawget: error: could not open out to write the body: Permission denied\n"
+    );
+    assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"precious");
+    assert!(listing(&tmp).is_empty(), "{:?}", listing(&tmp));
+}
+
+/// A directory nobody can write, without FILE in it: nothing can be made,
+/// exit 23 as before (the fallback is for an existing, writable FILE).
+#[test]
+fn a_new_file_in_a_read_only_directory_is_still_exit_23() {
+    let (_, server) = small_ok();
+    let (_root, dir, tmp) = read_only_dir_with_writable_file();
+    let mut cmd = command(&dir, &["-s", "-o", "new", &url(&server, "/")]);
+    let run = unprivileged(&mut cmd)
+        .env("TMPDIR", &tmp)
+        .output()
+        .expect("run rawget");
+    chmod(&dir, 0o755);
+    assert_eq!(run.status.code(), Some(23));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr),
+        "rawget: error: could not create new: Permission denied\n"
+    );
+}

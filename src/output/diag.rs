@@ -10,6 +10,7 @@
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::stdio::StdStream;
 
@@ -32,6 +33,23 @@ pub fn line(args: fmt::Arguments<'_>) {
     let _ = buf.write_fmt(args);
     let _ = buf.write_str("\n");
     write(buf.as_bytes());
+}
+
+/// Whether `-v` is on. The output code says under `-v` how it writes FILE
+/// (a temporary file elsewhere) before the fetch has a trace to hand it,
+/// and verbosity is one per process, like the log crate's level.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Turns [`step`] lines on or off; set once, from `-v`.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+/// A `* ` line, as `-v` prints its steps; nothing without `-v`.
+pub fn step(args: fmt::Arguments<'_>) {
+    if VERBOSE.load(Ordering::Relaxed) {
+        line(format_args!("* {args}"));
+    }
 }
 
 /// A line buffer on the stack that moves to the heap when it fills.

@@ -15,7 +15,8 @@ use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use crate::error::{Error, ErrorKind, Result};
+use super::diag;
+use crate::error::{one_line, Error, ErrorKind, Result};
 
 /// `-o FILE`: a temporary file renamed into place, or a device written directly.
 pub struct FileOut {
@@ -27,6 +28,8 @@ pub struct FileOut {
     target: PathBuf,
     /// The temporary file, while it exists; `None` for direct writes.
     temp: Option<PathBuf>,
+    /// How the temporary file becomes FILE.
+    finish: Finish,
     keep_partial: bool,
     pub(super) written: u64,
 }
@@ -48,9 +51,29 @@ impl FileOut {
             Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
             _ => PathBuf::from("."),
         };
-        let (file, temp) =
-            create_temp(&dir, name, existing.is_some()).map_err(|e| create_error(path, e))?;
-        if let Some(old) = &existing {
+        let (file, temp, finish) = match create_temp(&dir, name, existing.is_some()) {
+            Ok((file, temp)) => (file, temp, Finish::Rename),
+            Err(e) if existing.is_some() && writable(&target) => {
+                // FILE can be written but nothing can be made beside it
+                // (a read-only or sticky directory): curl writes FILE, and
+                // so does rawget, keeping the old content until the body
+                // is complete by collecting it elsewhere first.
+                let Ok((file, temp)) = create_temp(&std::env::temp_dir(), name, true) else {
+                    return Err(create_error(path, e));
+                };
+                diag::step(format_args!(
+                    "cannot create a temporary file beside {} ({}); writing through {}, \
+                     copied over {} when complete",
+                    path.display(),
+                    one_line(&e),
+                    temp.display(),
+                    path.display()
+                ));
+                (file, temp, Finish::Copy)
+            }
+            Err(e) => return Err(create_error(path, e)),
+        };
+        if let (Some(old), Finish::Rename) = (&existing, finish) {
             keep_attributes(&file, old).map_err(|e| {
                 let _ = fs::remove_file(&temp);
                 create_error(path, e)
@@ -62,6 +85,7 @@ impl FileOut {
             path: path.to_owned(),
             target,
             temp: Some(temp),
+            finish,
             keep_partial,
             written: 0,
         })
@@ -96,6 +120,7 @@ impl FileOut {
             path: path.to_owned(),
             target: at.to_owned(),
             temp: None,
+            finish: Finish::Rename,
             keep_partial,
             written: 0,
         })
@@ -118,7 +143,15 @@ impl FileOut {
     pub(super) fn commit(mut self) -> Result<()> {
         // No fsync: like curl and wget, rawget leaves durability to the
         // system; a full disk already fails the write itself (exit 23).
-        if let Some(temp) = self.temp.take() {
+        let Some(temp) = self.temp.take() else {
+            return Ok(());
+        };
+        if self.finish == Finish::Copy {
+            let copied = copy_over(&mut self.file, &temp, &self.target, &self.path);
+            unregister_temp();
+            return copied;
+        }
+        {
             let renamed = fs::rename(&temp, &self.target);
             unregister_temp();
             if let Err(e) = renamed {
@@ -135,15 +168,24 @@ impl FileOut {
 
     pub(super) fn abort(mut self) -> Option<String> {
         let temp = self.temp.take()?;
-        let note = if self.keep_partial && fs::rename(&temp, &self.target).is_ok() {
-            Some(format!(
+        let kept = || {
+            format!(
                 "kept the partial body in {} ({} bytes)",
                 self.path.display(),
                 self.written
-            ))
-        } else {
-            let _ = fs::remove_file(&temp);
-            None
+            )
+        };
+        let note = match (self.keep_partial, self.finish) {
+            (true, Finish::Rename) if fs::rename(&temp, &self.target).is_ok() => Some(kept()),
+            // copy_over removes the temporary file, or keeps it and says so.
+            (true, Finish::Copy) => Some(
+                copy_over(&mut self.file, &temp, &self.target, &self.path)
+                    .map_or_else(|e| one_line(&e), |()| kept()),
+            ),
+            _ => {
+                let _ = fs::remove_file(&temp);
+                None
+            }
         };
         unregister_temp();
         note
@@ -158,6 +200,67 @@ impl Drop for FileOut {
             unregister_temp();
         }
     }
+}
+
+/// How the temporary file becomes FILE once the body is complete.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Finish {
+    /// rename(2) over FILE: atomic, the temporary file is beside it.
+    Rename,
+    /// Copied over FILE, which is opened for writing only then: the
+    /// temporary file is elsewhere (`$TMPDIR`), since FILE's directory
+    /// cannot take one. FILE keeps its inode, owner and mode.
+    Copy,
+}
+
+/// Copies the complete temporary file (`file`, at `temp`) over `target`
+/// and removes it. FILE is opened (and truncated) only now, so until here
+/// its old content was whole. If FILE cannot be opened, it is untouched and
+/// the temporary file goes; if the copy fails part-way, FILE is damaged and
+/// the temporary file, the one complete copy, is kept and named.
+fn copy_over(file: &mut File, temp: &Path, target: &Path, path: &Path) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut dest = match OpenOptions::new().write(true).truncate(true).open(target) {
+        Ok(dest) => dest,
+        Err(e) => {
+            let _ = fs::remove_file(temp);
+            return Err(Error::new(
+                ErrorKind::Write,
+                format!("could not open {} to write the body", path.display()),
+            )
+            .with_source(e));
+        }
+    };
+    // io::copy uses copy_file_range(2) or sendfile(2) where it can.
+    let copied = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| io::copy(file, &mut dest));
+    match copied {
+        Ok(_) => {
+            let _ = fs::remove_file(temp);
+            Ok(())
+        }
+        Err(e) => Err(Error::new(
+            ErrorKind::Write,
+            format!(
+                "could not copy the body over {}, which is now incomplete; \
+                 what arrived is kept in {}",
+                path.display(),
+                temp.display()
+            ),
+        )
+        .with_source(e)),
+    }
+}
+
+/// Whether rawget may open `path` for writing (checked with the real ids,
+/// which are rawget's: it is not set-user-ID).
+fn writable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access reads a valid C string.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
 /// Symbolic links followed before giving up, as the kernel's own limit
@@ -295,7 +398,8 @@ fn create_temp(dir: &Path, name: &OsStr, private: bool) -> io::Result<(File, Pat
         temp_name.push(format!(".rawget-{pid}-{:x}.part", nanos ^ attempt));
         let temp = dir.join(temp_name);
         let mut open = OpenOptions::new();
-        open.write(true).create_new(true);
+        // Readable too: a copy over FILE (Finish::Copy) reads it back.
+        open.read(true).write(true).create_new(true);
         if private {
             open.mode(0o600);
         }
@@ -377,4 +481,30 @@ fn install_signal_cleanup() {
             libc::signal(libc::SIGHUP, handler);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy that fails part-way (here: /dev/full, no space) is reported
+    /// with the damage, and keeps the temporary file, the only whole copy.
+    #[test]
+    fn a_failed_copy_over_file_keeps_the_temporary_file_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut file, temp) = create_temp(dir.path(), OsStr::new("out"), true).unwrap();
+        file.write_all(b"the whole body").unwrap();
+        let err =
+            copy_over(&mut file, &temp, Path::new("/dev/full"), Path::new("out")).unwrap_err();
+        assert_eq!(err.exit_code(), 23);
+        assert_eq!(
+            one_line(&err),
+            format!(
+                "could not copy the body over out, which is now incomplete; what arrived is \
+                 kept in {}: No space left on device",
+                temp.display()
+            )
+        );
+        assert_eq!(fs::read(&temp).unwrap(), b"the whole body");
+    }
 }
