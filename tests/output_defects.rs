@@ -510,3 +510,131 @@ fn a_new_file_in_a_read_only_directory_is_still_exit_23() {
         "rawget: error: could not create new: Permission denied\n"
     );
 }
+
+// ---------- issue 11.4: --keep-partial on SIGINT and SIGTERM ----------
+
+/// Starts `rawget -s ARGS -o out URL` against a server that sends the head
+/// and the first 10 body bytes, then holds the connection; returns once
+/// the temporary file exists (rawget is waiting for the rest).
+fn hanging_fetch(dir: &Path, extra: &[&str], tune: impl FnOnce(&mut Command)) -> (Child, Server) {
+    let ok = fixture("ok.http");
+    let server = serve(
+        Plan::new(ok.clone())
+            .cut(head_of(&ok).len() + 10)
+            .end(End::Hang),
+    );
+    let address = url(&server, "/");
+    let mut args = vec!["-s"];
+    args.extend_from_slice(extra);
+    args.extend(["-o", "out", &address]);
+    let mut cmd = command(dir, &args);
+    tune(&mut cmd);
+    let child = cmd.stderr(Stdio::piped()).spawn().expect("spawn rawget");
+    assert_eq!(server.wait_requests(1, Duration::from_secs(10)).len(), 1);
+    wait_for_temp(dir);
+    (child, server)
+}
+
+/// Waits until `dir`'s temporary file holds `n` bytes: the body bytes that
+/// arrived were written.
+fn wait_for_temp_size(dir: &Path, n: u64) {
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        let temp = wait_for_temp(dir);
+        if std::fs::metadata(dir.join(&temp)).is_ok_and(|m| m.len() == n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the temporary file never held {n} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn signal(child: &Child, sig: i32) {
+    // SAFETY: signalling our own child, which has not been reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+/// Issue 11.4: with --keep-partial, SIGINT and SIGTERM deleted the bytes
+/// that arrived (the handler always unlinked the temporary file); they are
+/// kept now, as after -m, by a rename in the handler.
+#[test]
+fn keep_partial_keeps_what_arrived_on_sigint_and_sigterm() {
+    let ok = fixture("ok.http");
+    let first = &body_of(&ok)[..10];
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let dir = scratch();
+        std::fs::write(dir.path().join("out"), "precious").unwrap();
+        let (mut child, _server) = hanging_fetch(dir.path(), &["--keep-partial"], |_| {});
+        wait_for_temp_size(dir.path(), 10);
+        signal(&child, sig);
+        let code = wait_bounded(&mut child);
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(code, 128 + sig, "signal {sig}: {stderr}");
+        assert_eq!(
+            std::fs::read(dir.path().join("out")).unwrap(),
+            first,
+            "signal {sig}"
+        );
+        assert_eq!(listing(dir.path()), vec!["out"], "signal {sig}");
+        assert_eq!(stderr, "rawget: kept the partial body in out (10 bytes)\n");
+    }
+}
+
+/// Without --keep-partial the signal still leaves the old FILE and no
+/// temporary file (the behaviour 11.4 must not lose).
+#[test]
+fn sigint_without_keep_partial_leaves_the_old_file() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("out"), "precious").unwrap();
+    let (mut child, _server) = hanging_fetch(dir.path(), &[], |_| {});
+    signal(&child, libc::SIGINT);
+    assert_eq!(wait_bounded(&mut child), 128 + libc::SIGINT);
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"precious");
+    assert_eq!(listing(dir.path()), vec!["out"]);
+}
+
+/// Issue 11.4 with the temporary file in `$TMPDIR` (issue 11.3): the
+/// handler copies what arrived over FILE.
+#[test]
+fn keep_partial_on_sigterm_through_tmpdir_copies_what_arrived() {
+    let ok = fixture("ok.http");
+    let server = serve(
+        Plan::new(ok.clone())
+            .cut(head_of(&ok).len() + 10)
+            .end(End::Hang),
+    );
+    let (_root, dir, tmp) = read_only_dir_with_writable_file();
+    let mut cmd = command(
+        &dir,
+        &["-s", "--keep-partial", "-o", "out", &url(&server, "/")],
+    );
+    let mut child = unprivileged(&mut cmd)
+        .env("TMPDIR", &tmp)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawget");
+    wait_for_temp_size(&tmp, 10);
+    signal(&child, libc::SIGTERM);
+    let code = wait_bounded(&mut child);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    chmod(&dir, 0o755);
+    assert_eq!(code, 128 + libc::SIGTERM, "{stderr}");
+    assert_eq!(std::fs::read(dir.join("out")).unwrap(), &body_of(&ok)[..10]);
+    assert!(listing(&tmp).is_empty(), "{:?}", listing(&tmp));
+    assert_eq!(stderr, "rawget: kept the partial body in out (10 bytes)\n");
+}

@@ -13,9 +13,9 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicPtr, Ordering};
 
 use super::diag;
+use super::signals::{self, OnSignal};
 use crate::error::{one_line, Error, ErrorKind, Result};
 
 /// `-o FILE`: a temporary file renamed into place, or a device written directly.
@@ -79,7 +79,12 @@ impl FileOut {
                 create_error(path, e)
             })?;
         }
-        register_temp(&temp);
+        let on_signal = match (keep_partial, finish) {
+            (false, _) => OnSignal::Remove,
+            (true, Finish::Rename) => OnSignal::Rename,
+            (true, Finish::Copy) => OnSignal::Copy,
+        };
+        signals::arm(&temp, &target, path, on_signal);
         Ok(FileOut {
             file,
             path: path.to_owned(),
@@ -147,23 +152,24 @@ impl FileOut {
             return Ok(());
         };
         if self.finish == Finish::Copy {
+            // The body is complete: a signal during the copy finishes it.
+            signals::set(OnSignal::Copy);
             let copied = copy_over(&mut self.file, &temp, &self.target, &self.path);
-            unregister_temp();
+            signals::disarm();
             return copied;
         }
-        {
-            let renamed = fs::rename(&temp, &self.target);
-            unregister_temp();
-            if let Err(e) = renamed {
-                let _ = fs::remove_file(&temp);
-                return Err(Error::new(
-                    ErrorKind::Write,
-                    format!("could not rename into {}", self.path.display()),
-                )
-                .with_source(e));
-            }
-        }
-        Ok(())
+        let renamed = fs::rename(&temp, &self.target);
+        // Disarmed only after the rename: a signal in between finds no
+        // temporary file to remove, and FILE is already whole.
+        signals::disarm();
+        renamed.map_err(|e| {
+            let _ = fs::remove_file(&temp);
+            Error::new(
+                ErrorKind::Write,
+                format!("could not rename into {}", self.path.display()),
+            )
+            .with_source(e)
+        })
     }
 
     pub(super) fn abort(mut self) -> Option<String> {
@@ -187,7 +193,7 @@ impl FileOut {
                 None
             }
         };
-        unregister_temp();
+        signals::disarm();
         note
     }
 }
@@ -197,7 +203,7 @@ impl Drop for FileOut {
         // Neither committed nor aborted (an early return): leave nothing behind.
         if let Some(temp) = self.temp.take() {
             let _ = fs::remove_file(temp);
-            unregister_temp();
+            signals::disarm();
         }
     }
 }
@@ -436,51 +442,6 @@ fn create_error(path: &Path, e: io::Error) -> Error {
         format!("could not create {}", path.display()),
     )
     .with_source(e)
-}
-
-/// The temporary file's path for the signal handler, as a leaked C string.
-static TEMP_PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-
-fn register_temp(path: &Path) {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return;
-    };
-    TEMP_PATH.store(c.into_raw(), Ordering::SeqCst);
-    install_signal_cleanup();
-}
-
-fn unregister_temp() {
-    let p = TEMP_PATH.swap(std::ptr::null_mut(), Ordering::SeqCst);
-    if !p.is_null() {
-        // SAFETY: the pointer came from CString::into_raw in register_temp.
-        drop(unsafe { CString::from_raw(p) });
-    }
-}
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    let p = TEMP_PATH.load(Ordering::SeqCst);
-    // SAFETY: unlink, signal and raise are async-signal-safe; `p` is a valid
-    // C string or null.
-    unsafe {
-        if !p.is_null() {
-            libc::unlink(p);
-        }
-        libc::signal(sig, libc::SIG_DFL);
-        libc::raise(sig);
-    }
-}
-
-fn install_signal_cleanup() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: installing a handler that only calls async-signal-safe functions.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-            libc::signal(libc::SIGHUP, handler);
-        }
-    });
 }
 
 #[cfg(test)]

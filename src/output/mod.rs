@@ -3,7 +3,8 @@
 //!
 //! - `sink.rs`: [`BodyOut`], the body's one destination (stdout or FILE).
 //! - `stdio.rs`: [`StdStream`], unbuffered stdout and stderr.
-//! - `file.rs`: the safe `-o FILE` (temporary file, rename, signal cleanup).
+//! - `file.rs`: the safe `-o FILE` (temporary file, rename or copy).
+//! - `signals.rs`: what SIGINT/SIGTERM/SIGHUP do to its temporary file.
 //! - `heads.rs`: [`HeadOut`], where heads and trailers are printed.
 //! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
 //! - `diag.rs`: the one diagnostics writer on stderr, which never panics.
@@ -12,6 +13,7 @@ pub mod diag;
 mod file;
 mod heads;
 mod raw;
+mod signals;
 mod sink;
 mod stdio;
 
