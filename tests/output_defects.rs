@@ -638,3 +638,36 @@ fn keep_partial_on_sigterm_through_tmpdir_copies_what_arrived() {
     assert!(listing(&tmp).is_empty(), "{:?}", listing(&tmp));
     assert_eq!(stderr, "rawget: kept the partial body in out (10 bytes)\n");
 }
+// ---------- issue 11.6: signals the user ignored stay ignored ----------
+
+/// Issue 11.6: under `nohup` (SIGHUP ignored) a SIGHUP killed rawget, exit
+/// 129 and the download lost, and a script's background job with SIGINT
+/// ignored got it back. rawget now installs its cleanup only for a signal
+/// that was not ignored: the ignored signal arrives mid-body and the fetch
+/// completes.
+#[test]
+fn ignored_sighup_and_sigint_stay_ignored() {
+    for sig in [libc::SIGHUP, libc::SIGINT] {
+        let (body, plan) = slow_ok(6000, 1000);
+        let server = serve(plan);
+        let dir = scratch();
+        let mut cmd = command(dir.path(), &["-s", "-o", "out", &url(&server, "/")]);
+        // SAFETY: signal() is async-signal-safe and touches only the child.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(sig, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("spawn rawget");
+        wait_for_temp(dir.path());
+        signal(&child, sig);
+        assert_eq!(wait_bounded(&mut child), 0, "signal {sig}");
+        assert_same(
+            &std::fs::read(dir.path().join("out")).unwrap(),
+            &body,
+            "out",
+        );
+        assert_eq!(listing(dir.path()), vec!["out"]);
+    }
+}

@@ -4,6 +4,7 @@
 //! it, or with `--keep-partial` makes what arrived FILE (a rename, or a
 //! copy when the temporary file is in `$TMPDIR`), then lets the signal end
 //! the process as it would have, so the exit status still names it.
+//! A signal the user ignored (`nohup`) is left ignored.
 //!
 //! The handler may only call async-signal-safe functions (POSIX.1-2017
 //! 2.4.3): open, read, write, close, rename, unlink, stat, nanosleep,
@@ -223,16 +224,42 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP, once.
+/// Installs the handler, once, for each of SIGINT, SIGTERM and SIGHUP that
+/// the user did not ignore.
+///
+/// An ignored signal stays ignored: under `nohup` SIGHUP is ignored so the
+/// transfer outlives the terminal, and a shell starts a script's
+/// background jobs with SIGINT ignored. Catching them anyway killed rawget
+/// (exit 129, the download lost) where curl carries on. A signal ignored
+/// is one rawget never sees, so it has nothing to clean up for it.
 fn install() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: installing a handler that only calls async-signal-safe functions.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-            libc::signal(libc::SIGHUP, handler);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: sigaction with a null new action only reads the
+            // current one into `old`, a plain C struct.
+            let ignored = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction == libc::SIG_IGN
+            };
+            if ignored {
+                continue;
+            }
+            // SAFETY: installs a handler that only makes async-signal-safe
+            // calls; the other two signals are blocked while it runs, so
+            // one thread does not clean up twice. SA_RESTART: a read or
+            // write the signal interrupts is resumed, as signal() did.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                for other in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::sigaddset(&mut action.sa_mask, other);
+                }
+                libc::sigaction(sig, &action, std::ptr::null_mut());
+            }
         }
     });
 }
