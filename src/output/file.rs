@@ -7,7 +7,7 @@
 //! the `/proc/self/fd/N` links behind `/dev/stdout` and `/dev/fd/N`, which
 //! name an open file rather than a path.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::diag;
 use super::signals::{self, OnSignal};
+use super::temp::{create_temp, keep_attributes};
 use crate::error::{one_line, Error, ErrorKind, Result};
 
 /// `-o FILE`: a temporary file renamed into place, or a device written directly.
@@ -387,54 +388,6 @@ fn own_descriptor(link: &Path) -> Option<File> {
     Some(own)
 }
 
-/// Creates a new temporary file in `dir` for FILE `name`:
-/// `.NAME.rawget-PID-HEX.part`, hidden, and named after its process so that
-/// a later run can tell a stale one. It is made private (0600) when it will
-/// replace an existing file, whose mode [`keep_attributes`] then gives it;
-/// a new FILE gets the usual 0666 less the umask, as curl's does.
-fn create_temp(dir: &Path, name: &OsStr, private: bool) -> io::Result<(File, PathBuf)> {
-    let pid = std::process::id();
-    let mut last_err = None;
-    for attempt in 0..16u32 {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let mut temp_name = OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".rawget-{pid}-{:x}.part", nanos ^ attempt));
-        let temp = dir.join(temp_name);
-        let mut open = OpenOptions::new();
-        // Readable too: a copy over FILE (Finish::Copy) reads it back.
-        open.read(true).write(true).create_new(true);
-        if private {
-            open.mode(0o600);
-        }
-        match open.open(&temp) {
-            Ok(file) => return Ok((file, temp)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary name")))
-}
-
-/// Gives the temporary file the replaced file's owner, group and mode, so
-/// the rename changes FILE's content and nothing else (a 0600 file stayed
-/// 0644 before). The owner is kept when rawget may set it (as root); the
-/// group when it may (root, or a group the user is in); otherwise they are
-/// the user's, as for any file the user writes anew. Owner first: chown
-/// clears the set-user-ID and set-group-ID bits that the mode then restores.
-fn keep_attributes(file: &File, old: &fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
-    let new = file.metadata()?;
-    if (new.uid(), new.gid()) != (old.uid(), old.gid())
-        && fchown(file, Some(old.uid()), Some(old.gid())).is_err()
-    {
-        let _ = fchown(file, None, Some(old.gid()));
-    }
-    file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
-}
-
 /// The error for an `-o` target that cannot be opened or created.
 fn create_error(path: &Path, e: io::Error) -> Error {
     Error::new(
@@ -446,7 +399,9 @@ fn create_error(path: &Path, e: io::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use super::super::temp::create_temp;
     use super::*;
+    use std::ffi::OsStr;
 
     /// A copy that fails part-way (here: /dev/full, no space) is reported
     /// with the damage, and keeps the temporary file, the only whole copy.

@@ -4,6 +4,7 @@
 //! - `sink.rs`: [`BodyOut`], the body's one destination (stdout or FILE).
 //! - `stdio.rs`: [`StdStream`], unbuffered stdout and stderr.
 //! - `file.rs`: the safe `-o FILE` (temporary file, rename or copy).
+//! - `temp.rs`: its temporary files (names, attributes, stale ones).
 //! - `signals.rs`: what SIGINT/SIGTERM/SIGHUP do to its temporary file.
 //! - `heads.rs`: [`HeadOut`], where heads and trailers are printed.
 //! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
@@ -16,6 +17,7 @@ mod raw;
 mod signals;
 mod sink;
 mod stdio;
+mod temp;
 
 pub use file::FileOut;
 pub use heads::{HeadOut, HeadRouting};
