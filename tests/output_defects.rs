@@ -671,3 +671,63 @@ fn ignored_sighup_and_sigint_stay_ignored() {
         assert_eq!(listing(dir.path()), vec!["out"]);
     }
 }
+
+// ---------- issue 11.5: temporary files left by SIGKILL ----------
+
+/// The id of a process that has exited (and been reaped): no process has
+/// it now, barring reuse within milliseconds.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait true");
+    pid
+}
+
+/// Issue 11.5: a temporary file left by SIGKILL stayed forever, through
+/// later successful runs. A run to the same -o removes that FILE's stale
+/// temporary files (their process is gone), never one whose process lives,
+/// nor another FILE's.
+#[test]
+fn a_later_run_removes_stale_temporary_files_of_the_same_file() {
+    let (body, server) = small_ok();
+    let dir = scratch();
+    let dead = dead_pid();
+    let alive = std::process::id();
+    let stale = format!(".out.rawget-{dead}-1a2b.part");
+    let live = format!(".out.rawget-{alive}-3c4d.part");
+    let other = format!(".other.rawget-{dead}-5e6f.part");
+    // pid 0 would make kill(0, 0) ask about the process group: never taken
+    // for dead or alive, just left.
+    let odd = ".out.rawget-0-7a.part".to_owned();
+    for name in [&stale, &live, &other, &odd] {
+        std::fs::write(dir.path().join(name), "left over").unwrap();
+    }
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    assert_same(
+        &std::fs::read(dir.path().join("out")).unwrap(),
+        &body,
+        "out",
+    );
+    let mut expected = vec![live, other, odd, "out".to_owned()];
+    expected.sort();
+    assert_eq!(listing(dir.path()), expected);
+}
+
+/// Issue 11.5, end to end: SIGKILL mid-body leaves the temporary file; the
+/// next run to the same FILE removes it.
+#[test]
+fn a_temporary_file_left_by_sigkill_is_removed_by_the_next_run() {
+    let dir = scratch();
+    let (mut child, _server) = hanging_fetch(dir.path(), &[], |_| {});
+    signal(&child, libc::SIGKILL);
+    assert_eq!(wait_bounded(&mut child), 128 + libc::SIGKILL);
+    assert_eq!(listing(dir.path()).len(), 1, "{:?}", listing(dir.path()));
+    let (body, server) = small_ok();
+    assert_eq!(fetch_to(dir.path(), "out", &server, |_| {}), 0);
+    assert_same(
+        &std::fs::read(dir.path().join("out")).unwrap(),
+        &body,
+        "out",
+    );
+    assert_eq!(listing(dir.path()), vec!["out"]);
+}

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::diag;
 use super::signals::{self, OnSignal};
-use super::temp::{create_temp, keep_attributes};
+use super::temp::{create_temp, keep_attributes, remove_stale};
 use crate::error::{one_line, Error, ErrorKind, Result};
 
 /// `-o FILE`: a temporary file renamed into place, or a device written directly.
@@ -52,6 +52,7 @@ impl FileOut {
             Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
             _ => PathBuf::from("."),
         };
+        remove_stale(&dir, name);
         let (file, temp, finish) = match create_temp(&dir, name, existing.is_some()) {
             Ok((file, temp)) => (file, temp, Finish::Rename),
             Err(e) if existing.is_some() && writable(&target) => {
@@ -59,7 +60,9 @@ impl FileOut {
                 // (a read-only or sticky directory): curl writes FILE, and
                 // so does rawget, keeping the old content until the body
                 // is complete by collecting it elsewhere first.
-                let Ok((file, temp)) = create_temp(&std::env::temp_dir(), name, true) else {
+                let tmp = std::env::temp_dir();
+                remove_stale(&tmp, name);
+                let Ok((file, temp)) = create_temp(&tmp, name, true) else {
                     return Err(create_error(path, e));
                 };
                 diag::step(format_args!(
