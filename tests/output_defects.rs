@@ -731,3 +731,59 @@ fn a_temporary_file_left_by_sigkill_is_removed_by_the_next_run() {
     );
     assert_eq!(listing(dir.path()), vec!["out"]);
 }
+
+// ---------- issue 11.7: a stdout closed at exec ----------
+
+/// Runs rawget with fd 1 closed (`rawget ARGS >&-`); returns the exit code
+/// and stderr.
+fn with_stdout_closed(dir: &Path, args: &[&str]) -> (i32, String) {
+    let mut cmd = command(dir, args);
+    // SAFETY: close is async-signal-safe; it runs in the child after its
+    // stdio is set up, so exec starts rawget with fd 1 closed.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let out = cmd.stdout(Stdio::null()).output().expect("run rawget");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 11.7: `rawget -s URL >&-` was exit 0, the body thrown away: Rust's
+/// runtime points a closed fd 1 at /dev/null before main. curl gives 23.
+/// Both ways the body is written: from the buffer (head and body in one
+/// read) and by splice (the body after the head).
+#[test]
+fn a_body_to_a_closed_stdout_is_exit_23() {
+    let dir = scratch();
+    let ok = fixture("ok.http");
+    let head = head_of(&ok).len();
+    for plan in [
+        Plan::new(ok.clone()),
+        Plan::new(ok.clone())
+            .piece(head)
+            .delay(Duration::from_millis(20)),
+    ] {
+        let server = serve(plan);
+        let (code, stderr) = with_stdout_closed(dir.path(), &["-s", &url(&server, "/")]);
+        assert_eq!(code, 23, "{stderr}");
+        assert_eq!(
+            stderr,
+            "rawget: error: could not write to stdout: Bad file descriptor\n"
+        );
+    }
+}
+
+/// Issue 11.7: only writing to the closed stdout fails; with no body to
+/// write there is no failure.
+#[test]
+fn an_empty_body_with_stdout_closed_is_exit_0() {
+    let dir = scratch();
+    let server = serve(Plan::new(b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()));
+    let (code, stderr) = with_stdout_closed(dir.path(), &["-s", &url(&server, "/")]);
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -23,4 +23,4 @@ pub use file::FileOut;
 pub use heads::{HeadOut, HeadRouting};
 pub use raw::RawCapture;
 pub use sink::{BodyOut, MAX_IOV};
-pub use stdio::StdStream;
+pub use stdio::{stderr_was_closed, stdout_was_closed, StdStream};

@@ -46,11 +46,12 @@ impl BodyOut {
         }
     }
 
-    /// The descriptor body bytes go to (for splice).
+    /// The descriptor body bytes go to (for splice); -1 for a stdout that
+    /// was closed at exec, so that splice fails with EBADF as a write does.
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
         match self {
-            BodyOut::Stdout(s) => s.file.as_raw_fd(),
+            BodyOut::Stdout(s) => s.raw_fd(),
             BodyOut::File(f) => f.file.as_raw_fd(),
         }
     }
@@ -89,7 +90,10 @@ impl BodyOut {
     /// bytes written.
     pub fn write_ranges(&mut self, buf: &[u8], ranges: &[std::ops::Range<usize>]) -> Result<usize> {
         let file = match self {
-            BodyOut::Stdout(s) => &mut *s.file,
+            BodyOut::Stdout(s) => match s.open() {
+                Ok(file) => file,
+                Err(e) => return Err(s.write_error(e)),
+            },
             BodyOut::File(f) => &mut f.file,
         };
         let mut slices = [io::IoSlice::new(&[]); MAX_IOV];
