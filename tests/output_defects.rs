@@ -787,3 +787,66 @@ fn an_empty_body_with_stdout_closed_is_exit_0() {
     let (code, stderr) = with_stdout_closed(dir.path(), &["-s", &url(&server, "/")]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+// ---------- issue 11.8: a head reader that stops reading ----------
+
+/// Issue 11.8: `rawget -o f URL | head -1` was exit 23, silently, and f was
+/// not written: the printed head's broken pipe was taken for the quiet
+/// "reader went away" case. The body goes to a file, so the file is saved
+/// and the exit is 0 (curl saves it too); the heads are no longer printed.
+#[test]
+fn a_closed_pipe_on_the_printed_head_does_not_end_a_download_to_a_file() {
+    let (body, server) = small_ok();
+    let dir = scratch();
+    let run = command(dir.path(), &["-o", "f", &url(&server, "/")])
+        .stdout(pipe_without_reader())
+        .output()
+        .expect("run rawget");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_same(&std::fs::read(dir.path().join("f")).unwrap(), &body, "f");
+    assert_eq!(listing(dir.path()), vec!["f"]);
+}
+
+/// Issue 11.8 with issue 11.7: a stdout closed at exec is no reader for the
+/// head either; the file is saved, exit 0.
+#[test]
+fn a_stdout_closed_at_exec_does_not_end_a_download_to_a_file() {
+    let (body, server) = small_ok();
+    let dir = scratch();
+    let (code, stderr) = with_stdout_closed(dir.path(), &["-o", "f", &url(&server, "/")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same(&std::fs::read(dir.path().join("f")).unwrap(), &body, "f");
+}
+
+/// When the body itself goes to the closed pipe, the quiet 23 stays right:
+/// the user closed the pipe on purpose (`rawget URL | head -c 10`).
+#[test]
+fn a_closed_pipe_on_the_body_is_still_a_quiet_23() {
+    let (_, server) = small_ok();
+    let dir = scratch();
+    for extra in [&[][..], &["-i"], &["-D", "-"]] {
+        let mut args = extra.to_vec();
+        let address = url(&server, "/");
+        args.extend(["-s", &address]);
+        let run = command(dir.path(), &args)
+            .stdout(pipe_without_reader())
+            .output()
+            .expect("run rawget");
+        assert_eq!(run.status.code(), Some(23), "{extra:?}");
+        assert!(
+            run.stderr.is_empty(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}

@@ -1,9 +1,13 @@
 //! Where response heads and trailers are printed: stdout, stderr, the
 //! body's own writer (`-i`, `-I`) and `-D FILE`, decided once from the
 //! options and where the body goes.
+//!
+//! When the body goes to a file, nobody reading the heads printed on
+//! stdout (a closed pipe, a stdout closed at exec) stops the printing, not
+//! the transfer; when the body goes to stdout as well, it ends the fetch.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 use super::sink::BodyOut;
@@ -13,6 +17,8 @@ use crate::error::{Error, ErrorKind, Result};
 /// Where response heads (and trailers) are printed.
 pub struct HeadOut {
     to_stdout: bool,
+    /// The body goes to stdout too (so a closed stdout ends the transfer).
+    body_to_stdout: bool,
     to_stderr: bool,
     to_body: bool,
     dump: Option<(File, PathBuf)>,
@@ -64,6 +70,7 @@ impl HeadOut {
         }
         Ok(HeadOut {
             to_stdout,
+            body_to_stdout,
             to_stderr,
             to_body,
             dump,
@@ -76,7 +83,18 @@ impl HeadOut {
             body.write_all(bytes)?;
         }
         if self.to_stdout {
-            StdStream::stdout().write_all(bytes)?;
+            let mut out = StdStream::stdout();
+            match out.open().and_then(|f| f.write_all(bytes)) {
+                Ok(()) => {}
+                // The body goes to a file: a reader that stopped reading
+                // the printed head (`rawget -o f URL | head -1`), or a
+                // stdout closed at exec, is no reason to lose the file.
+                // curl saves it too. The heads are not printed from now on.
+                Err(e) if !self.body_to_stdout && nobody_reads(&e) => self.to_stdout = false,
+                // The body goes there too: the quiet exit 23 of a reader
+                // that went away, or a real failure.
+                Err(e) => return Err(out.write_error(e)),
+            }
         }
         if self.to_stderr {
             // stderr failing is not worth failing the fetch over.
@@ -93,4 +111,12 @@ impl HeadOut {
         }
         Ok(())
     }
+}
+
+/// Whether a failed write to stdout means that nobody reads it: the pipe's
+/// reader went away (EPIPE; SIGPIPE is ignored), or stdout was closed at
+/// exec (EBADF, from [`StdStream`]). A full disk or an I/O error is a real
+/// failure.
+fn nobody_reads(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(libc::EBADF)
 }
