@@ -78,8 +78,9 @@ impl Progress {
 }
 
 fn terminal_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills a winsize; a failure leaves it zeroed.
+    // SAFETY: winsize is a plain C struct, for which all zeroes is valid.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ fills a winsize; a failure leaves it zeroed.
     let ok = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) } == 0;
     if ok && ws.ws_col > 0 {
         usize::from(ws.ws_col)

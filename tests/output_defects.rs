@@ -414,6 +414,26 @@ fn read_only_dir_with_writable_file() -> (tempfile::TempDir, std::path::PathBuf,
     (root_dir, dir, tmp)
 }
 
+/// Starts rawget in `dir` as nobody (when root), with `$TMPDIR` at `tmp`
+/// and stderr piped.
+fn spawn_unprivileged(dir: &Path, tmp: &Path, args: &[&str]) -> Child {
+    unprivileged(&mut command(dir, args))
+        .env("TMPDIR", tmp)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rawget")
+}
+
+/// Waits for a child started with stderr piped; its exit code and stderr.
+fn finish(child: &mut Child) -> (i32, String) {
+    let code = wait_bounded(child);
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut stderr).expect("read stderr");
+    }
+    (code, stderr)
+}
+
 /// Issue 11.3: a writable FILE in a directory where no temporary file can
 /// be made was exit 23 (curl writes it). rawget collects the body in
 /// `$TMPDIR` and copies it over FILE when complete: FILE keeps its old
@@ -425,23 +445,11 @@ fn writable_file_in_a_read_only_directory_is_written_through_tmpdir() {
     let server = serve(plan);
     let (_root, dir, tmp) = read_only_dir_with_writable_file();
     let inode = std::fs::metadata(dir.join("out")).unwrap().ino();
-    let mut cmd = command(&dir, &["-v", "-s", "-o", "out", &url(&server, "/")]);
-    let mut child = unprivileged(&mut cmd)
-        .env("TMPDIR", &tmp)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rawget");
+    let mut child = spawn_unprivileged(&dir, &tmp, &["-v", "-s", "-o", "out", &url(&server, "/")]);
     let temp = wait_for_temp(&tmp);
     assert!(temp.starts_with(".out.rawget-"), "{temp}");
     assert_eq!(std::fs::read(dir.join("out")).unwrap(), b"precious");
-    let code = wait_bounded(&mut child);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (code, stderr) = finish(&mut child);
     chmod(&dir, 0o755);
     assert_eq!(code, 0, "{stderr}");
     assert_same(&std::fs::read(dir.join("out")).unwrap(), &body, "out");
@@ -465,23 +473,11 @@ fn a_file_that_cannot_be_opened_at_the_end_is_exit_23_and_keeps_its_content() {
     let (_, plan) = slow_ok(6000, 1000);
     let server = serve(plan);
     let (_root, dir, tmp) = read_only_dir_with_writable_file();
-    let mut cmd = command(&dir, &["-s", "-o", "out", &url(&server, "/")]);
-    let mut child = unprivileged(&mut cmd)
-        .env("TMPDIR", &tmp)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rawget");
+    let mut child = spawn_unprivileged(&dir, &tmp, &["-s", "-o", "out", &url(&server, "/")]);
     wait_for_temp(&tmp);
     // While the body arrives, FILE stops being writable.
     chmod(&dir.join("out"), 0o444);
-    let code = wait_bounded(&mut child);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (code, stderr) = finish(&mut child);
     chmod(&dir, 0o755);
     assert_eq!(code, 23, "{stderr}");
     assert_eq!(
@@ -570,14 +566,7 @@ fn keep_partial_keeps_what_arrived_on_sigint_and_sigterm() {
         let (mut child, _server) = hanging_fetch(dir.path(), &["--keep-partial"], |_| {});
         wait_for_temp_size(dir.path(), 10);
         signal(&child, sig);
-        let code = wait_bounded(&mut child);
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let (code, stderr) = finish(&mut child);
         assert_eq!(code, 128 + sig, "signal {sig}: {stderr}");
         assert_eq!(
             std::fs::read(dir.path().join("out")).unwrap(),
@@ -613,25 +602,14 @@ fn keep_partial_on_sigterm_through_tmpdir_copies_what_arrived() {
             .end(End::Hang),
     );
     let (_root, dir, tmp) = read_only_dir_with_writable_file();
-    let mut cmd = command(
+    let mut child = spawn_unprivileged(
         &dir,
+        &tmp,
         &["-s", "--keep-partial", "-o", "out", &url(&server, "/")],
     );
-    let mut child = unprivileged(&mut cmd)
-        .env("TMPDIR", &tmp)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rawget");
     wait_for_temp_size(&tmp, 10);
     signal(&child, libc::SIGTERM);
-    let code = wait_bounded(&mut child);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (code, stderr) = finish(&mut child);
     chmod(&dir, 0o755);
     assert_eq!(code, 128 + libc::SIGTERM, "{stderr}");
     assert_eq!(std::fs::read(dir.join("out")).unwrap(), &body_of(&ok)[..10]);

@@ -32,10 +32,12 @@ pub struct StdStream {
 impl StdStream {
     /// Standard output.
     pub fn stdout() -> StdStream {
-        // SAFETY: fd 1 is open for the life of the process, and ManuallyDrop
+        // SAFETY: fd 1 is open for the life of the process (Rust's runtime
+        // opens /dev/null on it if it was closed at exec), and ManuallyDrop
         // keeps this File from closing it.
+        let file = unsafe { File::from_raw_fd(1) };
         StdStream {
-            file: ManuallyDrop::new(unsafe { File::from_raw_fd(1) }),
+            file: ManuallyDrop::new(file),
             name: "stdout",
             closed: stdout_was_closed(),
         }
@@ -44,8 +46,9 @@ impl StdStream {
     /// Standard error.
     pub fn stderr() -> StdStream {
         // SAFETY: as for stdout, with fd 2.
+        let file = unsafe { File::from_raw_fd(2) };
         StdStream {
-            file: ManuallyDrop::new(unsafe { File::from_raw_fd(2) }),
+            file: ManuallyDrop::new(file),
             name: "stderr",
             closed: stderr_was_closed(),
         }
