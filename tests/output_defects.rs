@@ -488,6 +488,42 @@ fn a_file_that_cannot_be_opened_at_the_end_is_exit_23_and_keeps_its_content() {
     assert!(listing(&tmp).is_empty(), "{:?}", listing(&tmp));
 }
 
+/// Issue 11.3's other face: in a sticky directory (like /tmp) a temporary
+/// file can be made, but another user's FILE cannot be renamed over, only
+/// written. That was exit 23 at the very end ("could not rename into");
+/// the complete body is now copied over FILE, which keeps its owner.
+#[test]
+fn another_users_writable_file_in_a_sticky_directory_is_written() {
+    use std::os::unix::fs::MetadataExt;
+    if !root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root"
+        );
+        eprintln!("skipped: needs root to give the file to another user");
+        return;
+    }
+    let (body, server) = small_ok();
+    let root_dir = scratch();
+    chmod(root_dir.path(), 0o755);
+    let dir = root_dir.path().join("sticky");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o1777);
+    // root's file, writable by all; the child runs as nobody.
+    std::fs::write(dir.join("out"), "precious").unwrap();
+    chmod(&dir.join("out"), 0o666);
+    let mut child = spawn_unprivileged(&dir, &dir, &["-v", "-s", "-o", "out", &url(&server, "/")]);
+    let (code, stderr) = finish(&mut child);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same(&std::fs::read(dir.join("out")).unwrap(), &body, "out");
+    assert_eq!(std::fs::metadata(dir.join("out")).unwrap().uid(), 0);
+    assert!(
+        stderr.contains("* cannot rename into out (Operation not permitted); copying over it\n"),
+        "{stderr}"
+    );
+    assert_eq!(listing(&dir), vec!["out"]);
+}
+
 /// A directory nobody can write, without FILE in it: nothing can be made,
 /// exit 23 as before (the fallback is for an existing, writable FILE).
 #[test]

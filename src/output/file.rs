@@ -1,8 +1,12 @@
 //! The safe `-o FILE`: a temporary file beside FILE, renamed over it only
-//! when the response is complete, and removed on failure or SIGINT/SIGTERM.
+//! when the response is complete, and removed on failure or SIGINT/SIGTERM
+//! (`signals.rs`); its name and attributes are `temp.rs`'s.
 //!
 //! The temporary file is in FILE's directory, so the final rename is
-//! atomic. What is not a regular file is written in place, never renamed
+//! atomic. Where the directory refuses (no temporary file can be made
+//! there, or FILE cannot be replaced, only written), the body is copied
+//! over FILE at the end instead, from a temporary file in `$TMPDIR` or
+//! beside FILE. What is not a regular file is written in place, never renamed
 //! over: devices, FIFOs and sockets (`-o /dev/null`, `-o /dev/full`), and
 //! the `/proc/self/fd/N` links behind `/dev/stdout` and `/dev/fd/N`, which
 //! name an open file rather than a path.
@@ -57,7 +61,7 @@ impl FileOut {
             Ok((file, temp)) => (file, temp, Finish::Rename),
             Err(e) if existing.is_some() && writable(&target) => {
                 // FILE can be written but nothing can be made beside it
-                // (a read-only or sticky directory): curl writes FILE, and
+                // (a directory rawget may not write): curl writes FILE, and
                 // so does rawget, keeping the old content until the body
                 // is complete by collecting it elsewhere first.
                 let tmp = std::env::temp_dir();
@@ -155,51 +159,66 @@ impl FileOut {
         let Some(temp) = self.temp.take() else {
             return Ok(());
         };
-        if self.finish == Finish::Copy {
-            // The body is complete: a signal during the copy finishes it.
-            signals::set(OnSignal::Copy);
-            let copied = copy_over(&mut self.file, &temp, &self.target, &self.path);
-            signals::disarm();
-            return copied;
-        }
-        let renamed = fs::rename(&temp, &self.target);
-        // Disarmed only after the rename: a signal in between finds no
-        // temporary file to remove, and FILE is already whole.
+        let done = self.make_final(&temp);
+        // Disarmed only now: a signal before this finds no temporary file
+        // to remove after a rename, and lets a copy finish.
         signals::disarm();
-        renamed.map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            Error::new(
-                ErrorKind::Write,
-                format!("could not rename into {}", self.path.display()),
-            )
-            .with_source(e)
-        })
+        done
     }
 
     pub(super) fn abort(mut self) -> Option<String> {
         let temp = self.temp.take()?;
-        let kept = || {
-            format!(
-                "kept the partial body in {} ({} bytes)",
-                self.path.display(),
-                self.written
-            )
-        };
-        let note = match (self.keep_partial, self.finish) {
-            (true, Finish::Rename) if fs::rename(&temp, &self.target).is_ok() => Some(kept()),
-            // copy_over removes the temporary file, or keeps it and says so.
-            (true, Finish::Copy) => Some(
-                copy_over(&mut self.file, &temp, &self.target, &self.path)
-                    .map_or_else(|e| one_line(&e), |()| kept()),
-            ),
-            _ => {
-                let _ = fs::remove_file(&temp);
-                None
-            }
+        let note = if self.keep_partial {
+            Some(match self.make_final(&temp) {
+                Ok(()) => format!(
+                    "kept the partial body in {} ({} bytes)",
+                    self.path.display(),
+                    self.written
+                ),
+                Err(e) => one_line(&e),
+            })
+        } else {
+            let _ = fs::remove_file(&temp);
+            None
         };
         signals::disarm();
         note
     }
+
+    /// Makes the temporary file FILE: renamed over it, or copied over it
+    /// when it is elsewhere (`$TMPDIR`), or when the directory refuses the
+    /// rename but FILE itself is writable (a sticky directory such as
+    /// /tmp, where another user's file cannot be replaced, only written).
+    fn make_final(&mut self, temp: &Path) -> Result<()> {
+        if self.finish == Finish::Rename {
+            match fs::rename(temp, &self.target) {
+                Ok(()) => return Ok(()),
+                Err(e) if refused(&e) && writable(&self.target) => diag::step(format_args!(
+                    "cannot rename into {} ({}); copying over it",
+                    self.path.display(),
+                    one_line(&e)
+                )),
+                Err(e) => {
+                    let _ = fs::remove_file(temp);
+                    return Err(Error::new(
+                        ErrorKind::Write,
+                        format!("could not rename into {}", self.path.display()),
+                    )
+                    .with_source(e));
+                }
+            }
+        }
+        // A signal during the copy finishes it (or, for a partial body,
+        // does what --keep-partial asked: the same copy).
+        signals::set(OnSignal::Copy);
+        copy_over(&mut self.file, temp, &self.target, &self.path)
+    }
+}
+
+/// Whether a failed rename was refused by permissions (EPERM: a sticky
+/// directory; EACCES: no write permission on the directory).
+fn refused(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
 }
 
 impl Drop for FileOut {

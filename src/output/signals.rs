@@ -126,7 +126,8 @@ unsafe fn clean_up(armed: &Armed, action: u8) {
             };
             Some(size)
         } else {
-            None
+            // Refused (a sticky directory): FILE may still be writable.
+            copy(armed.temp.as_ptr(), armed.target.as_ptr())
         }
     } else if action == OnSignal::Copy as u8 {
         copy(armed.temp.as_ptr(), armed.target.as_ptr())
