@@ -33,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Replay(args)) => replay::run(&args)?,
         None => {
             let opts = options::Options::from_args(&cli.fetch, &mut std::io::stdin().lock())?;
+            output::diag::set_verbose(opts.report.verbose);
             fetch::run(&opts)?
         }
     }

@@ -15,7 +15,12 @@ fn main() -> ExitCode {
         Err(err) => {
             let code = err.chain().find_map(|e| e.downcast_ref::<rawget::Error>());
             if !code.is_some_and(|e| e.is_quiet()) {
-                eprintln!("rawget: error: {}", rawget::error::one_line(err.as_ref()));
+                // Through diag: with stderr closed the line is lost, but the
+                // exit code still says what happened (eprintln! would panic).
+                rawget::output::diag::line(format_args!(
+                    "rawget: error: {}",
+                    rawget::error::one_line(err.as_ref())
+                ));
             }
             // An error without a rawget kind is a bug; report it as curl's generic failure.
             ExitCode::from(code.map_or(1, |e| e.exit_code()) as u8)

@@ -6,8 +6,9 @@
 //! read per buffer and nothing else. Rendering is a pure function, tested
 //! on its own.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
+
+use crate::output::diag;
 
 /// Time between redraws.
 const REDRAW: Duration = Duration::from_millis(100);
@@ -59,7 +60,7 @@ impl Progress {
     pub fn finish(&mut self) {
         if self.enabled && self.last.is_some() {
             self.draw();
-            let _ = std::io::stderr().write_all(b"\n");
+            diag::write(b"\n");
             self.last = None;
         }
     }
@@ -71,13 +72,14 @@ impl Progress {
             self.start.elapsed(),
             terminal_width(),
         );
-        let _ = write!(std::io::stderr().lock(), "\r{line}\x1b[K");
+        diag::write(format!("\r{line}\x1b[K").as_bytes());
     }
 }
 
 fn terminal_width() -> usize {
-    // SAFETY: TIOCGWINSZ fills a winsize; a failure leaves it zeroed.
+    // SAFETY: winsize is a plain C struct, for which all zeroes is valid.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ fills a winsize; a failure leaves it zeroed.
     let ok = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) } == 0;
     if ok && ws.ws_col > 0 {
         usize::from(ws.ws_col)

@@ -4,9 +4,12 @@
 //! as sent, `< ` lines each response head as received. Bytes that are not
 //! printable are shown escaped (`\x1b`, `\r` at a line end is dropped), so a
 //! hostile server cannot write control sequences to the user's terminal.
+//! Everything goes out through [`crate::output::diag`], so a stderr that
+//! cannot be written loses the lines, never the fetch.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
+
+use crate::output::diag;
 
 /// Where the time went, measured from the start of the fetch.
 #[derive(Debug, Clone, Default)]
@@ -63,21 +66,21 @@ impl Trace {
     /// A `* ` step line.
     pub fn step(&self, msg: impl FnOnce() -> String) {
         if self.verbose {
-            let _ = writeln!(std::io::stderr().lock(), "* {}", msg());
+            diag::line(format_args!("* {}", msg()));
         }
     }
 
     /// `> ` lines: the request exactly as sent.
     pub fn request(&self, bytes: &[u8]) {
         if self.verbose {
-            let _ = std::io::stderr().lock().write_all(&prefixed(b"> ", bytes));
+            diag::write(&prefixed(b"> ", bytes));
         }
     }
 
     /// `< ` lines: a response head (or trailers) as received.
     pub fn response(&self, bytes: &[u8]) {
         if self.verbose {
-            let _ = std::io::stderr().lock().write_all(&prefixed(b"< ", bytes));
+            diag::write(&prefixed(b"< ", bytes));
         }
     }
 
@@ -112,20 +115,26 @@ impl Trace {
         } else {
             0.0
         };
-        let lines = [
-            format!("dns:        {}", ms(t.dns)),
-            format!("connect:    {}", ms(t.connect)),
-            format!("tls:        {}", ms(t.tls)),
-            format!("sent:       {}", ms(t.sent)),
-            format!("first byte: {}", ms(t.first_byte)),
-            format!("total:      {}", ms(t.total)),
-            format!("received:   {} bytes ({} body)", t.received, t.body),
-            format!("throughput: {rate:.1} MiB/s"),
-        ];
-        let mut err = std::io::stderr().lock();
-        for l in lines {
-            let _ = writeln!(err, "* {l}");
-        }
+        // One write for the whole summary, so it is not torn apart.
+        let summary = format!(
+            "* dns:        {}\n\
+             * connect:    {}\n\
+             * tls:        {}\n\
+             * sent:       {}\n\
+             * first byte: {}\n\
+             * total:      {}\n\
+             * received:   {} bytes ({} body)\n\
+             * throughput: {rate:.1} MiB/s\n",
+            ms(t.dns),
+            ms(t.connect),
+            ms(t.tls),
+            ms(t.sent),
+            ms(t.first_byte),
+            ms(t.total),
+            t.received,
+            t.body,
+        );
+        diag::write(summary.as_bytes());
     }
 }
 

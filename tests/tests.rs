@@ -10,6 +10,7 @@ mod engine;
 mod fetch;
 mod framing_props;
 mod hostile;
+mod output_defects;
 mod replay;
 mod response_defects;
 mod tls;

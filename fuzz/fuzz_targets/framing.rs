@@ -77,9 +77,18 @@ fuzz_target!(|data: &[u8]| {
     let whole = read(method, data, data.len().max(1));
     let cut = read(method, data, piece);
     // A refusal may show fewer bytes of what it refused when it comes in
-    // pieces (NotHttp quotes what arrived): compare the kinds.
+    // pieces (NotHttp quotes what arrived), and the body pieces before a
+    // framing error in the same read are not yielded: on an error, the
+    // error and the framing must agree.
     match (&whole.result, &cut.result) {
         (Err(ReadError::NotHttp(_)), Err(ReadError::NotHttp(_))) => return,
+        (Err(_), _) | (_, Err(_)) => {
+            assert_eq!(
+                (&whole.result, whole.framing),
+                (&cut.result, cut.framing),
+                "whole vs pieces of {piece}"
+            );
+        }
         _ => assert_eq!(whole, cut, "whole vs pieces of {piece}"),
     }
     assert!(whole.head_bytes <= MAX_HEAD);

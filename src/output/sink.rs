@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::output::BodyOut;
+use super::body::BodyOut;
 use crate::progress::Progress;
 
 /// The body's destination, metered.

@@ -425,7 +425,8 @@ fn accept_loop(
             .spawn(move || {
                 let report = serve(stream, &plan, &client_shared);
                 if log {
-                    eprintln!("{}", report.line(number, peer));
+                    // Through diag: a closed stderr must not kill the client thread.
+                    crate::output::diag::line(format_args!("{}", report.line(number, peer)));
                 }
             });
         let mut clients = shared.clients();

@@ -1,0 +1,159 @@
+//! stdout and stderr as unbuffered writers on their file descriptors.
+//!
+//! Unbuffered, so head and body reach fd 1 in the order they were written,
+//! one system call per buffer; never closed on drop, since the process owns
+//! fds 1 and 2 for its whole life.
+//!
+//! It also remembers whether fd 1 and fd 2 were closed when rawget was
+//! started (`rawget URL >&-`). Rust's runtime opens /dev/null on a closed
+//! standard descriptor before `main`, so that a later open cannot land on
+//! fd 1 by accident; without this record the body would go to /dev/null
+//! and the exit be 0, where curl says 23. On Linux a function in
+//! `.init_array` looks first: the loader runs it before the C `main` that
+//! starts Rust's runtime. On other platforms nothing is recorded and a
+//! closed stdout behaves as /dev/null.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// An unbuffered writer on a standard stream (fd 1 or 2), not closed on drop.
+pub struct StdStream {
+    pub(super) file: ManuallyDrop<File>,
+    name: &'static str,
+    /// The descriptor was closed at exec: every write fails with EBADF.
+    closed: bool,
+}
+
+impl StdStream {
+    /// Standard output.
+    pub fn stdout() -> StdStream {
+        // SAFETY: fd 1 is open for the life of the process (Rust's runtime
+        // opens /dev/null on it if it was closed at exec), and ManuallyDrop
+        // keeps this File from closing it.
+        let file = unsafe { File::from_raw_fd(1) };
+        StdStream {
+            file: ManuallyDrop::new(file),
+            name: "stdout",
+            closed: stdout_was_closed(),
+        }
+    }
+
+    /// Standard error.
+    pub fn stderr() -> StdStream {
+        // SAFETY: as for stdout, with fd 2.
+        let file = unsafe { File::from_raw_fd(2) };
+        StdStream {
+            file: ManuallyDrop::new(file),
+            name: "stderr",
+            closed: stderr_was_closed(),
+        }
+    }
+
+    /// Writes all of `data`.
+    pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        self.open()
+            .and_then(|f| f.write_all(data))
+            .map_err(|e| self.write_error(e))
+    }
+
+    /// The file to write, or EBADF when the descriptor was closed at exec
+    /// (what a write to it would have said, had the runtime left it closed).
+    pub(super) fn open(&mut self) -> io::Result<&mut File> {
+        if self.closed {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        Ok(&mut self.file)
+    }
+
+    /// The descriptor, or -1 when it was closed at exec, so that a write
+    /// made behind this writer's back (splice) fails with EBADF as well.
+    pub(super) fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        if self.closed {
+            -1
+        } else {
+            self.file.as_raw_fd()
+        }
+    }
+
+    /// The error for a failed write. A reader that went away (`| head -c
+    /// 10`) is a quiet failure: the user closed the pipe on purpose.
+    pub(super) fn write_error(&self, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Error::quiet(ErrorKind::Write)
+        } else {
+            Error::new(
+                ErrorKind::Write,
+                format!("could not write to {}", self.name),
+            )
+            .with_source(e)
+        }
+    }
+}
+
+/// Whether fd 1 was closed when rawget was started (Linux; elsewhere
+/// always false).
+pub fn stdout_was_closed() -> bool {
+    exec_state::closed(&exec_state::STDOUT_CLOSED)
+}
+
+/// Whether fd 2 was closed when rawget was started (Linux; elsewhere
+/// always false).
+pub fn stderr_was_closed() -> bool {
+    exec_state::closed(&exec_state::STDERR_CLOSED)
+}
+
+#[cfg(target_os = "linux")]
+mod exec_state {
+    use super::{AtomicBool, Ordering};
+
+    pub(super) static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+    pub(super) static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+    /// Runs from `.init_array`, before Rust's runtime reopens closed
+    /// standard descriptors on /dev/null. glibc passes argc, argv and
+    /// envp; they are not needed.
+    extern "C" fn record(
+        _: libc::c_int,
+        _: *const *const libc::c_char,
+        _: *const *const libc::c_char,
+    ) {
+        // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
+        let closed = |fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1;
+        STDOUT_CLOSED.store(closed(1), Ordering::Relaxed);
+        STDERR_CLOSED.store(closed(2), Ordering::Relaxed);
+    }
+
+    /// The loader calls every pointer in `.init_array` before `main`.
+    /// `#[used]` keeps the otherwise unreferenced static, and [`closed`]
+    /// refers to it, so the linker keeps this object file too.
+    #[used]
+    #[link_section = ".init_array"]
+    static RECORD: extern "C" fn(
+        libc::c_int,
+        *const *const libc::c_char,
+        *const *const libc::c_char,
+    ) = record;
+
+    pub(super) fn closed(flag: &AtomicBool) -> bool {
+        std::hint::black_box(&RECORD);
+        flag.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod exec_state {
+    use super::AtomicBool;
+
+    pub(super) static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+    pub(super) static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn closed(_: &AtomicBool) -> bool {
+        false
+    }
+}
