@@ -4,21 +4,19 @@
 //! `benches/` and `fuzz/` reach the protocol code directly. The fetch path is
 //! synchronous (std sockets, native-tls's blocking stream); only `echo` runs
 //! on tokio.
-#![deny(missing_docs)]
+#![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
 pub mod echo;
 pub mod error;
 pub mod fetch;
+pub mod observe;
 pub mod options;
 pub mod output;
-pub mod progress;
 pub mod replay;
-pub mod report;
 pub mod request;
 pub mod response;
 pub mod target;
-pub mod trace;
 pub mod transport;
 
 pub use error::{Error, ErrorKind, Result};

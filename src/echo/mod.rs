@@ -181,7 +181,9 @@ mod tests {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        // SAFETY: getrlimit writes into the rlimit it is given, which lives here.
+        let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+        assert_eq!(got, 0);
         assert_eq!(soft, lim.rlim_cur);
         assert_eq!(lim.rlim_cur, lim.rlim_max);
     }

@@ -11,8 +11,8 @@
 use std::io::{Read, Write};
 
 use crate::error::{connection_error, Doing, Result};
+use crate::observe::trace::Trace;
 use crate::output::RawCapture;
-use crate::trace::Trace;
 use crate::transport::{Stream, TLS_RECORD};
 
 /// Size of the read buffer: large reads mean few system calls per byte.

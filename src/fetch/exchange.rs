@@ -4,8 +4,8 @@
 //! here.
 
 use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
+use crate::observe::report::{framing_kind, FramingJson, HeadJson, MAX_HEADS};
 use crate::output::diag;
-use crate::report::{framing_kind, FramingJson, HeadJson, MAX_HEADS};
 use crate::request::{self, RequestSpec};
 use crate::response::deviations;
 use crate::response::framing::Framing;

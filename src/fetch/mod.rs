@@ -20,16 +20,16 @@ mod exchange;
 use std::ops::Range;
 
 use crate::error::{one_line, Error, ErrorKind, Result};
+use crate::observe::progress::Progress;
+use crate::observe::report::{FindingJson, Hop, Report};
+use crate::observe::trace::Trace;
 use crate::options::Options;
 use crate::output::diag;
 use crate::output::sink::BodySink;
 use crate::output::{BodyOut, HeadOut, RawCapture, StdStream, MAX_IOV};
-use crate::progress::Progress;
-use crate::report::{FindingJson, Hop, Report};
 use crate::request;
 use crate::response::deviations::Finding;
 use crate::response::redirect;
-use crate::trace::Trace;
 
 pub use conn::BUF_SIZE;
 

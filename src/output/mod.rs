@@ -12,18 +12,18 @@
 //! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
 //! - `diag.rs`: the one diagnostics writer on stderr, which never panics.
 
+mod body;
 pub mod diag;
 mod file;
 mod heads;
 mod raw;
-mod body;
 mod signals;
 pub mod sink;
 mod stdio;
 mod temp;
 
+pub use body::{BodyOut, MAX_IOV};
 pub use file::FileOut;
 pub use heads::{HeadFlags, HeadOut, HeadRouting};
 pub use raw::RawCapture;
-pub use body::{BodyOut, MAX_IOV};
 pub use stdio::{stderr_was_closed, stdout_was_closed, StdStream};

@@ -5,9 +5,9 @@
 
 use std::ops::Range;
 
-use crate::error::{Error, ErrorKind, Result};
 use super::body::BodyOut;
-use crate::progress::Progress;
+use crate::error::{Error, ErrorKind, Result};
+use crate::observe::progress::Progress;
 
 /// The body's destination, metered.
 pub struct BodySink {

@@ -10,8 +10,8 @@ use std::sync::mpsc;
 
 use super::{timed_out, ConnectOptions};
 use crate::error::{is_timeout, Error, ErrorKind, Result};
+use crate::observe::trace::Trace;
 use crate::target::Target;
-use crate::trace::Trace;
 
 /// `--resolve HOST:PORT:ADDR`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use super::stream::{EofWatch, Stream};
 use super::tls_info::TlsInfo;
 use super::{timed_out, ConnectOptions};
 use crate::error::{is_timeout, Error, ErrorKind, Result};
+use crate::observe::trace::Trace;
 use crate::target::Target;
-use crate::trace::Trace;
 
 /// Wraps `tcp` in TLS for `target`: SNI and verification by native-tls.
 pub fn tls_handshake(

@@ -4,7 +4,7 @@
 //! peer certificate in a few lines (subject, issuer, validity, names).
 
 use super::stream::EofWatch;
-use crate::trace::Trace;
+use crate::observe::trace::Trace;
 
 /// The negotiated protocol and cipher suite, read from the server's
 /// ServerHello as it crossed the wire (RFC 8446 section 4.1.3; native-tls

@@ -7,10 +7,10 @@
 
 use serde::Serialize;
 
+use crate::observe::trace::Timings;
 use crate::response::deviations::Finding;
 use crate::response::framing::Framing;
 use crate::response::head::Head;
-use crate::trace::Timings;
 
 /// Heads kept per hop: a server may send thousands of interim heads (within
 /// the 300 KiB head limit), and the report stays small whatever it sends.
