@@ -215,3 +215,24 @@ fn interim_heads_are_bounded_in_the_report() {
     assert_eq!(heads[63]["status"], 200, "the final head is kept");
     assert_eq!(hop["heads_omitted"], 10_000 - 63);
 }
+
+/// Item 10: a blank `Location:` under `-L` was followed, to itself, until
+/// exit 47; curl does not follow it. The redirect's own response is the
+/// answer: its head printed, its body written, one request made.
+#[test]
+fn an_empty_location_is_not_followed() {
+    for location in ["Location:", "Location:   "] {
+        let response =
+            format!("HTTP/1.1 301 Moved\r\n{location}\r\nContent-Length: 5\r\n\r\nmoved");
+        let server = serve(Plan::new(response.clone().into_bytes()));
+        let run = rawget(&["-L", &server.url("/")]);
+        assert_eq!(run.code, 0, "{location:?}: {}", run.stderr);
+        assert_eq!(run.stdout, b"moved", "{location:?}");
+        assert_eq!(
+            run.stderr.as_bytes(),
+            head_of(response.as_bytes()),
+            "{location:?}"
+        );
+        assert_eq!(server.requests().len(), 1, "{location:?}: followed");
+    }
+}
