@@ -46,13 +46,7 @@ pub fn run(args: &ReplayArgs) -> crate::Result<()> {
     if args.piece == Some(0) {
         return Err(Error::new(ErrorKind::Usage, "--piece must be at least 1"));
     }
-    let response = std::fs::read(&args.file).map_err(|e| {
-        Error::new(
-            ErrorKind::ReadInput,
-            format!("cannot read {}", args.file.display()),
-        )
-        .with_source(e)
-    })?;
+    let response = read_input(&args.file)?;
     let mut plan = Plan::new(response)
         .delay(Duration::from_millis(args.delay))
         .read_request(!args.no_read)
@@ -110,16 +104,7 @@ pub fn run(args: &ReplayArgs) -> crate::Result<()> {
 /// and key, is a local input that cannot be used (exit 26, as for
 /// `--cacert`).
 fn load_identity(cert: &Path, key: &Path) -> crate::Result<Identity> {
-    let read = |path: &Path| {
-        std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::ReadInput,
-                format!("cannot read {}", path.display()),
-            )
-            .with_source(e)
-        })
-    };
-    Identity::from_pem(&read(cert)?, &read(key)?).map_err(|e| {
+    Identity::from_pem(&read_input(cert)?, &read_input(key)?).map_err(|e| {
         Error::new(
             ErrorKind::ReadInput,
             format!(
@@ -127,6 +112,18 @@ fn load_identity(cert: &Path, key: &Path) -> crate::Result<Identity> {
                 cert.display(),
                 key.display()
             ),
+        )
+        .with_source(e)
+    })
+}
+
+/// The bytes of a file the user named (the response, `--cert`, `--key`):
+/// one that cannot be read is a local input that cannot be used (exit 26).
+fn read_input(path: &Path) -> crate::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        Error::new(
+            ErrorKind::ReadInput,
+            format!("cannot read {}", path.display()),
         )
         .with_source(e)
     })

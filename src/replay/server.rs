@@ -36,28 +36,31 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn requests(&self) -> MutexGuard<'_, Vec<Vec<u8>>> {
-        // A client thread that panicked while holding the lock left the list
-        // intact (it only pushes), so the poisoned data is still good.
-        self.requests.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.requests)
     }
 
     fn clients(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
-        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.clients)
     }
 
     pub(super) fn snis(&self) -> MutexGuard<'_, Vec<Option<String>>> {
-        self.snis.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.snis)
     }
 
     pub(super) fn handshake_failures(&self) -> MutexGuard<'_, Vec<String>> {
-        self.handshake_failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        lock(&self.handshake_failures)
     }
 
     pub(super) fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
+}
+
+/// Locks one of [`Shared`]'s lists, poisoned or not: a client thread that
+/// panicked while holding the lock left the list intact (every holder only
+/// pushes, prunes or takes the whole list), so the data is still good.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A running replay server. Dropping it stops accepting new clients;
