@@ -1,14 +1,16 @@
-//! TLS for the replay server: the handshake with one client, bounded in
-//! time, and the server name (SNI) its ClientHello asked for, which
-//! native-tls's acceptor does not tell.
+//! TLS for the replay server: the server's [`Identity`] (its certificate
+//! and key, loaded once into an acceptor), the handshake with one client,
+//! bounded in time, and the server name (SNI) its ClientHello asked for,
+//! which native-tls's acceptor does not tell.
 
+use std::fmt;
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use native_tls::{HandshakeError, TlsStream};
+use native_tls::{HandshakeError, TlsAcceptor, TlsStream};
 
-use super::Identity;
 use crate::error::is_timeout;
 
 /// Bound on each client's TLS handshake (its socket's read and write
@@ -21,6 +23,32 @@ const MAX_RECORD: usize = 5 + (1 << 14);
 
 /// How often the first record is peeked at while it arrives.
 const PEEK_POLL: Duration = Duration::from_millis(2);
+
+/// A server identity for TLS: the certificate chain the server presents and
+/// its private key, loaded once into an acceptor that every client shares.
+#[derive(Clone)]
+pub struct Identity {
+    acceptor: Arc<TlsAcceptor>,
+}
+
+impl Identity {
+    /// From PEM: `cert` holds the server's certificate, then any chain
+    /// certificates it sends after it; `key` is its private key (PKCS#8,
+    /// `BEGIN PRIVATE KEY`).
+    pub fn from_pem(cert: &[u8], key: &[u8]) -> Result<Identity, native_tls::Error> {
+        let identity = native_tls::Identity::from_pkcs8(cert, key)?;
+        let acceptor = TlsAcceptor::new(identity)?;
+        Ok(Identity {
+            acceptor: Arc::new(acceptor),
+        })
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity").finish_non_exhaustive()
+    }
+}
 
 /// Runs the server's side of the handshake on `tcp` (which is left with
 /// NODELAY and 5 s timeouts). Returns the SNI the ClientHello carried,
