@@ -1,8 +1,8 @@
 //! The fetch: the driver that does the I/O around the sans-I/O
 //! [`Reader`](crate::response::reader::Reader), one function per step.
 //!
-//! [`run`] opens every output, follows redirects ([`Fetch::follow`]), and
-//! settles the outcome ([`Fetch::settle`]): commit or abort the `-o` file,
+//! [`run`] opens every output, follows redirects (`Fetch::follow`), and
+//! settles the outcome (`Fetch::settle`): commit or abort the `-o` file,
 //! print the timing and `--explain`, write `--json`. One exchange
 //! (`exchange.rs`) is connect, send, receive the head, receive the body,
 //! finish; the connection's buffer and reads are in `conn.rs`. The body is
