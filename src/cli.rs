@@ -99,6 +99,11 @@ pub struct FetchArgs {
     #[arg(long = "http1.0", help_heading = "Request")]
     pub http10: bool,
 
+    /// POST JSON DATA (or @FILE, @- for stdin, sent exactly) with `Content-Type:
+    /// application/json` and `Accept: application/json`; several are joined
+    #[arg(long = "json", value_name = "DATA", help_heading = "Request")]
+    pub json: Vec<String>,
+
     // ---- output ----
     /// Write the body to FILE (safely: complete or not at all); `-` is stdout
     #[arg(
@@ -163,8 +168,8 @@ pub struct FetchArgs {
     pub strict: bool,
 
     /// Write a JSON summary of the exchange to FILE (`-` for stdout when the body goes to a file)
-    #[arg(long = "json", value_name = "FILE", help_heading = "Debugging")]
-    pub json: Option<PathBuf>,
+    #[arg(long = "report", value_name = "FILE", help_heading = "Debugging")]
+    pub report: Option<PathBuf>,
 
     // ---- network ----
     /// Seconds allowed for connecting to each address

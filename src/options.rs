@@ -63,7 +63,7 @@ pub struct OutputPlan {
     pub refuse_binary: bool,
 }
 
-/// The reports on stderr (and `--json`).
+/// The reports on stderr (and `--report`).
 #[derive(Debug, Clone)]
 pub struct ReportPlan {
     /// `-s`: no warnings either.
@@ -78,9 +78,9 @@ pub struct ReportPlan {
     pub explain: bool,
     /// `--strict`: any finding fails the fetch.
     pub strict: bool,
-    /// `--json FILE`.
-    pub json: Option<PathBuf>,
-    /// Look for RFC deviations (`--explain`, `--strict`, `--json`).
+    /// `--report FILE`.
+    pub report_file: Option<PathBuf>,
+    /// Look for RFC deviations (`--explain`, `--strict`, `--report`).
     pub findings: bool,
 }
 
@@ -99,6 +99,15 @@ impl Options {
             .collect::<Result<Vec<_>>>()?;
 
         let mut pieces = Vec::new();
+        // `--json` pieces are joined with nothing between them (curl
+        // concatenates JSON), and that text with the -d pieces by `&`.
+        if !args.json.is_empty() {
+            let mut json = Vec::new();
+            for j in &args.json {
+                json.extend(data_arg(j, true, stdin)?);
+            }
+            pieces.push(json);
+        }
         for d in &args.data {
             pieces.push(data_arg(d, false, stdin)?);
         }
@@ -108,6 +117,7 @@ impl Options {
         let body = (!pieces.is_empty()).then(|| Body {
             bytes: pieces.join(&b'&'),
             form: true,
+            json: !args.json.is_empty(),
         });
         if args.head && body.is_some() && args.method.is_none() {
             return Err(Error::new(
@@ -154,10 +164,10 @@ impl Options {
             cacert: args.cacert.clone(),
         };
         let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
-        if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
+        if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
-                "--json - needs the body in a file (-o FILE)",
+                "--report - needs the body in a file (-o FILE)",
             ));
         }
         let heads = HeadRouting::decide(
@@ -191,8 +201,8 @@ impl Options {
             chunks: args.chunks,
             explain: args.explain,
             strict: args.strict,
-            json: args.json.clone(),
-            findings: args.explain || args.strict || args.json.is_some(),
+            report_file: args.report.clone(),
+            findings: args.explain || args.strict || args.report.is_some(),
         };
         Ok(Options {
             target,
@@ -288,6 +298,20 @@ mod tests {
         let e = opts(&["-d", "@/nonexistent/file", "h"]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ReadInput);
         assert_eq!(e.to_string(), "could not read data file /nonexistent/file");
+    }
+
+    #[test]
+    fn json_pieces_are_concatenated_then_joined_with_data() {
+        let o = opts(&["--json", "{\"a\":1}", "--json", "@-", "h"]).unwrap();
+        assert_eq!(o.spec.method, "POST");
+        let body = o.spec.body.unwrap();
+        assert!(body.json);
+        assert_eq!(body.bytes, b"{\"a\":1}from\nstdin");
+        let o = opts(&["--json", "[]", "-d", "x=1", "h"]).unwrap();
+        assert_eq!(o.spec.body.unwrap().bytes, b"[]&x=1");
+        assert!(!opts(&["-d", "x", "h"]).unwrap().spec.body.unwrap().json);
+        let e = opts(&["--json", "@/nonexistent/j", "h"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ReadInput);
     }
 
     #[test]
