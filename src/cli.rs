@@ -51,7 +51,8 @@ pub struct FetchArgs {
     pub url: Option<String>,
 
     // ---- the request ----
-    /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it empty
+    /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it
+    /// empty; `@FILE` (`@-`: stdin) reads one a line
     #[arg(
         short = 'H',
         long = "header",
@@ -103,6 +104,28 @@ pub struct FetchArgs {
     /// application/json` and `Accept: application/json`; several are joined
     #[arg(long = "json", value_name = "DATA", help_heading = "Request")]
     pub json: Vec<String>,
+
+    /// POST DATA exactly as given (no @FILE meaning)
+    #[arg(long = "data-raw", value_name = "DATA", help_heading = "Request")]
+    pub data_raw: Vec<String>,
+
+    /// POST DATA URL-encoded: `content`, `=content`, `name=content`,
+    /// `@FILE`, `name@FILE` (as curl)
+    #[arg(long = "data-urlencode", value_name = "DATA", help_heading = "Request")]
+    pub data_urlencode: Vec<String>,
+
+    /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
+    #[arg(short = 'G', long = "get", help_heading = "Request")]
+    pub get: bool,
+
+    /// Referer header to send
+    #[arg(
+        short = 'e',
+        long = "referer",
+        value_name = "URL",
+        help_heading = "Request"
+    )]
+    pub referer: Option<String>,
 
     // ---- output ----
     /// Write the body to FILE (safely: complete or not at all); `-` is stdout

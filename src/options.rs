@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::cli::FetchArgs;
 use crate::error::{Error, ErrorKind, Result};
+use crate::inputs;
 use crate::output::{HeadFlags, HeadRouting};
-use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
+use crate::request::{default_user_agent, HeaderEdit, RequestSpec};
 use crate::target::Target;
 use crate::transport::{ConnectOptions, ResolveOverride};
 
@@ -92,33 +93,17 @@ impl Options {
             .as_deref()
             .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
         let target = Target::parse(url)?;
-        let headers = args
-            .headers
-            .iter()
-            .map(|h| HeaderEdit::parse(h))
-            .collect::<Result<Vec<_>>>()?;
-
-        let mut pieces = Vec::new();
-        // `--json` pieces are joined with nothing between them (curl
-        // concatenates JSON), and that text with the -d pieces by `&`.
-        if !args.json.is_empty() {
-            let mut json = Vec::new();
-            for j in &args.json {
-                json.extend(data_arg(j, true, stdin)?);
+        let mut headers = inputs::header_args(&args.headers, stdin)?;
+        let mut body = inputs::data_body(args, stdin)?;
+        if let Some(referer) = referer_header(args.referer.as_deref(), &headers)? {
+            headers.insert(0, referer);
+        }
+        let mut target = target;
+        if args.get {
+            if let Some(data) = body.take() {
+                target = target.with_query_data(&data.bytes)?;
             }
-            pieces.push(json);
         }
-        for d in &args.data {
-            pieces.push(data_arg(d, false, stdin)?);
-        }
-        for d in &args.data_binary {
-            pieces.push(data_arg(d, true, stdin)?);
-        }
-        let body = (!pieces.is_empty()).then(|| Body {
-            bytes: pieces.join(&b'&'),
-            form: true,
-            json: !args.json.is_empty(),
-        });
         if args.head && body.is_some() && args.method.is_none() {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -231,29 +216,24 @@ fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>> {
     }
 }
 
-/// One `-d`/`--data-binary` value: text, or `@FILE` (`@-` for stdin).
-/// `-d @FILE` drops CR and LF, as curl does; `--data-binary` keeps every byte.
-fn data_arg(arg: &str, binary: bool, stdin: &mut dyn Read) -> Result<Vec<u8>> {
-    let Some(path) = arg.strip_prefix('@') else {
-        return Ok(arg.as_bytes().to_vec());
+/// `-e URL`: a `Referer` line before the `-H` lines, where curl puts it;
+/// a `-H Referer` wins. curl's `;auto` (a Referer on each `-L` hop) is not
+/// supported, and saying so beats sending `;auto` as the value.
+fn referer_header(value: Option<&str>, headers: &[HeaderEdit]) -> Result<Option<HeaderEdit>> {
+    let Some(value) = value else {
+        return Ok(None);
     };
-    let read_err = |e| {
-        Error::new(
-            ErrorKind::ReadInput,
-            format!("could not read data file {path}"),
-        )
-        .with_source(e)
-    };
-    let mut bytes = Vec::new();
-    if path == "-" {
-        stdin.read_to_end(&mut bytes).map_err(read_err)?;
-    } else {
-        bytes = std::fs::read(path).map_err(read_err)?;
+    if value.ends_with(";auto") {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "-e \"URL;auto\" is not supported: give the Referer URL alone",
+        ));
     }
-    if !binary {
-        bytes.retain(|&b| b != b'\r' && b != b'\n');
-    }
-    Ok(bytes)
+    let edit = HeaderEdit::parse(&format!("Referer: {value}"))?;
+    let named = headers
+        .iter()
+        .any(|h| h.name().eq_ignore_ascii_case("Referer"));
+    Ok((!named).then_some(edit))
 }
 
 #[cfg(test)]
@@ -312,6 +292,32 @@ mod tests {
         assert!(!opts(&["-d", "x", "h"]).unwrap().spec.body.unwrap().json);
         let e = opts(&["--json", "@/nonexistent/j", "h"]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ReadInput);
+    }
+
+    #[test]
+    fn get_moves_the_data_into_the_query() {
+        let o = opts(&["-G", "-d", "a=1", "--data-raw", "b c", "h/p?q#f"]).unwrap();
+        assert_eq!((o.spec.method.as_str(), o.spec.body), ("GET", None));
+        assert_eq!(o.target.path_and_query, "/p?q&a=1&b%20c");
+        let o = opts(&["-G", "-I", "-d", "a=1", "h"]).unwrap();
+        assert_eq!(
+            (o.spec.method.as_str(), o.target.path_and_query.as_str()),
+            ("HEAD", "/?a=1")
+        );
+        assert_eq!(opts(&["-G", "h/p"]).unwrap().target.path_and_query, "/p");
+    }
+
+    #[test]
+    fn referer_goes_first_unless_a_header_names_it() {
+        let o = opts(&["-e", "http://r/", "-H", "X: 1", "h"]).unwrap();
+        assert_eq!(
+            o.spec.headers[0],
+            HeaderEdit::Set("Referer".into(), "http://r/".into())
+        );
+        let o = opts(&["-e", "http://r/", "-H", "referer: x", "h"]).unwrap();
+        assert_eq!(o.spec.headers.len(), 1);
+        let e = opts(&["-e", "http://r/;auto", "h"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
     }
 
     #[test]
