@@ -51,7 +51,8 @@ pub struct FetchArgs {
     pub url: Option<String>,
 
     // ---- the request ----
-    /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it empty
+    /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it
+    /// empty; `@FILE` (`@-`: stdin) reads one a line
     #[arg(
         short = 'H',
         long = "header",
@@ -98,6 +99,33 @@ pub struct FetchArgs {
     /// Say HTTP/1.0 in the request line
     #[arg(long = "http1.0", help_heading = "Request")]
     pub http10: bool,
+
+    /// POST JSON DATA (or @FILE, @- for stdin, sent exactly) with `Content-Type:
+    /// application/json` and `Accept: application/json`; several are joined
+    #[arg(long = "json", value_name = "DATA", help_heading = "Request")]
+    pub json: Vec<String>,
+
+    /// POST DATA exactly as given (no @FILE meaning)
+    #[arg(long = "data-raw", value_name = "DATA", help_heading = "Request")]
+    pub data_raw: Vec<String>,
+
+    /// POST DATA URL-encoded: `content`, `=content`, `name=content`,
+    /// `@FILE`, `name@FILE` (as curl)
+    #[arg(long = "data-urlencode", value_name = "DATA", help_heading = "Request")]
+    pub data_urlencode: Vec<String>,
+
+    /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
+    #[arg(short = 'G', long = "get", help_heading = "Request")]
+    pub get: bool,
+
+    /// Referer header to send
+    #[arg(
+        short = 'e',
+        long = "referer",
+        value_name = "URL",
+        help_heading = "Request"
+    )]
+    pub referer: Option<String>,
 
     // ---- output ----
     /// Write the body to FILE (safely: complete or not at all); `-` is stdout
@@ -163,8 +191,8 @@ pub struct FetchArgs {
     pub strict: bool,
 
     /// Write a JSON summary of the exchange to FILE (`-` for stdout when the body goes to a file)
-    #[arg(long = "json", value_name = "FILE", help_heading = "Debugging")]
-    pub json: Option<PathBuf>,
+    #[arg(long = "report", value_name = "FILE", help_heading = "Debugging")]
+    pub report: Option<PathBuf>,
 
     // ---- network ----
     /// Seconds allowed for connecting to each address

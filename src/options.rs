@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::cli::FetchArgs;
 use crate::error::{Error, ErrorKind, Result};
+use crate::inputs;
 use crate::output::{HeadFlags, HeadRouting};
-use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
+use crate::request::{default_user_agent, HeaderEdit, RequestSpec};
 use crate::target::Target;
 use crate::transport::{ConnectOptions, ResolveOverride};
 
@@ -63,7 +64,7 @@ pub struct OutputPlan {
     pub refuse_binary: bool,
 }
 
-/// The reports on stderr (and `--json`).
+/// The reports on stderr (and `--report`).
 #[derive(Debug, Clone)]
 pub struct ReportPlan {
     /// `-s`: no warnings either.
@@ -78,9 +79,9 @@ pub struct ReportPlan {
     pub explain: bool,
     /// `--strict`: any finding fails the fetch.
     pub strict: bool,
-    /// `--json FILE`.
-    pub json: Option<PathBuf>,
-    /// Look for RFC deviations (`--explain`, `--strict`, `--json`).
+    /// `--report FILE`.
+    pub report_file: Option<PathBuf>,
+    /// Look for RFC deviations (`--explain`, `--strict`, `--report`).
     pub findings: bool,
 }
 
@@ -92,23 +93,17 @@ impl Options {
             .as_deref()
             .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
         let target = Target::parse(url)?;
-        let headers = args
-            .headers
-            .iter()
-            .map(|h| HeaderEdit::parse(h))
-            .collect::<Result<Vec<_>>>()?;
-
-        let mut pieces = Vec::new();
-        for d in &args.data {
-            pieces.push(data_arg(d, false, stdin)?);
+        let mut headers = inputs::header_args(&args.headers, stdin)?;
+        let mut body = inputs::data_body(args, stdin)?;
+        if let Some(referer) = referer_header(args.referer.as_deref(), &headers)? {
+            headers.insert(0, referer);
         }
-        for d in &args.data_binary {
-            pieces.push(data_arg(d, true, stdin)?);
+        let mut target = target;
+        if args.get {
+            if let Some(data) = body.take() {
+                target = target.with_query_data(&data.bytes)?;
+            }
         }
-        let body = (!pieces.is_empty()).then(|| Body {
-            bytes: pieces.join(&b'&'),
-            form: true,
-        });
         if args.head && body.is_some() && args.method.is_none() {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -154,10 +149,10 @@ impl Options {
             cacert: args.cacert.clone(),
         };
         let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
-        if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
+        if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
-                "--json - needs the body in a file (-o FILE)",
+                "--report - needs the body in a file (-o FILE)",
             ));
         }
         let heads = HeadRouting::decide(
@@ -191,8 +186,8 @@ impl Options {
             chunks: args.chunks,
             explain: args.explain,
             strict: args.strict,
-            json: args.json.clone(),
-            findings: args.explain || args.strict || args.json.is_some(),
+            report_file: args.report.clone(),
+            findings: args.explain || args.strict || args.report.is_some(),
         };
         Ok(Options {
             target,
@@ -221,29 +216,24 @@ fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>> {
     }
 }
 
-/// One `-d`/`--data-binary` value: text, or `@FILE` (`@-` for stdin).
-/// `-d @FILE` drops CR and LF, as curl does; `--data-binary` keeps every byte.
-fn data_arg(arg: &str, binary: bool, stdin: &mut dyn Read) -> Result<Vec<u8>> {
-    let Some(path) = arg.strip_prefix('@') else {
-        return Ok(arg.as_bytes().to_vec());
+/// `-e URL`: a `Referer` line before the `-H` lines, where curl puts it;
+/// a `-H Referer` wins. curl's `;auto` (a Referer on each `-L` hop) is not
+/// supported, and saying so beats sending `;auto` as the value.
+fn referer_header(value: Option<&str>, headers: &[HeaderEdit]) -> Result<Option<HeaderEdit>> {
+    let Some(value) = value else {
+        return Ok(None);
     };
-    let read_err = |e| {
-        Error::new(
-            ErrorKind::ReadInput,
-            format!("could not read data file {path}"),
-        )
-        .with_source(e)
-    };
-    let mut bytes = Vec::new();
-    if path == "-" {
-        stdin.read_to_end(&mut bytes).map_err(read_err)?;
-    } else {
-        bytes = std::fs::read(path).map_err(read_err)?;
+    if value.ends_with(";auto") {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "-e \"URL;auto\" is not supported: give the Referer URL alone",
+        ));
     }
-    if !binary {
-        bytes.retain(|&b| b != b'\r' && b != b'\n');
-    }
-    Ok(bytes)
+    let edit = HeaderEdit::parse(&format!("Referer: {value}"))?;
+    let named = headers
+        .iter()
+        .any(|h| h.name().eq_ignore_ascii_case("Referer"));
+    Ok((!named).then_some(edit))
 }
 
 #[cfg(test)]
@@ -288,6 +278,46 @@ mod tests {
         let e = opts(&["-d", "@/nonexistent/file", "h"]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ReadInput);
         assert_eq!(e.to_string(), "could not read data file /nonexistent/file");
+    }
+
+    #[test]
+    fn json_pieces_are_concatenated_then_joined_with_data() {
+        let o = opts(&["--json", "{\"a\":1}", "--json", "@-", "h"]).unwrap();
+        assert_eq!(o.spec.method, "POST");
+        let body = o.spec.body.unwrap();
+        assert!(body.json);
+        assert_eq!(body.bytes, b"{\"a\":1}from\nstdin");
+        let o = opts(&["--json", "[]", "-d", "x=1", "h"]).unwrap();
+        assert_eq!(o.spec.body.unwrap().bytes, b"[]&x=1");
+        assert!(!opts(&["-d", "x", "h"]).unwrap().spec.body.unwrap().json);
+        let e = opts(&["--json", "@/nonexistent/j", "h"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ReadInput);
+    }
+
+    #[test]
+    fn get_moves_the_data_into_the_query() {
+        let o = opts(&["-G", "-d", "a=1", "--data-raw", "b c", "h/p?q#f"]).unwrap();
+        assert_eq!((o.spec.method.as_str(), o.spec.body), ("GET", None));
+        assert_eq!(o.target.path_and_query, "/p?q&a=1&b%20c");
+        let o = opts(&["-G", "-I", "-d", "a=1", "h"]).unwrap();
+        assert_eq!(
+            (o.spec.method.as_str(), o.target.path_and_query.as_str()),
+            ("HEAD", "/?a=1")
+        );
+        assert_eq!(opts(&["-G", "h/p"]).unwrap().target.path_and_query, "/p");
+    }
+
+    #[test]
+    fn referer_goes_first_unless_a_header_names_it() {
+        let o = opts(&["-e", "http://r/", "-H", "X: 1", "h"]).unwrap();
+        assert_eq!(
+            o.spec.headers[0],
+            HeaderEdit::Set("Referer".into(), "http://r/".into())
+        );
+        let o = opts(&["-e", "http://r/", "-H", "referer: x", "h"]).unwrap();
+        assert_eq!(o.spec.headers.len(), 1);
+        let e = opts(&["-e", "http://r/;auto", "h"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Body {
     pub bytes: Vec<u8>,
     /// Given with `-d`/`--data-binary`: default `Content-Type` to a form.
     pub form: bool,
+    /// Given with `--json`: `Content-Type` and `Accept` say JSON, after the
+    /// `-H` lines (where curl puts them), unless a `-H` names them.
+    pub json: bool,
 }
 
 /// Everything besides the target that shapes the request.
@@ -131,7 +134,7 @@ pub fn build(target: &Target, spec: &RequestSpec) -> Vec<u8> {
     if !spec.names("User-Agent") && !spec.user_agent.is_empty() {
         header(&mut out, "User-Agent", spec.user_agent.as_bytes());
     }
-    if !spec.names("Accept") {
+    if !spec.names("Accept") && !spec.body.as_ref().is_some_and(|b| b.json) {
         header(&mut out, "Accept", b"*/*");
     }
     if !spec.names("Connection") {
@@ -148,7 +151,14 @@ pub fn build(target: &Target, spec: &RequestSpec) -> Vec<u8> {
         }
     }
     if let Some(b) = &spec.body {
-        if b.form && !spec.names("Content-Type") {
+        if b.json {
+            if !spec.names("Content-Type") {
+                header(&mut out, "Content-Type", b"application/json");
+            }
+            if !spec.names("Accept") {
+                header(&mut out, "Accept", b"application/json");
+            }
+        } else if b.form && !spec.names("Content-Type") {
             header(
                 &mut out,
                 "Content-Type",
@@ -254,6 +264,7 @@ mod tests {
             s.body = Some(Body {
                 bytes: b"a=1&b=2".to_vec(),
                 form: true,
+                json: false,
             });
         });
         assert!(r.starts_with("POST /p HTTP/1.1\r\n"));
@@ -264,10 +275,43 @@ mod tests {
             s.body = Some(Body {
                 bytes: Vec::new(),
                 form: true,
+                json: false,
             });
         });
         assert!(
             r.ends_with("Content-Type: text/plain\r\nContent-Length: 0\r\n\r\n"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn json_body_says_json_after_the_header_lines() {
+        let body = |s: &mut RequestSpec| {
+            s.method = "POST".into();
+            s.body = Some(Body {
+                bytes: br#"{"a":1}"#.to_vec(),
+                form: true,
+                json: true,
+            });
+        };
+        let r = req("h/x", |s| {
+            body(s);
+            s.headers = vec![HeaderEdit::parse("X-A: 1").unwrap()];
+        });
+        assert_eq!(
+            r,
+            format!("POST /x HTTP/1.1\r\nHost: h\r\nUser-Agent: {}\r\nConnection: close\r\nX-A: 1\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 7\r\n\r\n{{\"a\":1}}", ua())
+        );
+        // A -H of either name replaces the JSON one, as in curl.
+        let r = req("h/x", |s| {
+            body(s);
+            s.headers = vec![
+                HeaderEdit::parse("Accept: text/x").unwrap(),
+                HeaderEdit::parse("Content-Type: a/b").unwrap(),
+            ];
+        });
+        assert!(
+            r.ends_with("Connection: close\r\nAccept: text/x\r\nContent-Type: a/b\r\nContent-Length: 7\r\n\r\n{\"a\":1}"),
             "{r}"
         );
     }

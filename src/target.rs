@@ -142,6 +142,20 @@ impl Target {
         })
     }
 
+    /// `-G`: the target with `data` appended to its query (after `&` when
+    /// it has one), as curl does; bytes a URL cannot hold are
+    /// percent-encoded.
+    pub fn with_query_data(&self, data: &[u8]) -> Result<Target> {
+        let data = String::from_utf8_lossy(data);
+        let mut url = self.url.clone();
+        let query = match url.query() {
+            Some(q) if !q.is_empty() => format!("{q}&{data}"),
+            _ => data.into_owned(),
+        };
+        url.set_query(Some(&query));
+        Target::from_url(url)
+    }
+
     /// The URL as text, without credentials (for messages).
     pub fn redacted(&self) -> String {
         let mut u = self.url.clone();

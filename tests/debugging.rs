@@ -1,5 +1,5 @@
 //! The debugging aids no other tool has: --dry-run, --chunks, --explain,
-//! --strict and --json, through the built binary on 127.0.0.1.
+//! --strict and --report, through the built binary on 127.0.0.1.
 
 use crate::support::*;
 
@@ -163,12 +163,12 @@ fn strict_fails_on_any_deviation_and_keeps_the_old_file() {
 }
 
 #[test]
-fn json_summarises_the_exchange() {
+fn report_summarises_the_exchange() {
     let server = serve_fixture("duplicate-headers.http");
     let dir = scratch();
     let run = rawget_in(
         dir.path(),
-        &["-s", "-o", "body", "--json", "-", &server.url("/j")],
+        &["-s", "-o", "body", "--report", "-", &server.url("/j")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("valid JSON");
@@ -198,10 +198,10 @@ fn json_summarises_the_exchange() {
 }
 
 #[test]
-fn json_records_failures_and_partial_bodies() {
+fn report_records_failures_and_partial_bodies() {
     let server = serve_fixture("short-body.http");
     let dir = scratch();
-    let run = rawget_in(dir.path(), &["-s", "--json", "x.json", &server.url("/")]);
+    let run = rawget_in(dir.path(), &["-s", "--report", "x.json", &server.url("/")]);
     assert_eq!(run.code, 18);
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("x.json")).unwrap()).unwrap();
@@ -214,7 +214,7 @@ fn json_records_failures_and_partial_bodies() {
     let port = closed_addr().port();
     let run = rawget_in(
         dir.path(),
-        &["--json", "y.json", &format!("http://127.0.0.1:{port}/")],
+        &["--report", "y.json", &format!("http://127.0.0.1:{port}/")],
     );
     assert_eq!(run.code, 7);
     let v: serde_json::Value =
@@ -226,12 +226,12 @@ fn json_records_failures_and_partial_bodies() {
 }
 
 #[test]
-fn json_dash_needs_the_body_in_a_file() {
-    let run = rawget(&["--json", "-", "http://127.0.0.1:9/"]);
+fn report_dash_needs_the_body_in_a_file() {
+    let run = rawget(&["--report", "-", "http://127.0.0.1:9/"]);
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "rawget: error: --json - needs the body in a file (-o FILE)\n"
+        "rawget: error: --report - needs the body in a file (-o FILE)\n"
     );
 }
 

@@ -14,7 +14,7 @@ fn timing_body(stderr: &str) -> u64 {
         .unwrap_or_else(|| panic!("bad received line {line}"))
 }
 
-/// Every body byte passes one metered sink: `--timing`, `--json` and the
+/// Every body byte passes one metered sink: `--timing`, `--report` and the
 /// file agree, on the splice path (plain Content-Length), the decode path
 /// (chunked) and `--raw`.
 #[test]
@@ -31,7 +31,7 @@ fn every_report_counts_the_same_body_bytes() {
     ] {
         let server = serve(Plan::new(response.clone()));
         let dir = scratch();
-        let mut args = vec!["-s", "--timing", "--json", "r.json", "-o", "out"];
+        let mut args = vec!["-s", "--timing", "--report", "r.json", "-o", "out"];
         args.extend_from_slice(extra);
         let target = server.url("/");
         args.push(&target);
@@ -46,7 +46,7 @@ fn every_report_counts_the_same_body_bytes() {
             (response.len() - head_of(&response).len()) as u64
         };
         assert_eq!(written, expected, "{what}: file");
-        assert_eq!(json["hops"][0]["body_bytes"], expected, "{what}: --json");
+        assert_eq!(json["hops"][0]["body_bytes"], expected, "{what}: --report");
         assert_eq!(timing_body(&run.stderr), expected, "{what}: --timing");
     }
 }
@@ -74,11 +74,11 @@ fn keep_partial_note_counts_what_the_file_holds() {
 }
 
 /// Which error wins when two fail (written in `src/fetch/mod.rs`): the
-/// fetch's own failure keeps its exit code and message, and the `--json`
+/// fetch's own failure keeps its exit code and message, and the `--report`
 /// file that cannot be written is a warning; a complete fetch whose
-/// `--json` cannot be written is exit 23.
+/// `--report` cannot be written is exit 23.
 #[test]
-fn the_fetch_error_wins_over_an_unwritable_json_file() {
+fn the_fetch_error_wins_over_an_unwritable_report_file() {
     let dir = scratch();
     let bad_json = dir.path().join("no-such-dir").join("r.json");
     let bad_json = bad_json.to_str().unwrap();
@@ -86,7 +86,7 @@ fn the_fetch_error_wins_over_an_unwritable_json_file() {
     let server = serve_fixture("short-body.http");
     let run = rawget(&[
         "-s",
-        "--json",
+        "--report",
         bad_json,
         "-o",
         "/dev/null",
@@ -109,7 +109,7 @@ fn the_fetch_error_wins_over_an_unwritable_json_file() {
     let server = serve_fixture("ok.http");
     let run = rawget(&[
         "-s",
-        "--json",
+        "--report",
         bad_json,
         "-o",
         "/dev/null",

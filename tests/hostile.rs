@@ -123,7 +123,7 @@ fn endless_interim_responses_are_refused_at_the_head_limit() {
     );
     let run = rawget(&[
         "-s",
-        "--json",
+        "--report",
         "-",
         "-o",
         "/dev/null",

@@ -197,7 +197,7 @@ fn long_chunk_extensions_are_skipped() {
     );
 }
 
-/// Item 14: with --json or --explain every 1xx head was kept (2 million
+/// Item 14: with --report or --explain every 1xx head was kept (2 million
 /// 100 Continue took 550 MB). Interim heads count toward the 300 KiB head
 /// limit, and the report keeps a bounded number with a count of the rest.
 #[test]
@@ -206,7 +206,7 @@ fn interim_heads_are_bounded_in_the_report() {
     let mut response = interim.repeat(10_000);
     response.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     let server = serve(Plan::new(response));
-    let run = rawget(&["-s", "--json", "-", "-o", "/dev/null", &server.url("/")]);
+    let run = rawget(&["-s", "--report", "-", "-o", "/dev/null", &server.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("one JSON document");
     let hop = &json["hops"][0];

@@ -12,6 +12,7 @@ mod framing_props;
 mod hostile;
 mod output_defects;
 mod replay;
+mod requests;
 mod response_defects;
 mod tls;
 mod transport_defects;

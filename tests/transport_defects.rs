@@ -1,16 +1,16 @@
 //! Transport defects and the refactor that keeps their fixes in one place,
 //! through the built binary: `-m` ends a transfer on time wherever it
-//! stalls, and the TLS summary is one value that `-v` and `--json` both
+//! stalls, and the TLS summary is one value that `-v` and `--report` both
 //! show.
 
 use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// `-v` prints the TLS summary and `--json` reports it; both come from the
+/// `-v` prints the TLS summary and `--report` reports it; both come from the
 /// one value read at the handshake, so they must say the same.
 #[test]
-fn verbose_and_json_show_the_same_tls_summary() {
+fn verbose_and_report_show_the_same_tls_summary() {
     let server = serve_tls("server", Plan::new(fixture("ok.http")));
     let dir = scratch();
     let url = server.url("/");
@@ -18,7 +18,7 @@ fn verbose_and_json_show_the_same_tls_summary() {
     let run = rawget_in(
         dir.path(),
         &[
-            "-v", "--cacert", &ca, "--json", "x.json", "-o", "body", &url,
+            "-v", "--cacert", &ca, "--report", "x.json", "-o", "body", &url,
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -3,7 +3,7 @@
 //!
 //! [`run`] opens every output, follows redirects (`Fetch::follow`), and
 //! settles the outcome (`Fetch::settle`): commit or abort the `-o` file,
-//! print the timing and `--explain`, write `--json`. One exchange
+//! print the timing and `--explain`, write `--report`. One exchange
 //! (`exchange.rs`) is connect, send, receive the head, receive the body,
 //! finish; the connection's buffer and reads are in `conn.rs`. The body is
 //! decoded in place and written straight from the read buffer (or spliced),
@@ -11,8 +11,8 @@
 //! framing says the body is complete.
 //!
 //! When two things fail, the first failure wins: a failed fetch keeps its
-//! exit code even if `--json` cannot be written then (that is a warning);
-//! a complete fetch whose `--json` cannot be written is exit 23.
+//! exit code even if `--report` cannot be written then (that is a warning);
+//! a complete fetch whose `--report` cannot be written is exit 23.
 
 mod conn;
 mod exchange;
@@ -156,8 +156,8 @@ impl<'a> Fetch<'a> {
     }
 
     /// Settles the outcome: the `-o` file is committed or aborted, then the
-    /// timing, `--explain` and `--json` are written. The fetch's own
-    /// failure wins over a failure to write `--json` (module doc).
+    /// timing, `--explain` and `--report` are written. The fetch's own
+    /// failure wins over a failure to write `--report` (module doc).
     fn settle(mut self, result: Result<()>) -> Result<()> {
         self.sink.end_progress();
         self.trace.timings.body = self.sink.bytes();
@@ -172,7 +172,7 @@ impl<'a> Fetch<'a> {
             }
         };
         let plan = &self.opts.report;
-        if !plan.explain && plan.json.is_none() {
+        if !plan.explain && plan.report_file.is_none() {
             return result;
         }
         let report = &mut self.report;
@@ -183,7 +183,7 @@ impl<'a> Fetch<'a> {
         if plan.explain {
             diag::write(report.explain().as_bytes());
         }
-        let Some(path) = &plan.json else {
+        let Some(path) = &plan.report_file else {
             return result;
         };
         match (result, write_json(report, path)) {

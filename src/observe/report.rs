@@ -1,9 +1,9 @@
-//! What happened in an exchange, for `--explain` and `--json`.
+//! What happened in an exchange, for `--explain` and `--report`.
 //!
 //! The fetch fills a [`Report`] as it goes (one [`Hop`] per request, with
 //! every head received, the framing decision, byte counts and the RFC
 //! findings); at the end it is printed as prose on stderr (`--explain`)
-//! and/or serialised as one JSON object (`--json FILE`).
+//! and/or serialised as one JSON object (`--report FILE`).
 
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! The one metered body sink: every body byte, decoded, raw or spliced,
 //! passes here, and is counted once. The progress bar, `--timing`,
-//! `--json` and the `--keep-partial` note all read this one counter, so
+//! `--report` and the `--keep-partial` note all read this one counter, so
 //! they cannot disagree.
 
 use std::ops::Range;

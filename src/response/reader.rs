@@ -314,7 +314,7 @@ impl Reader {
         let head = match head::parse(bytes) {
             Ok(head) => head,
             Err(e) => {
-                // Name what made the head unreadable, for --explain/--json.
+                // Name what made the head unreadable, for --explain/--report.
                 self.note(|| deviations::scan_head(bytes, &Head::default()));
                 return Err(ReadError::Head(e));
             }

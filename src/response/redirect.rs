@@ -57,6 +57,7 @@ mod tests {
         s.body = Some(Body {
             bytes: b"x=1".to_vec(),
             form: true,
+            json: false,
         });
         s.headers = vec![
             HeaderEdit::parse("Authorization: Bearer t").unwrap(),

@@ -15,7 +15,7 @@
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
 //!   a handshake failure is.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
-//!   handshake settled, read once for both `-v` and `--json`.
+//!   handshake settled, read once for both `-v` and `--report`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder

@@ -308,7 +308,7 @@ impl Stream {
         self.tls_info.as_ref()
     }
 
-    /// The peer certificate summary for `--json` (TLS only): the protocol
+    /// The peer certificate summary for `--report` (TLS only): the protocol
     /// line, then the certificate's.
     pub fn certificate(&self) -> Option<Vec<String>> {
         self.tls_info.as_ref()?.summary()

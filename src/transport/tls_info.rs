@@ -55,7 +55,7 @@ pub fn server_hello(bytes: &[u8]) -> Option<String> {
 }
 
 /// What the handshake settled, read once when it completes: the `-v` trace
-/// prints it and `--json` takes it, so the certificate is parsed once.
+/// prints it and `--report` takes it, so the certificate is parsed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsInfo {
     /// Protocol and cipher suite from the ServerHello (`TLSv1.3,
@@ -109,7 +109,7 @@ impl TlsInfo {
         }
     }
 
-    /// The summary `--json` reports: the protocol line, then the
+    /// The summary `--report` reports: the protocol line, then the
     /// certificate's; `None` without a readable certificate.
     pub fn summary(&self) -> Option<Vec<String>> {
         let Peer::Certificate(lines) = &self.peer else {
