@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 
+use super::tls::ReadAhead;
 use crate::cli::EchoClientArgs;
 use crate::{Error, ErrorKind};
 
@@ -168,7 +169,7 @@ impl TlsDial {
         shown: &str,
         connector: tokio_native_tls::TlsConnector,
         name: String,
-    ) -> crate::Result<(TlsDial, tokio_native_tls::TlsStream<TcpStream>)> {
+    ) -> crate::Result<(TlsDial, tokio_native_tls::TlsStream<ReadAhead<TcpStream>>)> {
         let (tcp, stream) = TcpDial::first(addrs, shown).await?;
         let dial = TlsDial {
             tcp,
@@ -182,16 +183,16 @@ impl TlsDial {
     async fn handshake(
         &self,
         tcp: TcpStream,
-    ) -> crate::Result<tokio_native_tls::TlsStream<TcpStream>> {
+    ) -> crate::Result<tokio_native_tls::TlsStream<ReadAhead<TcpStream>>> {
         self.connector
-            .connect(&self.name, tcp)
+            .connect(&self.name, ReadAhead::new(tcp))
             .await
             .map_err(|e| super::tls::handshake_error(format!("{}", self.tcp.shown), e))
     }
 }
 
 impl Dial for TlsDial {
-    type Stream = tokio_native_tls::TlsStream<TcpStream>;
+    type Stream = tokio_native_tls::TlsStream<ReadAhead<TcpStream>>;
 
     async fn dial(&self) -> crate::Result<Self::Stream> {
         let tcp = self.tcp.dial().await?;

@@ -49,6 +49,9 @@ pub const WARM_UP: u64 = u64::MAX;
 /// gives up on the server.
 const WARM_UP_TRIES: u32 = 3;
 
+/// After a refused warm-up, how long to wait before the next try.
+const REFUSED_PAUSE: Duration = Duration::from_millis(50);
+
 /// Highest `--rate`: beyond it the pacing is meaningless (tokio's timer
 /// has a 1 ms grain, so a peer sends rate/1000 datagrams per tick).
 const MAX_RATE: f64 = 10_000_000.0;
@@ -493,27 +496,41 @@ impl Peer {
 
     /// Until one warm-up echo is back: the server answers, and (for servers
     /// that fork per peer) has set up this peer before the clock starts.
+    ///
+    /// "Connection refused" (an ICMP port unreachable for an earlier
+    /// datagram) is one failed try, not the end: socat's UDP-LISTEN,fork
+    /// has no socket on its port for a moment while it forks, and the
+    /// kernel refuses what comes then. Refused every time is exit 7.
     async fn warm_up(&mut self) -> crate::Result<()> {
         let wait = self.plan.timeout;
+        let mut refused = None;
         for _ in 0..WARM_UP_TRIES {
             self.send(WARM_UP).await;
             let until = Instant::now() + wait;
             loop {
                 match tokio::time::timeout_at(until, self.socket.recv(&mut self.buf)).await {
-                    Err(_) => break,
+                    Err(_) => {
+                        refused = None;
+                        break;
+                    }
                     Ok(Ok(n)) => {
                         if verdict(&self.buf[..n], self.plan.size, self.id) == Verdict::WarmUp {
                             return Ok(());
                         }
                     }
                     Ok(Err(e)) => {
-                        return Err(io_error(
-                            format!("peer {}: no echo from {}", self.id + 1, self.shown),
-                            e,
-                        ))
+                        refused = Some(e);
+                        tokio::time::sleep(REFUSED_PAUSE.min(wait)).await;
+                        break;
                     }
                 }
             }
+        }
+        if let Some(e) = refused {
+            return Err(io_error(
+                format!("peer {}: no echo from {}", self.id + 1, self.shown),
+                e,
+            ));
         }
         Err(Error::new(
             ErrorKind::Timeout,

@@ -34,6 +34,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tokio_native_tls::TlsAcceptor;
 
+use crate::echo::tls::ReadAhead;
+
 use super::{listen_error, say, seconds, Signals};
 use crate::cli::EchoServerArgs;
 use crate::{Error, ErrorKind};
@@ -483,7 +485,7 @@ async fn tls_echo(
     mut conn: Conn,
     timers: Option<Timers>,
 ) {
-    match tokio::time::timeout(limit, tls.accept(tcp)).await {
+    match tokio::time::timeout(limit, tls.accept(ReadAhead::new(tcp))).await {
         Ok(Ok(stream)) => echo(stream, conn, timers).await,
         Ok(Err(e)) => conn.end = Some(End::Handshake(e.to_string())),
         Err(_) => {
