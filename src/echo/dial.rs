@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 use super::tls::ReadAhead;
 use crate::cli::EchoClientArgs;
@@ -89,9 +91,14 @@ macro_rules! with_dialer {
                     $crate::echo::dial::TlsDial::first(&addrs, $shown, connector, name).await?;
                 $body
             }
+            #[cfg(unix)]
             $crate::echo::dial::Target::Unix(path) => {
                 let ($dial, $stream) = $crate::echo::dial::UnixDial::first(path).await?;
                 $body
+            }
+            #[cfg(not(unix))]
+            $crate::echo::dial::Target::Unix(_) => {
+                return Err($crate::echo::dial::no_unix_sockets());
             }
         }
     };
@@ -208,12 +215,23 @@ impl Dial for TlsDial {
     }
 }
 
+/// `--unix` where there are no Unix domain sockets: exit 2.
+#[cfg(not(unix))]
+pub(crate) fn no_unix_sockets() -> Error {
+    Error::new(
+        ErrorKind::Usage,
+        "--unix needs Unix domain sockets (a Unix system)",
+    )
+}
+
 /// A Unix domain socket.
+#[cfg(unix)]
 pub(crate) struct UnixDial {
     path: PathBuf,
     shown: String,
 }
 
+#[cfg(unix)]
 impl UnixDial {
     /// Connects to the socket at `path`.
     pub(crate) async fn first(path: PathBuf) -> crate::Result<(UnixDial, UnixStream)> {
@@ -226,6 +244,7 @@ impl UnixDial {
     }
 }
 
+#[cfg(unix)]
 impl Dial for UnixDial {
     type Stream = UnixStream;
 

@@ -156,12 +156,14 @@ enum Place {
 enum Listener {
     Tcp(TcpListener),
     /// The file is held only to be removed when the listener goes.
+    #[cfg(unix)]
     Unix(tokio::net::UnixListener, #[allow(dead_code)] SocketFile),
 }
 
 /// An accepted client, before any TLS.
 enum Accepted {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
 
@@ -172,6 +174,7 @@ impl Listener {
                 let (s, peer) = l.accept().await?;
                 Ok((Accepted::Tcp(s), Peer::Ip(peer)))
             }
+            #[cfg(unix)]
             Listener::Unix(l, _) => {
                 let (s, _) = l.accept().await?;
                 *unix_seq += 1;
@@ -183,8 +186,10 @@ impl Listener {
 }
 
 /// A Unix socket's file, removed when the server stops.
+#[cfg(unix)]
 struct SocketFile(PathBuf);
 
+#[cfg(unix)]
 impl Drop for SocketFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
@@ -228,6 +233,14 @@ async fn serve(
             let local = l.local_addr().map_err(|e| listen_error(listen, Some(e)))?;
             (Listener::Tcp(l), local.to_string())
         }
+        #[cfg(not(unix))]
+        Place::Unix(_) => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--unix needs Unix domain sockets (a Unix system)",
+            ))
+        }
+        #[cfg(unix)]
         Place::Unix(path) => {
             let l = bind_unix(&path)?;
             let shown = path.display().to_string();
@@ -292,6 +305,7 @@ fn bind(listen: &str, addrs: &[SocketAddr]) -> crate::Result<TcpListener> {
 /// Binds a Unix socket at `path`. A socket file left by a server that is
 /// gone (nothing accepts on it) is replaced; a live one, or any other file,
 /// is "Address already in use" (exit 7), as for a TCP port.
+#[cfg(unix)]
 fn bind_unix(path: &Path) -> crate::Result<tokio::net::UnixListener> {
     let shown = path.display().to_string();
     match tokio::net::UnixListener::bind(path) {
@@ -418,6 +432,7 @@ fn admit(
                 .fold(HANDSHAKE_LIMIT, Duration::min);
             tokio::spawn(tls_echo(s, Arc::clone(tls), limit, conn, timers));
         }
+        #[cfg(unix)]
         (Accepted::Unix(s), _) => {
             tokio::spawn(echo(s, conn, timers));
         }
