@@ -47,7 +47,7 @@ pub fn run(args: &EchoClientArgs) -> crate::Result<()> {
             "--message and --bench cannot be used together",
         ));
     }
-    let timeout = super::timeout_flag(args.timeout)?;
+    let timeout = super::seconds("--timeout", args.timeout)?;
     if args.udp {
         return super::udp_client::run(args, timeout);
     }

@@ -63,14 +63,15 @@ pub fn resolve(addr: &str) -> crate::Result<Vec<SocketAddr>> {
     }
 }
 
-/// `--timeout SECS`: positive and finite, else exit 2.
-pub(crate) fn timeout_flag(secs: Option<f64>) -> crate::Result<Option<Duration>> {
-    match secs {
+/// A number of seconds from a flag (`--timeout`, `--idle-timeout`,
+/// `--max-lifetime`): positive and finite, else exit 2.
+pub(crate) fn seconds(flag: &str, value: Option<f64>) -> crate::Result<Option<Duration>> {
+    match value {
         None => Ok(None),
         Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
         Some(s) => Err(Error::new(
             ErrorKind::Usage,
-            format!("--timeout must be a positive number of seconds, not {s}"),
+            format!("{flag} must be a positive number of seconds, not {s}"),
         )),
     }
 }

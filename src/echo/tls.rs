@@ -174,45 +174,13 @@ fn key_matches(_cert_pem: &[u8], _key_pem: &[u8]) -> Result<(), String> {
 }
 
 /// The client's connector: `-k` verifies nothing; `--cacert FILE` trusts
-/// the certificates in FILE instead of the system's, as curl's does.
+/// the certificates in FILE instead of the system's, as in fetch (one
+/// function for both).
 pub fn connector(
     insecure: bool,
     cacert: Option<&Path>,
 ) -> crate::Result<tokio_native_tls::TlsConnector> {
-    let mut builder = native_tls::TlsConnector::builder();
-    builder
-        .danger_accept_invalid_certs(insecure)
-        .danger_accept_invalid_hostnames(insecure);
-    if let Some(path) = cacert {
-        let pem = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::ReadInput,
-                format!("could not read --cacert {}", path.display()),
-            )
-            .with_source(super::clean(e))
-        })?;
-        let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
-            Error::new(
-                ErrorKind::ReadInput,
-                format!("bad certificate in {}", path.display()),
-            )
-            .with_source(e)
-        })?;
-        if certs.is_empty() {
-            return Err(Error::new(
-                ErrorKind::ReadInput,
-                format!("no PEM certificate in {}", path.display()),
-            ));
-        }
-        for cert in certs {
-            builder.add_root_certificate(cert);
-        }
-        builder.disable_built_in_roots(true);
-    }
-    let connector = builder
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))?;
-    Ok(connector.into())
+    Ok(crate::transport::tls_connector(insecure, cacert)?.into())
 }
 
 /// The name to send as SNI and verify: `--servername`, else the host part
@@ -228,22 +196,12 @@ pub fn server_name(addr: &str, servername: Option<&str>) -> String {
         .to_string()
 }
 
-/// A failed client handshake: a certificate that does not verify is exit
-/// 60 saying why, anything else exit 35, with `what` naming the server.
+/// A failed client handshake, classified as in fetch (a certificate that
+/// does not verify is exit 60 saying why, anything else exit 35), with
+/// `what` naming the server.
 pub fn handshake_error(what: String, e: native_tls::Error) -> Error {
-    let text = e.to_string();
-    if text.contains("certificate verify failed") {
-        let why = text
-            .rsplit_once('(')
-            .map(|(_, r)| r.trim_end_matches(')').to_owned())
-            .unwrap_or_else(|| "certificate verify failed".to_owned());
-        Error::new(
-            ErrorKind::CertVerify,
-            format!("{what}: server certificate not verified: {why}"),
-        )
-    } else {
-        Error::new(ErrorKind::Tls, format!("{what}: TLS handshake failed")).with_source(e)
-    }
+    let why = crate::transport::classify_tls(e);
+    Error::new(why.kind(), what).with_source(why)
 }
 
 #[cfg(test)]

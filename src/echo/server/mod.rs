@@ -6,7 +6,6 @@
 //! The transports own their sockets, their per-peer work and their counters.
 
 use std::io::{self, Write};
-use std::time::Duration;
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
@@ -35,18 +34,6 @@ pub fn run(args: &EchoServerArgs) -> crate::Result<()> {
         udp::run(args)
     } else {
         stream::run(args)
-    }
-}
-
-/// A number of seconds from a flag: positive and finite, else exit 2.
-fn seconds(flag: &str, value: Option<f64>) -> crate::Result<Option<Duration>> {
-    match value {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(s) => Err(Error::new(
-            ErrorKind::Usage,
-            format!("{flag} must be a positive number of seconds, not {s}"),
-        )),
     }
 }
 

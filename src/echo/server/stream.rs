@@ -36,8 +36,9 @@ use tokio_native_tls::TlsAcceptor;
 
 use crate::echo::tls::ReadAhead;
 
-use super::{listen_error, say, seconds, Signals};
+use super::{listen_error, say, Signals};
 use crate::cli::EchoServerArgs;
+use crate::echo::seconds;
 use crate::{Error, ErrorKind};
 
 /// Size of the per-thread read buffer. Measured as server CPU time for
