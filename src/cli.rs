@@ -35,7 +35,7 @@ pub struct Cli {
 /// Subcommands besides the default fetch.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a concurrent TCP echo server.
+    /// Run a concurrent echo server: TCP, UDP, TLS or a Unix socket.
     EchoServer(EchoServerArgs),
     /// Talk to an echo server: interactively, with --message, or --bench.
     EchoClient(EchoClientArgs),
@@ -253,6 +253,26 @@ pub struct EchoServerArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7007")]
     pub listen: String,
 
+    /// Echo UDP datagrams instead of a TCP stream
+    #[arg(long, conflicts_with_all = ["tls", "unix", "max_connections", "idle_timeout", "max_lifetime"])]
+    pub udp: bool,
+
+    /// Echo inside TLS (needs --cert and --key)
+    #[arg(long, requires_all = ["cert", "key"], conflicts_with = "unix")]
+    pub tls: bool,
+
+    /// TLS: the server's certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cert: Option<PathBuf>,
+
+    /// TLS: the server's private key (PEM, PKCS#8)
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub key: Option<PathBuf>,
+
+    /// Listen on a Unix domain socket at PATH instead of --listen
+    #[arg(long, value_name = "PATH", conflicts_with = "listen")]
+    pub unix: Option<PathBuf>,
+
     /// Refuse clients beyond N open connections
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
@@ -261,7 +281,11 @@ pub struct EchoServerArgs {
     #[arg(long, value_name = "SECS")]
     pub idle_timeout: Option<f64>,
 
-    /// Log each connection's open and close on stderr
+    /// Close every connection SECS seconds after it opened, whatever it sends
+    #[arg(long, value_name = "SECS")]
+    pub max_lifetime: Option<f64>,
+
+    /// Log each connection's open and close (each UDP peer's first datagram) on stderr
     #[arg(short, long)]
     pub verbose: bool,
 }
@@ -270,8 +294,40 @@ pub struct EchoServerArgs {
 #[derive(Debug, Args)]
 pub struct EchoClientArgs {
     /// Server address
-    #[arg(value_name = "ADDR", default_value = "127.0.0.1:7007")]
+    #[arg(
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7007",
+        conflicts_with = "unix"
+    )]
     pub addr: String,
+
+    /// Talk UDP: one datagram per line or message
+    #[arg(long, conflicts_with_all = ["tls", "unix", "hold"])]
+    pub udp: bool,
+
+    /// Talk TLS to the server (SNI and verification as for https)
+    #[arg(long, conflicts_with = "unix")]
+    pub tls: bool,
+
+    /// TLS: do not verify the server's certificate
+    #[arg(short = 'k', long, requires = "tls")]
+    pub insecure: bool,
+
+    /// TLS: trust the PEM certificates in FILE (instead of the system's)
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cacert: Option<PathBuf>,
+
+    /// TLS: the name to send (SNI) and verify, instead of ADDR's host
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub servername: Option<String>,
+
+    /// Connect to the Unix domain socket at PATH instead of ADDR
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+
+    /// Seconds to wait for each echo (default 1 with --udp, 30 otherwise)
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 
     /// Send TEXT, print the echo, exit (repeatable)
     #[arg(long, value_name = "TEXT")]
@@ -281,7 +337,7 @@ pub struct EchoClientArgs {
     #[arg(long)]
     pub bench: bool,
 
-    /// Bench: number of connections
+    /// Bench: number of connections (with --udp: peers, each its own socket)
     #[arg(long, value_name = "N", default_value_t = 1, requires = "bench")]
     pub connections: usize,
 
@@ -310,6 +366,14 @@ pub struct EchoClientArgs {
     /// (to measure a server holding many connections)
     #[arg(long, value_name = "SECS", requires = "bench")]
     pub hold: Option<f64>,
+
+    /// Bench, UDP: send N datagrams per second per peer, not waiting for echoes
+    #[arg(long, value_name = "N", requires_all = ["bench", "udp"])]
+    pub rate: Option<f64>,
+
+    /// Bench, TLS: measure handshakes per second (connect, handshake, close)
+    #[arg(long, requires_all = ["bench", "tls"])]
+    pub handshakes: bool,
 }
 
 /// `rawget replay`

@@ -1,7 +1,10 @@
-//! `rawget echo-client --bench`: the load generator.
+//! `rawget echo-client --bench` over a stream (TCP, TLS, Unix): the load
+//! generator, and with `--handshakes` the TLS handshake generator.
 //!
-//! Owns the ping-pong connections, the check of every echoed byte, the
-//! latency percentiles and the report (text or `--json`).
+//! Owns the ping-pong connections, the one function that sends a message
+//! and reads its echo ([`exchange`], also used by `--message`), the check of
+//! every echoed byte, the latency percentiles and the reports (text or
+//! `--json`). Generic over [`Dial`], so TCP runs its own compiled copy.
 //!
 //! Each connection sends one message, reads its echo in full, compares it
 //! and only then sends the next, so the message rate measures round trips,
@@ -11,17 +14,19 @@
 //! Each message carries its sequence number, so a stale or reordered echo
 //! is caught as a mismatch.
 
+use std::future::poll_fn;
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{Barrier, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::dial::{with_dialer, Dial};
 use crate::cli::EchoClientArgs;
 use crate::{Error, ErrorKind};
 
@@ -35,7 +40,7 @@ const CONNECTS_IN_FLIGHT: usize = 256;
 
 /// When each connection stops.
 #[derive(Debug, Clone, Copy)]
-enum Limit {
+pub(crate) enum Limit {
     Messages(u64),
     Duration(Duration),
 }
@@ -58,11 +63,7 @@ pub struct Report {
 impl Report {
     /// Round trips per second.
     pub fn messages_per_sec(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.messages as f64 / self.seconds
-        } else {
-            0.0
-        }
+        per_sec(self.messages, self.seconds)
     }
 
     /// Echoed payload per second, one direction, in MiB.
@@ -72,45 +73,112 @@ impl Report {
 
     /// The human-readable report, one figure per line.
     pub fn text(&self) -> String {
-        let us = |ns: u64| ns as f64 / 1000.0;
-        let [p50, p90, p99, max] = self.latency_ns;
         format!(
             "connections  {}\nmessages     {}\nsize         {} B\nseconds      {:.3}\n\
-             messages/s   {:.0}\nMiB/s        {:.2}\nlatency p50  {:.1} us\n\
-             latency p90  {:.1} us\nlatency p99  {:.1} us\nlatency max  {:.1} us\n",
+             messages/s   {:.0}\nMiB/s        {:.2}\n{}",
             self.connections,
             self.messages,
             self.size,
             self.seconds,
             self.messages_per_sec(),
             self.mib_per_sec(),
-            us(p50),
-            us(p90),
-            us(p99),
-            us(max),
+            latency_text(self.latency_ns),
         )
     }
 
     /// The same report as one JSON object on one line.
     pub fn json(&self) -> String {
-        let us = |ns: u64| ns as f64 / 1000.0;
-        let [p50, p90, p99, max] = self.latency_ns;
         format!(
             "{{\"connections\":{},\"messages\":{},\"size\":{},\"seconds\":{:.6},\
-             \"messages_per_sec\":{:.1},\"mib_per_sec\":{:.3},\
-             \"latency_us\":{{\"p50\":{:.3},\"p90\":{:.3},\"p99\":{:.3},\"max\":{:.3}}}}}\n",
+             \"messages_per_sec\":{:.1},\"mib_per_sec\":{:.3},{}}}\n",
             self.connections,
             self.messages,
             self.size,
             self.seconds,
             self.messages_per_sec(),
             self.mib_per_sec(),
-            us(p50),
-            us(p90),
-            us(p99),
-            us(max),
+            latency_json(self.latency_ns),
         )
     }
+}
+
+/// The outcome of a `--handshakes` run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandshakeReport {
+    /// Connections handshaking at once.
+    pub connections: usize,
+    /// Handshakes completed (connect, TLS handshake, close_notify), over
+    /// all connections.
+    pub handshakes: u64,
+    /// Wall time from the start signal to the last connection's finish.
+    pub seconds: f64,
+    /// Connect-plus-handshake times in nanoseconds: p50, p90, p99, max.
+    pub latency_ns: [u64; 4],
+}
+
+impl HandshakeReport {
+    /// Handshakes per second.
+    pub fn handshakes_per_sec(&self) -> f64 {
+        per_sec(self.handshakes, self.seconds)
+    }
+
+    /// The human-readable report, one figure per line.
+    pub fn text(&self) -> String {
+        format!(
+            "connections  {}\nhandshakes   {}\nseconds      {:.3}\nhandshakes/s {:.0}\n{}",
+            self.connections,
+            self.handshakes,
+            self.seconds,
+            self.handshakes_per_sec(),
+            latency_text(self.latency_ns),
+        )
+    }
+
+    /// The same report as one JSON object on one line.
+    pub fn json(&self) -> String {
+        format!(
+            "{{\"connections\":{},\"handshakes\":{},\"seconds\":{:.6},\
+             \"handshakes_per_sec\":{:.1},{}}}\n",
+            self.connections,
+            self.handshakes,
+            self.seconds,
+            self.handshakes_per_sec(),
+            latency_json(self.latency_ns),
+        )
+    }
+}
+
+/// `count` per `seconds`; 0 for no time at all.
+pub(crate) fn per_sec(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// The four latency lines of a text report.
+pub(crate) fn latency_text([p50, p90, p99, max]: [u64; 4]) -> String {
+    let us = |ns: u64| ns as f64 / 1000.0;
+    format!(
+        "latency p50  {:.1} us\nlatency p90  {:.1} us\nlatency p99  {:.1} us\nlatency max  {:.1} us\n",
+        us(p50),
+        us(p90),
+        us(p99),
+        us(max)
+    )
+}
+
+/// The `"latency_us":{…}` member of a JSON report.
+pub(crate) fn latency_json([p50, p90, p99, max]: [u64; 4]) -> String {
+    let us = |ns: u64| ns as f64 / 1000.0;
+    format!(
+        "\"latency_us\":{{\"p50\":{:.3},\"p90\":{:.3},\"p99\":{:.3},\"max\":{:.3}}}",
+        us(p50),
+        us(p90),
+        us(p99),
+        us(max)
+    )
 }
 
 /// p50, p90, p99 and max of `samples` (nearest rank); sorts them.
@@ -131,6 +199,28 @@ pub fn percentiles(samples: &mut [u64]) -> [u64; 4] {
     ]
 }
 
+/// When each connection stops, from `--messages` or `--duration`.
+pub(crate) fn limit(args: &EchoClientArgs) -> crate::Result<Limit> {
+    let usage = |msg: &str| Err(Error::new(ErrorKind::Usage, msg.to_string()));
+    match (args.messages, args.duration) {
+        (Some(0), _) => usage("--messages must be at least 1"),
+        (Some(m), _) => Ok(Limit::Messages(m)),
+        (None, Some(d)) if d.is_finite() && d > 0.0 && d < 1e9 => {
+            Ok(Limit::Duration(Duration::from_secs_f64(d)))
+        }
+        (None, Some(_)) => usage("--duration must be a positive number of seconds"),
+        (None, None) => Ok(Limit::Duration(DEFAULT_DURATION)),
+    }
+}
+
+/// Prints a report on stdout.
+pub(crate) fn print(text: &str) -> crate::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(super::stdout_error)
+}
+
 /// Runs the bench the flags describe and prints its report.
 pub fn run(args: &EchoClientArgs) -> crate::Result<()> {
     let usage = |msg: &str| Err(Error::new(ErrorKind::Usage, msg.to_string()));
@@ -140,95 +230,67 @@ pub fn run(args: &EchoClientArgs) -> crate::Result<()> {
     if args.size == 0 {
         return usage("--size must be at least 1");
     }
-    let limit = match (args.messages, args.duration) {
-        (Some(0), _) => return usage("--messages must be at least 1"),
-        (Some(m), _) => Limit::Messages(m),
-        (None, Some(d)) if d.is_finite() && d > 0.0 && d < 1e9 => {
-            Limit::Duration(Duration::from_secs_f64(d))
-        }
-        (None, Some(_)) => return usage("--duration must be a positive number of seconds"),
-        (None, None) => Limit::Duration(DEFAULT_DURATION),
-    };
+    let limit = limit(args)?;
     let hold = match args.hold {
         None => None,
         Some(h) if (0.0..1e9).contains(&h) => Some(Duration::from_secs_f64(h)),
         Some(_) => return usage("--hold must be a number of seconds"),
     };
-    let addrs = super::resolve(&args.addr)?;
+    let target = super::dial::target(args)?;
     super::raise_nofile_limit();
 
     let rt = runtime()?;
-    let (report, streams) =
-        rt.block_on(bench(&args.addr, addrs, args.connections, args.size, limit))?;
-    let text = if args.json {
-        report.json()
-    } else {
-        report.text()
-    };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(super::stdout_error)?;
-    drop(out);
-    if let Some(hold) = hold {
-        rt.block_on(async { tokio::time::sleep(hold).await });
-    }
-    drop(streams);
-    Ok(())
+    let (connections, size, json) = (args.connections, args.size, args.json);
+    rt.block_on(async {
+        with_dialer!(target, &args.addr, |dial, first| {
+            if args.handshakes {
+                let report = handshakes(dial, first, connections, limit).await?;
+                print(&if json { report.json() } else { report.text() })
+            } else {
+                let (report, streams) = bench(dial, first, connections, size, limit).await?;
+                print(&if json { report.json() } else { report.text() })?;
+                if let Some(hold) = hold {
+                    tokio::time::sleep(hold).await;
+                }
+                drop(streams);
+                Ok(())
+            }
+        })
+    })
 }
 
 /// The load generator's runtime: one thread by default. On two cores the
 /// server under test needs the other one, and a single-threaded generator
 /// treats every server the same. `RAWGET_BENCH_THREADS=N` (N > 1) uses the
 /// multi-thread scheduler, for machines with cores to spare.
-fn runtime() -> crate::Result<tokio::runtime::Runtime> {
-    super::runtime("RAWGET_BENCH_THREADS")
+pub(crate) fn runtime() -> crate::Result<tokio::runtime::Runtime> {
+    super::runtime(Some("RAWGET_BENCH_THREADS"))
 }
 
 /// What one connection brings back.
-struct ConnResult {
+struct ConnResult<S> {
     messages: u64,
     latency_ns: Vec<u64>,
-    stream: TcpStream,
+    stream: S,
 }
 
-async fn bench(
-    addr: &str,
-    addrs: Vec<SocketAddr>,
+async fn bench<D: Dial>(
+    dial: D,
+    first: D::Stream,
     connections: usize,
     size: usize,
     limit: Limit,
-) -> crate::Result<(Report, Vec<TcpStream>)> {
-    // The first connection finds the address that answers; the rest use it.
-    let mut first = None;
-    let mut last_err = None;
-    for sa in addrs {
-        match TcpStream::connect(sa).await {
-            Ok(s) => {
-                first = Some((s, sa));
-                break;
-            }
-            Err(e) => last_err = Some(e),
-        }
-    }
-    let Some((first, sa)) = first else {
-        let mut err = Error::new(ErrorKind::Connect, format!("could not connect to {addr}"));
-        if let Some(e) = last_err {
-            err = err.with_source(super::clean(e));
-        }
-        return Err(err);
-    };
-
+) -> crate::Result<(Report, Vec<D::Stream>)> {
     let start_line = Arc::new(Barrier::new(connections));
     // Set by the first connection through the barrier, before it sends.
     let started: Arc<OnceLock<Instant>> = Arc::default();
     let slots = Arc::new(Semaphore::new(CONNECTS_IN_FLIGHT));
-    let addr: Arc<str> = Arc::from(addr);
+    let dial = Arc::new(dial);
     let mut set = JoinSet::new();
     let mut first = Some(first);
     for id in 0..connections {
         let stream = first.take();
-        let (start_line, slots, addr) = (start_line.clone(), slots.clone(), addr.clone());
+        let (start_line, slots, dial) = (start_line.clone(), slots.clone(), dial.clone());
         let started = started.clone();
         set.spawn(async move {
             // The connect slot is held until the first echo is back: the
@@ -237,17 +299,9 @@ async fn bench(
             let slot = slots.acquire().await;
             let stream = match stream {
                 Some(s) => s,
-                None => TcpStream::connect(sa).await.map_err(|e| {
-                    Error::new(
-                        ErrorKind::Connect,
-                        format!("could not connect to {addr} (connection {})", id + 1),
-                    )
-                    .with_source(super::clean(e))
-                })?,
+                None => dial.dial().await.map_err(|e| in_connection(id, e))?,
             };
-            // Ping-pong: each message is one small write that must leave now.
-            let _ = stream.set_nodelay(true);
-            let mut pinger = Pinger::new(stream, id, size, addr);
+            let mut pinger = Pinger::new(stream, id, size, Arc::from(dial.shown()));
             pinger.round_trip().await?;
             drop(slot);
             start_line.wait().await;
@@ -284,17 +338,143 @@ async fn bench(
     Ok((report, streams))
 }
 
-fn joined(
-    done: Result<crate::Result<ConnResult>, tokio::task::JoinError>,
-) -> crate::Result<ConnResult> {
+/// A failure to open connection `id` (counted from 0), named in the message.
+fn in_connection(id: usize, e: Error) -> Error {
+    let kind = e.kind();
+    Error::new(kind, format!("connection {}", id + 1)).with_source(e)
+}
+
+/// `--handshakes`: each connection slot connects, shakes hands, sends
+/// close_notify and closes, again and again; the first connection (made
+/// before the clock starts) is the warm-up.
+async fn handshakes<D: Dial>(
+    dial: D,
+    first: D::Stream,
+    connections: usize,
+    limit: Limit,
+) -> crate::Result<HandshakeReport> {
+    let _ = close(first).await;
+    let dial = Arc::new(dial);
+    let start = Instant::now();
+    let deadline = match limit {
+        Limit::Duration(d) => Some(start + d),
+        Limit::Messages(_) => None,
+    };
+    let mut set = JoinSet::new();
+    for id in 0..connections {
+        let dial = dial.clone();
+        set.spawn(async move {
+            let mut latency_ns = Vec::new();
+            let mut done: u64 = 0;
+            loop {
+                let now = Instant::now();
+                match (limit, deadline) {
+                    (Limit::Messages(m), _) if done >= m => break,
+                    (_, Some(d)) if now >= d => break,
+                    _ => {}
+                }
+                let stream = dial.dial().await.map_err(|e| in_connection(id, e))?;
+                latency_ns.push(now.elapsed().as_nanos() as u64);
+                let _ = close(stream).await;
+                done += 1;
+            }
+            Ok::<_, Error>((done, latency_ns))
+        });
+    }
+    let mut total = 0;
+    let mut latency_ns = Vec::new();
+    while let Some(done) = set.join_next().await {
+        let (n, lat) = done.unwrap_or_else(|e| {
+            Err(Error::new(ErrorKind::Recv, "a bench connection failed").with_source(e))
+        })?;
+        total += n;
+        latency_ns.extend_from_slice(&lat);
+    }
+    Ok(HandshakeReport {
+        connections,
+        handshakes: total,
+        seconds: start.elapsed().as_secs_f64(),
+        latency_ns: percentiles(&mut latency_ns),
+    })
+}
+
+/// Closes a stream cleanly (inside TLS: close_notify first), bounded.
+async fn close<S: AsyncWrite + Unpin>(mut stream: S) -> io::Result<()> {
+    tokio::time::timeout(Duration::from_secs(5), stream.shutdown())
+        .await
+        .unwrap_or(Ok(()))
+}
+
+fn joined<S>(
+    done: Result<crate::Result<ConnResult<S>>, tokio::task::JoinError>,
+) -> crate::Result<ConnResult<S>> {
     done.unwrap_or_else(|e| {
         Err(Error::new(ErrorKind::Recv, "a bench connection failed").with_source(e))
     })
 }
 
+/// How an [`exchange`] failed.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// Writing the message failed.
+    Send(io::Error),
+    /// Reading the echo failed.
+    Recv(io::Error),
+    /// The server closed after this many echoed bytes.
+    Closed(usize),
+}
+
+/// Sends `msg` and reads its echo into `echo`, writing and reading at once
+/// (a message larger than the socket buffers would otherwise deadlock: the
+/// echo fills our receive buffer while we are still writing). Returns how
+/// many bytes came back: `msg.len()`, or more when the server sent more
+/// than it was sent.
+///
+/// `echo` should be at least one byte longer than `msg`: a read that does
+/// not fill the buffer tells tokio the socket is drained, which saves a
+/// read that would only return EAGAIN before the next echo (one syscall in
+/// four per round trip), and the same byte catches a server that sends
+/// more than it was sent.
+///
+/// One poll drives both directions of one stream, so it works for any
+/// stream (TLS cannot be split into halves without a lock) and costs TCP
+/// nothing over split halves.
+pub(crate) async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    msg: &[u8],
+    echo: &mut [u8],
+) -> Result<usize, ExchangeError> {
+    let (mut written, mut got) = (0, 0);
+    poll_fn(|cx| {
+        while written < msg.len() {
+            match Pin::new(&mut *stream).poll_write(cx, &msg[written..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(ExchangeError::Send(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(ExchangeError::Send(e))),
+                Poll::Pending => break,
+            }
+        }
+        while got < msg.len() {
+            let mut rb = ReadBuf::new(&mut echo[got..]);
+            match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                    return Poll::Ready(Err(ExchangeError::Closed(got)))
+                }
+                Poll::Ready(Ok(())) => got += rb.filled().len(),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(ExchangeError::Recv(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(got))
+    })
+    .await
+}
+
 /// The message for connection `id`: a pattern that differs per connection,
 /// so one connection's echo arriving on another is a mismatch.
-fn pattern(id: usize, size: usize) -> Vec<u8> {
+pub(crate) fn pattern(id: usize, size: usize) -> Vec<u8> {
     (0..size)
         .map(|i| (i.wrapping_mul(7) ^ id.wrapping_mul(31)) as u8)
         .collect()
@@ -308,8 +488,8 @@ fn stamp(msg: &mut [u8], id: usize, seq: u64) {
 }
 
 /// One bench connection and its message.
-struct Pinger {
-    stream: TcpStream,
+struct Pinger<S> {
+    stream: S,
     id: usize,
     msg: Vec<u8>,
     echo: Vec<u8>,
@@ -318,17 +498,13 @@ struct Pinger {
     addr: Arc<str>,
 }
 
-impl Pinger {
-    fn new(stream: TcpStream, id: usize, size: usize, addr: Arc<str>) -> Pinger {
+impl<S: AsyncRead + AsyncWrite + Unpin> Pinger<S> {
+    fn new(stream: S, id: usize, size: usize, addr: Arc<str>) -> Pinger<S> {
         Pinger {
             stream,
             id,
             msg: pattern(id, size),
-            // One byte of room beyond the echo: a read that does not fill
-            // the buffer tells tokio the socket is drained, which saves a
-            // read that would only return EAGAIN before the next echo (one
-            // syscall in four per round trip). A server sending more than
-            // it was sent is caught by the same byte.
+            // One byte of room beyond the echo (see `exchange`).
             echo: vec![0u8; size + 1],
             sent: 0,
             addr,
@@ -340,42 +516,33 @@ impl Pinger {
         let (conn, n, addr) = (self.id + 1, self.sent + 1, &self.addr);
         stamp(&mut self.msg, self.id, self.sent);
         self.sent += 1;
-        // Write and read at once: a message larger than the socket buffers
-        // would otherwise deadlock (the echo fills our receive buffer while
-        // we are still writing).
-        let (mut rd, mut wr) = self.stream.split();
         let size = self.msg.len();
-        let echo = &mut self.echo;
-        let read_echo = async move {
-            let mut got = 0;
-            while got < size {
-                match rd.read(&mut echo[got..]).await? {
-                    0 => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
-                    k => got += k,
-                }
-            }
-            Ok(got)
-        };
-        let (written, read) = tokio::join!(wr.write_all(&self.msg), read_echo);
-        if let Err(e) = written {
-            return Err(Error::new(
-                ErrorKind::Recv,
-                format!("connection {conn}: could not send message {n} to {addr}"),
-            )
-            .with_source(super::clean(e)));
-        }
-        if let Err(e) = &read {
-            let what = if e.kind() == io::ErrorKind::UnexpectedEof {
-                format!(
-                    "connection {conn}: {addr} closed the connection before echoing message {n}"
+        let got = match exchange(&mut self.stream, &self.msg, &mut self.echo).await {
+            Ok(got) => got,
+            Err(ExchangeError::Send(e)) => {
+                return Err(Error::new(
+                    ErrorKind::Recv,
+                    format!("connection {conn}: could not send message {n} to {addr}"),
                 )
-            } else {
-                format!("connection {conn}: could not read the echo of message {n}")
-            };
-            let e = io::Error::new(e.kind(), super::clean_ref(e));
-            return Err(Error::new(ErrorKind::Recv, what).with_source(e));
-        }
-        if read.is_ok_and(|got| got > size) {
+                .with_source(super::clean(e)))
+            }
+            Err(ExchangeError::Closed(_)) => {
+                return Err(Error::new(
+                    ErrorKind::Recv,
+                    format!(
+                        "connection {conn}: {addr} closed the connection before echoing message {n}"
+                    ),
+                ))
+            }
+            Err(ExchangeError::Recv(e)) => {
+                return Err(Error::new(
+                    ErrorKind::Recv,
+                    format!("connection {conn}: could not read the echo of message {n}"),
+                )
+                .with_source(super::clean(e)))
+            }
+        };
+        if got > size {
             return Err(Error::new(
                 ErrorKind::BadResponse,
                 format!("connection {conn}: {addr} sent more than message {n} back"),
@@ -397,7 +564,7 @@ impl Pinger {
     }
 
     /// Ping-pong until the limit, timing each round trip.
-    async fn run(mut self, limit: Limit) -> crate::Result<ConnResult> {
+    async fn run(mut self, limit: Limit) -> crate::Result<ConnResult<S>> {
         let mut latency_ns = Vec::with_capacity(match limit {
             Limit::Messages(m) => m.min(1 << 20) as usize,
             Limit::Duration(_) => 4096,

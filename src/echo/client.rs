@@ -1,271 +1,250 @@
 //! `rawget echo-client`: talk to an echo server from the terminal or a pipe.
 //!
-//! Owns the two interactive modes, `--message` and stdin, on a blocking std
-//! socket (one connection needs no event loop); `--bench` is handed to
-//! [`super::bench`].
+//! Owns the two interactive modes over a stream (TCP, TLS or a Unix
+//! socket), `--message` and stdin, and the dispatch to the other modes:
+//! `--bench` is [`super::bench`], `--udp` is [`super::udp_client`].
+//!
+//! The stream modes are one implementation, generic over the stream, on a
+//! current-thread tokio runtime: one task drives both directions (a TLS
+//! stream cannot be read on one thread and written on another), and a
+//! plain thread reads stdin, since a terminal cannot be polled.
 //!
 //! Failures and their exit codes (see docs/echo.md):
 //! refused or unreachable server, 7; the server closed or reset the
 //! connection before every echo came back, 56; an echo that differs from
-//! what was sent, 8.
+//! what was sent, 8; no echo within `--timeout`, 28.
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::io::{self, BufRead, Write};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::bench::{exchange, ExchangeError};
+use super::dial::{with_dialer, Dial};
 use crate::cli::EchoClientArgs;
 use crate::{Error, ErrorKind};
 
-/// Most bytes sent from stdin and not yet echoed. The stdin reader waits
+/// Most bytes sent from stdin and not yet echoed. No more stdin is taken
 /// beyond it, so a server that never echoes cannot make the client buffer
 /// the whole input.
 const MAX_IN_FLIGHT: usize = 4 << 20;
 
-/// `--message` gives up (exit 28) when no echo byte arrives for this long:
-/// a server that accepts and never answers should not hang a script.
+/// `--message` gives up (exit 28) when no echo arrives for this long,
+/// unless `--timeout` says otherwise: a server that accepts and never
+/// answers should not hang a script.
 const MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Lines the stdin thread may read ahead of the sender.
+const LINES_AHEAD: usize = 64;
 
 /// Runs the client in the mode the flags select.
 pub fn run(args: &EchoClientArgs) -> crate::Result<()> {
+    if args.bench && !args.message.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "--message and --bench cannot be used together",
+        ));
+    }
+    let timeout = super::seconds("--timeout", args.timeout)?;
+    if args.udp {
+        return super::udp_client::run(args, timeout);
+    }
     if args.bench {
-        if !args.message.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                "--message and --bench cannot be used together",
-            ));
-        }
         return super::bench::run(args);
     }
-    let stream = super::connect_std(&args.addr)?;
-    let _ = stream.set_nodelay(true);
-    if args.message.is_empty() {
-        stdin_mode(stream, &args.addr)
-    } else {
-        message_mode(stream, &args.addr, &args.message)
-    }
+    let target = super::dial::target(args)?;
+    let rt = super::runtime(None)?;
+    rt.block_on(async {
+        with_dialer!(target, &args.addr, |dial, stream| {
+            if args.message.is_empty() {
+                stdin_mode(stream, dial.shown(), dial.half_closes()).await
+            } else {
+                let limit = timeout.unwrap_or(MESSAGE_TIMEOUT);
+                message_mode(stream, dial.shown(), &args.message, limit).await
+            }
+        })
+    })
 }
 
 /// `--message TEXT`…: send each, read its echo back, print it, compare.
-fn message_mode(mut stream: TcpStream, addr: &str, messages: &[String]) -> crate::Result<()> {
-    let _ = stream.set_read_timeout(Some(MESSAGE_TIMEOUT));
+async fn message_mode<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    addr: &str,
+    messages: &[String],
+    limit: Duration,
+) -> crate::Result<()> {
     let mut out = io::stdout().lock();
     let mut echo = Vec::new();
     for (i, message) in messages.iter().enumerate() {
         let sent = message.as_bytes();
-        stream
-            .write_all(sent)
-            .map_err(|e| recv_error(format!("could not send message {} to {addr}", i + 1), e))?;
         echo.clear();
-        echo.resize(sent.len(), 0);
-        let mut got = 0;
-        while got < sent.len() {
-            match stream.read(&mut echo[got..]) {
-                Ok(0) => {
-                    return Err(Error::new(
-                        ErrorKind::Recv,
-                        format!(
-                        "{addr} closed the connection after {got} of {} echoed bytes of message {}",
-                        sent.len(),
-                        i + 1
-                    ),
-                    ))
-                }
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if crate::error::is_timeout(&e) => {
-                    return Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "no echo of message {} from {addr} within {} s",
-                            i + 1,
-                            MESSAGE_TIMEOUT.as_secs()
-                        ),
-                    ))
-                }
-                Err(e) => {
-                    return Err(recv_error(
-                        format!("could not read the echo of message {} from {addr}", i + 1),
-                        e,
-                    ))
-                }
+        echo.resize(sent.len() + 1, 0);
+        let n = i + 1;
+        let got = match tokio::time::timeout(limit, exchange(&mut stream, sent, &mut echo)).await {
+            Ok(Ok(got)) => got,
+            Ok(Err(ExchangeError::Send(e))) => {
+                return Err(recv_error(
+                    format!("could not send message {n} to {addr}"),
+                    e,
+                ))
             }
-        }
-        out.write_all(&echo)
+            Ok(Err(ExchangeError::Recv(e))) => {
+                return Err(recv_error(
+                    format!("could not read the echo of message {n} from {addr}"),
+                    e,
+                ))
+            }
+            Ok(Err(ExchangeError::Closed(got))) => {
+                return Err(Error::new(
+                    ErrorKind::Recv,
+                    format!(
+                    "{addr} closed the connection after {got} of {} echoed bytes of message {n}",
+                    sent.len(),
+                ),
+                ))
+            }
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no echo of message {n} from {addr} within {} s",
+                        limit.as_secs_f64()
+                    ),
+                ))
+            }
+        };
+        let echo = &echo[..got];
+        out.write_all(echo)
             .and_then(|()| out.write_all(b"\n"))
             .and_then(|()| out.flush())
             .map_err(super::stdout_error)?;
         if echo != sent {
-            return Err(mismatch(i + 1, sent, &echo));
+            return Err(mismatch(n, sent, echo));
         }
     }
-    let _ = stream.shutdown(Shutdown::Write);
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.shutdown()).await;
     Ok(())
 }
 
-/// What the stdin sender and the echo reader share.
-#[derive(Default)]
-struct InFlight {
-    /// Bytes sent and not yet echoed, oldest first.
-    bytes: VecDeque<u8>,
-    /// Stdin is exhausted (or failed): nothing more will be queued.
-    input_done: bool,
-    /// The reader has stopped; the sender must not wait for it.
-    reader_done: bool,
-    /// Why the sender stopped early, if it did.
-    sender_error: Option<Error>,
-}
-
-type Shared = (Mutex<InFlight>, Condvar);
-
-fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, InFlight> {
-    shared.0.lock().unwrap_or_else(PoisonError::into_inner)
+/// Starts the thread that reads stdin a line at a time (the last line may
+/// lack its newline) and hands the lines over; the channel closes at end
+/// of input. The thread is left blocked in `read` if the client ends first.
+fn read_stdin_lines() -> mpsc::Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = mpsc::channel(LINES_AHEAD);
+    std::thread::spawn(move || {
+        let stdin = io::stdin();
+        let mut input = stdin.lock();
+        loop {
+            let mut line = Vec::new();
+            let item = match input.read_until(b'\n', &mut line) {
+                Ok(0) => return,
+                Ok(_) => Ok(line),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.blocking_send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Without `--message`: send stdin line by line, print echoes as they come.
 ///
-/// A sender thread forwards stdin; this thread prints whatever the server
-/// sends back and checks it against what was sent, so echoes appear as soon
-/// as they return whether stdin is a pipe or a person typing. At end of
-/// input the write side is half-closed and the client exits when every byte
-/// is back. If the echoes fail first, the client exits without waiting for
-/// more input.
-fn stdin_mode(stream: TcpStream, addr: &str) -> crate::Result<()> {
-    let shared: Arc<Shared> = Arc::default();
-    let send_stream = stream
-        .try_clone()
-        .map_err(|e| Error::new(ErrorKind::Recv, "could not clone the socket").with_source(e))?;
-    {
-        let shared = Arc::clone(&shared);
-        let addr = addr.to_string();
-        std::thread::spawn(move || {
-            let sent = send_stdin(&send_stream, &addr, &shared);
-            let mut state = lock(&shared);
-            state.input_done = true;
-            shared.1.notify_all();
-            match sent {
-                Ok(()) => {
-                    // Every echo is already back: wake the reader, which may
-                    // be blocked in read() on a server that keeps the
-                    // connection open after our half-close.
-                    if state.bytes.is_empty() {
-                        let _ = send_stream.shutdown(Shutdown::Read);
-                    }
-                    drop(state);
-                    let _ = send_stream.shutdown(Shutdown::Write);
-                }
-                Err(e) => {
-                    state.sender_error = Some(e);
-                    drop(state);
-                    let _ = send_stream.shutdown(Shutdown::Both);
-                }
-            }
-        });
-    }
-    let echoed = read_echoes(&stream, addr, &shared);
-    let mut state = lock(&shared);
-    state.reader_done = true;
-    shared.1.notify_all();
-    match (echoed, state.sender_error.take()) {
-        (Ok(()), None) => Ok(()),
-        (Ok(()), Some(e)) => Err(e),
-        // A failed stdin explains the rest; a failed send is better told by
-        // the reader (early close, reset).
-        (Err(_), Some(e)) if e.kind() == ErrorKind::ReadInput => Err(e),
-        (Err(e), _) => Err(e),
-    }
-}
-
-/// Sends stdin a line at a time (the last line may lack its newline).
-fn send_stdin(mut stream: &TcpStream, addr: &str, shared: &Shared) -> crate::Result<()> {
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::new(ErrorKind::ReadInput, "could not read stdin").with_source(e))
-            }
-        }
-        {
-            let mut state = lock(shared);
-            while state.bytes.len() >= MAX_IN_FLIGHT && !state.reader_done {
-                state = shared.1.wait(state).unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.reader_done {
-                return Ok(());
-            }
-            state.bytes.extend(&line);
-        }
-        stream
-            .write_all(&line)
-            .map_err(|e| recv_error(format!("could not send to {addr}"), e))?;
-    }
-}
-
-/// The reader thread: print echoes, check them, stop once all are back.
-fn read_echoes(mut stream: &TcpStream, addr: &str, shared: &Shared) -> crate::Result<()> {
+/// Echoes appear as soon as they return whether stdin is a pipe or a
+/// person typing, and are checked against what was sent. At end of input
+/// the write side is half-closed and the client exits when every byte is
+/// back; without `half_close` (TLS, see [`Dial::half_closes`]) the close
+/// waits until every byte is back. If the echoes fail first, the client
+/// exits without waiting for more input.
+async fn stdin_mode<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    addr: &str,
+    half_close: bool,
+) -> crate::Result<()> {
+    let mut lines = read_stdin_lines();
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let mut out = io::stdout();
+    // Bytes sent (or being sent) and not yet echoed, oldest first.
+    let mut in_flight: VecDeque<u8> = VecDeque::new();
+    // The line being written, and how much of it is out.
+    let (mut line, mut off) = (Vec::new(), 0);
+    let mut input_done = false;
+    let mut closed = false;
     let mut buf = vec![0u8; 64 * 1024];
     let mut echoed: u64 = 0;
     loop {
-        let n = match stream.read(&mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(recv_error(format!("could not read echoes from {addr}"), e)),
-        };
-        let mut state = lock(shared);
-        if n == 0 {
-            if state.input_done && state.bytes.is_empty() {
-                return Ok(());
-            }
-            return Err(Error::new(
-                ErrorKind::Recv,
-                format!(
-                    "{addr} closed the connection with {} sent bytes not echoed",
-                    state.bytes.len()
-                ),
-            ));
+        let writing = off < line.len();
+        if input_done && !writing && !closed && (half_close || in_flight.is_empty()) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), wr.shutdown()).await;
+            closed = true;
         }
-        let got = &buf[..n];
-        if got.len() > state.bytes.len() {
-            return Err(Error::new(
-                ErrorKind::BadResponse,
-                format!(
-                    "{addr} sent {} bytes more than it was sent, after {echoed} echoed bytes",
-                    got.len() - state.bytes.len()
-                ),
-            ));
-        }
-        let expected: Vec<u8> = state.bytes.drain(..n).collect();
-        shared.1.notify_all();
-        let all_back = state.input_done && state.bytes.is_empty();
-        drop(state);
-        out.write_all(got)
-            .and_then(|()| out.flush())
-            .map_err(super::stdout_error)?;
-        if expected != got {
-            let at = expected
-                .iter()
-                .zip(got)
-                .position(|(a, b)| a != b)
-                .unwrap_or(0);
-            return Err(Error::new(
-                ErrorKind::BadResponse,
-                format!(
-                    "echo differs from what was sent at byte {}",
-                    echoed + at as u64
-                ),
-            ));
-        }
-        echoed += n as u64;
-        if all_back {
+        if closed && in_flight.is_empty() {
             return Ok(());
+        }
+        tokio::select! {
+            next = lines.recv(), if !input_done && !writing && in_flight.len() < MAX_IN_FLIGHT => {
+                match next {
+                    None => input_done = true,
+                    Some(Ok(next)) => {
+                        in_flight.extend(&next);
+                        (line, off) = (next, 0);
+                    }
+                    Some(Err(e)) => {
+                        return Err(Error::new(ErrorKind::ReadInput, "could not read stdin")
+                            .with_source(e))
+                    }
+                }
+            }
+            wrote = wr.write(&line[off..]), if writing => match wrote {
+                Ok(0) => {
+                    return Err(recv_error(
+                        format!("could not send to {addr}"),
+                        io::ErrorKind::WriteZero.into(),
+                    ))
+                }
+                Ok(n) => off += n,
+                Err(e) => return Err(recv_error(format!("could not send to {addr}"), e)),
+            },
+            read = rd.read(&mut buf) => {
+                let n = read.map_err(|e| recv_error(format!("could not read echoes from {addr}"), e))?;
+                if n == 0 {
+                    return Err(Error::new(
+                        ErrorKind::Recv,
+                        format!(
+                            "{addr} closed the connection with {} sent bytes not echoed",
+                            in_flight.len()
+                        ),
+                    ));
+                }
+                let got = &buf[..n];
+                if got.len() > in_flight.len() {
+                    return Err(Error::new(
+                        ErrorKind::BadResponse,
+                        format!(
+                            "{addr} sent {} bytes more than it was sent, after {echoed} echoed bytes",
+                            got.len() - in_flight.len()
+                        ),
+                    ));
+                }
+                out.write_all(got)
+                    .and_then(|()| out.flush())
+                    .map_err(super::stdout_error)?;
+                if let Some(at) = in_flight.drain(..n).zip(got).position(|(a, &b)| a != b) {
+                    return Err(Error::new(
+                        ErrorKind::BadResponse,
+                        format!(
+                            "echo differs from what was sent at byte {}",
+                            echoed + at as u64
+                        ),
+                    ));
+                }
+                echoed += n as u64;
+            }
         }
     }
 }
@@ -276,7 +255,7 @@ fn recv_error(what: String, e: io::Error) -> Error {
 }
 
 /// The echo of message `n` is not what was sent (exit 8).
-fn mismatch(n: usize, sent: &[u8], got: &[u8]) -> Error {
+pub(crate) fn mismatch(n: usize, sent: &[u8], got: &[u8]) -> Error {
     let show = |b: &[u8]| {
         let mut s = b.escape_ascii().to_string();
         if s.len() > 60 {

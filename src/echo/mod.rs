@@ -1,17 +1,32 @@
-//! The TCP echo server and client (`rawget echo-server`, `rawget echo-client`).
+//! The echo server and client (`rawget echo-server`, `rawget echo-client`)
+//! over TCP, UDP, TLS and Unix domain sockets.
 //!
 //! This is the only part of rawget that runs on tokio: the server holds
 //! thousands of sockets on two cores, which wants an event loop rather than a
-//! thread per connection. The interactive client modes stay on std sockets
-//! and threads; only the `--bench` load generator is asynchronous.
+//! thread per connection. The stream client modes and the load generators
+//! are asynchronous too (one task drives both directions of a TLS stream);
+//! the interactive UDP client is a blocking std socket.
 //!
 //! This module holds what the server and client share: resolving an address
-//! the way the user typed it, connecting with rawget's exit codes, raising the
-//! open-file limit, and turning `io::Error`s into one-line messages.
+//! the way the user typed it, the `--timeout` flag, raising the open-file
+//! limit, the runtime, and turning `io::Error`s into one-line messages.
+//!
+//! - [`server`]: both servers (stream and UDP)
+//! - [`client`]: the stream client's interactive modes and the dispatch
+//! - [`bench`]: the stream load generator and `--handshakes`
+//! - [`udp_client`], [`udp_bench`]: the UDP client and its load generator
+//! - `dial`: how the client reaches a stream server (TCP, TLS, Unix)
+//! - [`tls`]: the acceptor and connector
 
 pub mod bench;
 pub mod client;
+pub(crate) mod dial;
 pub mod server;
+pub mod tls;
+pub mod udp_bench;
+pub mod udp_client;
+
+use std::time::Duration;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -48,21 +63,17 @@ pub fn resolve(addr: &str) -> crate::Result<Vec<SocketAddr>> {
     }
 }
 
-/// Connects a blocking std socket to the first of `addr`'s addresses that
-/// accepts. Refused or unreachable is exit 7.
-pub fn connect_std(addr: &str) -> crate::Result<std::net::TcpStream> {
-    let mut last = None;
-    for sa in resolve(addr)? {
-        match std::net::TcpStream::connect(sa) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some(e),
-        }
+/// A number of seconds from a flag (`--timeout`, `--idle-timeout`,
+/// `--max-lifetime`): positive and finite, else exit 2.
+pub(crate) fn seconds(flag: &str, value: Option<f64>) -> crate::Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(Error::new(
+            ErrorKind::Usage,
+            format!("{flag} must be a positive number of seconds, not {s}"),
+        )),
     }
-    let mut err = Error::new(ErrorKind::Connect, format!("could not connect to {addr}"));
-    if let Some(e) = last {
-        err = err.with_source(clean(e));
-    }
-    Err(err)
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the new
@@ -125,10 +136,10 @@ pub(crate) fn stdout_error(e: io::Error) -> Error {
 /// A tokio runtime: current-thread, or multi-thread with N workers when the
 /// environment variable `threads_var` says N > 1 (server and load generator
 /// each have their own variable; see their `runtime` for why one thread is
-/// the default).
-pub(crate) fn runtime(threads_var: &str) -> crate::Result<tokio::runtime::Runtime> {
-    let threads = std::env::var(threads_var)
-        .ok()
+/// the default). `None`: always one thread (the interactive client).
+pub(crate) fn runtime(threads_var: Option<&str>) -> crate::Result<tokio::runtime::Runtime> {
+    let threads = threads_var
+        .and_then(|var| std::env::var(var).ok())
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(1);
     let built = if threads > 1 {

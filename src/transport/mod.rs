@@ -37,6 +37,7 @@ pub use crate::error::is_tls_truncation;
 pub use connect::{connect, resolve, ResolveOverride};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
+pub(crate) use tls::{classify_tls, tls_connector};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
 
 /// How to connect, from the options.

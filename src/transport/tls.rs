@@ -20,17 +20,43 @@ pub fn tls_handshake(
     opts: &ConnectOptions,
     trace: &Trace,
 ) -> Result<Stream> {
-    skip_eager_ca_bundle(opts.insecure || opts.cacert.is_some());
+    let connector = tls_connector(opts.insecure, opts.cacert.as_deref())?;
+    // Fail at once if time is already up; after this the socket under TLS
+    // keeps the deadline on every read and write of the handshake.
+    opts.remaining()?;
+    trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
+    match connector.connect(&target.host, EofWatch::new(tcp, opts.deadline)) {
+        Ok(mut tls) => {
+            let hello = tls.get_mut().take_hello();
+            let info = TlsInfo::read(&tls, &hello);
+            info.trace(trace);
+            Ok(Stream::tls(Box::new(tls), info))
+        }
+        Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
+        Err(native_tls::HandshakeError::Failure(e)) if caused_by_timeout(&e) => Err(timed_out()),
+        Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
+    }
+}
+
+/// The TLS connector for `-k` and `--cacert`, as the fetch and the echo
+/// client use it: `-k` verifies nothing; `--cacert FILE` trusts the PEM
+/// certificates in FILE instead of the system's (exit 26 when it cannot be
+/// read or holds none).
+pub(crate) fn tls_connector(
+    insecure: bool,
+    cacert: Option<&std::path::Path>,
+) -> Result<native_tls::TlsConnector> {
+    skip_eager_ca_bundle(insecure || cacert.is_some());
     let mut builder = native_tls::TlsConnector::builder();
     builder
-        .danger_accept_invalid_certs(opts.insecure)
-        .danger_accept_invalid_hostnames(opts.insecure);
-    if opts.insecure {
+        .danger_accept_invalid_certs(insecure)
+        .danger_accept_invalid_hostnames(insecure);
+    if insecure {
         // Nothing is verified, so the system trust store (144 certificates,
         // parsed on every connection) need not be loaded.
         builder.disable_built_in_roots(true);
     }
-    if let Some(path) = &opts.cacert {
+    if let Some(path) = cacert {
         let pem = std::fs::read(path).map_err(|e| {
             Error::new(
                 ErrorKind::ReadInput,
@@ -57,24 +83,9 @@ pub fn tls_handshake(
         // curl's --cacert replaces the system's trust store; so does rawget's.
         builder.disable_built_in_roots(true);
     }
-    let connector = builder
+    builder
         .build()
-        .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))?;
-    // Fail at once if time is already up; after this the socket under TLS
-    // keeps the deadline on every read and write of the handshake.
-    opts.remaining()?;
-    trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
-    match connector.connect(&target.host, EofWatch::new(tcp, opts.deadline)) {
-        Ok(mut tls) => {
-            let hello = tls.get_mut().take_hello();
-            let info = TlsInfo::read(&tls, &hello);
-            info.trace(trace);
-            Ok(Stream::tls(Box::new(tls), info))
-        }
-        Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
-        Err(native_tls::HandshakeError::Failure(e)) if caused_by_timeout(&e) => Err(timed_out()),
-        Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
-    }
+        .map_err(|e| Error::new(ErrorKind::Tls, "could not set up TLS").with_source(e))
 }
 
 /// Keeps OpenSSL from parsing a whole CA bundle that will not be used.
@@ -107,7 +118,7 @@ fn skip_eager_ca_bundle(no_system_roots: bool) {
 }
 
 /// Certificate problems are exit 60, anything else in the handshake exit 35.
-fn classify_tls(e: native_tls::Error) -> Error {
+pub(crate) fn classify_tls(e: native_tls::Error) -> Error {
     let text = e.to_string();
     if text.contains("certificate verify failed") {
         let why = text

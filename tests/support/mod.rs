@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each suite uses a part
 
 pub mod daemon;
+pub mod echo_peers;
 pub mod env;
 pub mod fixtures;
 pub mod net;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod server;
 
 pub use daemon::*;
+pub use echo_peers::*;
 pub use env::*;
 pub use fixtures::*;
 pub use net::*;

@@ -88,15 +88,37 @@ pub fn rawget_input(args: &[&str], input: &[u8]) -> Run {
     run(cmd, input)
 }
 
+/// Runs `cmd` with `input` on stdin, bounded by [`RUN_LIMIT`], for tests
+/// that want the raw [`Output`](std::process::Output) (another program than
+/// rawget, or stderr as bytes).
+pub fn output(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    let (status, stdout, stderr, _) = run_captured(cmd, input);
+    std::process::Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
 /// Runs `cmd` with `input` on stdin and stdout and stderr captured, bounded
 /// by [`RUN_LIMIT`], watching its memory.
 pub fn run(mut cmd: Command, input: &[u8]) -> Run {
+    let (status, stdout, stderr, peak_kib) = run_captured(&mut cmd, input);
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        peak_kib,
+    }
+}
+
+fn run_captured(cmd: &mut Command, input: &[u8]) -> (ExitStatus, Vec<u8>, Vec<u8>, Option<u64>) {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn rawget");
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
     let mut stdin = child.stdin.take().expect("stdin");
     let input = input.to_vec();
     // A child that exits without reading its input is not an error here.
@@ -105,12 +127,8 @@ pub fn run(mut cmd: Command, input: &[u8]) -> Run {
     let err = reader(child.stderr.take().expect("stderr"));
     let (status, peak_kib) = wait_bounded(&mut child);
     let _ = writer.join();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().expect("stdout reader"),
-        stderr: String::from_utf8_lossy(&err.join().expect("stderr reader")).into_owned(),
-        peak_kib,
-    }
+    let stdout = out.join().expect("stdout reader");
+    (status, stdout, err.join().expect("stderr reader"), peak_kib)
 }
 
 fn reader(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {

@@ -1,7 +1,10 @@
-//! `rawget echo-server`: a concurrent TCP echo server on tokio.
+//! The stream echo server: TCP, TLS over TCP (`--tls`) or a Unix domain
+//! socket (`--unix`), one tokio task per connection.
 //!
-//! Owns the listening socket, one task per connection, the connection limit,
-//! the idle timeout, the shutdown on SIGINT/SIGTERM and the summary.
+//! Owns the listening socket, the accept loop, the connection limit, the
+//! idle timeout and the lifetime limit, and the echo loop. The echo loop is
+//! generic over the stream, so TCP, TLS and Unix run the same code, each
+//! compiled for its own type (no dynamic dispatch on the per-message path).
 //!
 //! Memory is bounded by design rather than by tuning:
 //! - A connection that has sent nothing owns no buffer at all. Reads go into
@@ -15,9 +18,11 @@
 //!   control) while the server holds at most one read's worth (64 KiB) for it.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::future::{poll_fn, Future};
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -26,10 +31,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::{Instant, Sleep};
+use tokio_native_tls::TlsAcceptor;
 
+use crate::echo::tls::ReadAhead;
+
+use super::{listen_error, say, Signals};
 use crate::cli::EchoServerArgs;
+use crate::echo::seconds;
 use crate::{Error, ErrorKind};
 
 /// Size of the per-thread read buffer. Measured as server CPU time for
@@ -42,17 +51,14 @@ const READ_BUF: usize = 64 * 1024;
 /// (Linux caps it at `net.core.somaxconn`, 4096 by default).
 const BACKLOG: u32 = 4096;
 
-/// Writes one -v line to stderr. A stderr that cannot be written (say a
-/// pipe whose reader has gone) loses the line: unlike `eprintln!`, which
-/// panics, it must not take down the server and every connection with it.
-/// The line goes out in one write, so lines from two threads do not mix.
-macro_rules! vlog {
-    ($($arg:tt)*) => {{
-        let mut line = format!($($arg)*);
-        line.push('\n');
-        let _ = io::stderr().write_all(line.as_bytes());
-    }};
-}
+/// Longest a TLS handshake may take (less when `--idle-timeout` or
+/// `--max-lifetime` is shorter): a client that connects and never says
+/// hello must not hold its slot.
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Longest the server waits to send its close (FIN, or TLS close_notify,
+/// which is a write and can block on a client that does not read).
+const CLOSE_LIMIT: Duration = Duration::from_secs(5);
 
 thread_local! {
     /// The read buffer shared by every connection on this runtime thread.
@@ -67,6 +73,8 @@ struct Stats {
     served: AtomicU64,
     /// Connections closed at once because of `--max-connections`.
     refused: AtomicU64,
+    /// TLS handshakes that failed or timed out.
+    handshakes_failed: AtomicU64,
     /// Connections open now.
     open: AtomicUsize,
     /// Most connections open at once.
@@ -77,99 +85,172 @@ struct Stats {
     bytes_out: AtomicU64,
 }
 
-/// Runs the server until SIGINT or SIGTERM, then prints the summary.
-pub fn run(args: &EchoServerArgs) -> crate::Result<()> {
-    let idle = match args.idle_timeout {
-        None => None,
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-        Some(s) => {
-            return Err(Error::new(
-                ErrorKind::Usage,
-                format!("--idle-timeout must be a positive number of seconds, not {s}"),
-            ))
-        }
-    };
+/// Runs the stream server until SIGINT or SIGTERM, then prints the summary.
+pub(super) fn run(args: &EchoServerArgs) -> crate::Result<()> {
+    let idle = seconds("--idle-timeout", args.idle_timeout)?;
+    let lifetime = seconds("--max-lifetime", args.max_lifetime)?;
     if args.max_connections == Some(0) {
         return Err(Error::new(
             ErrorKind::Usage,
             "--max-connections must be at least 1",
         ));
     }
-    let addrs = super::resolve(&args.listen)?;
-    super::raise_nofile_limit();
+    let place = match &args.unix {
+        Some(path) => Place::Unix(path.clone()),
+        None => Place::Ip(super::super::resolve(&args.listen)?),
+    };
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) if args.tls => Some(super::super::tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    super::super::raise_nofile_limit();
 
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     let stats = Arc::new(Stats::default());
     let config = Config {
         idle,
+        lifetime,
         max: args.max_connections,
         verbose: args.verbose,
     };
-    let outcome = rt.block_on(serve(&args.listen, addrs, config, Arc::clone(&stats)));
+    let outcome = rt.block_on(serve(&args.listen, place, tls, config, Arc::clone(&stats)));
     // Dropping the runtime drops every connection task, which closes its
-    // socket and adds its byte counts to `stats` (see `Conn::drop`).
+    // socket and adds its byte counts to `stats` (see `Conn::drop`); and
+    // the listener, which removes a Unix socket's file.
     drop(rt);
     let signal = outcome?;
 
-    let mut out = io::stdout().lock();
-    writeln!(
-        out,
-        "{signal}: {} connections served, peak {} concurrent, {} refused, {} bytes echoed",
+    let failed = match args.tls {
+        true => format!(
+            ", {} TLS handshakes failed",
+            stats.handshakes_failed.load(Ordering::Relaxed)
+        ),
+        false => String::new(),
+    };
+    say(format_args!(
+        "{signal}: {} connections served, peak {} concurrent, {} refused, {} bytes echoed{failed}",
         stats.served.load(Ordering::Relaxed),
         stats.peak.load(Ordering::Relaxed),
         stats.refused.load(Ordering::Relaxed),
         stats.bytes_out.load(Ordering::Relaxed),
-    )
-    .and_then(|()| out.flush())
-    .map_err(super::stdout_error)
-}
-
-/// Builds the runtime. A single current-thread runtime by default. On this
-/// two-core machine the multi-thread scheduler (2 workers) used the same
-/// server CPU per message within noise (about 4.8 us per 64 B echo, i.e.
-/// three syscalls: epoll_wait, recvfrom, sendto) and did not raise
-/// throughput, because the clients need the other core; one thread has no
-/// cross-thread wake-ups and keeps the per-thread read buffer single.
-/// `RAWGET_ECHO_THREADS=N` (N > 1) selects the multi-thread scheduler with
-/// N workers, for machines with cores to spare.
-fn runtime() -> crate::Result<tokio::runtime::Runtime> {
-    super::runtime("RAWGET_ECHO_THREADS")
+    ))
 }
 
 /// What every connection needs to know.
 #[derive(Debug, Clone, Copy)]
 struct Config {
     idle: Option<Duration>,
+    lifetime: Option<Duration>,
     max: Option<usize>,
     verbose: bool,
+}
+
+/// Where the server listens.
+enum Place {
+    /// `--listen`'s addresses.
+    Ip(Vec<SocketAddr>),
+    /// `--unix PATH`.
+    Unix(PathBuf),
+}
+
+/// The listening socket.
+enum Listener {
+    Tcp(TcpListener),
+    /// The file is held only to be removed when the listener goes.
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener, #[allow(dead_code)] SocketFile),
+}
+
+/// An accepted client, before any TLS.
+enum Accepted {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+impl Listener {
+    async fn accept(&self, unix_seq: &mut u64) -> io::Result<(Accepted, Peer)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                Ok((Accepted::Tcp(s), Peer::Ip(peer)))
+            }
+            #[cfg(unix)]
+            Listener::Unix(l, _) => {
+                let (s, _) = l.accept().await?;
+                *unix_seq += 1;
+                let pid = s.peer_cred().ok().and_then(|c| c.pid());
+                Ok((Accepted::Unix(s), Peer::Unix { n: *unix_seq, pid }))
+            }
+        }
+    }
+}
+
+/// A Unix socket's file, removed when the server stops.
+#[cfg(unix)]
+struct SocketFile(PathBuf);
+
+#[cfg(unix)]
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Who a connection is, for the -v log.
+#[derive(Debug, Clone, Copy)]
+enum Peer {
+    Ip(SocketAddr),
+    /// Unix clients are usually unnamed: the n-th accepted, and its process
+    /// id when the kernel says (`SO_PEERCRED`).
+    Unix {
+        n: u64,
+        pid: Option<i32>,
+    },
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Ip(a) => write!(f, "{a}"),
+            Peer::Unix { n, pid: Some(pid) } => write!(f, "unix#{n} pid {pid}"),
+            Peer::Unix { n, pid: None } => write!(f, "unix#{n}"),
+        }
+    }
 }
 
 /// Binds, prints the listening line, and accepts until a signal arrives.
 /// Returns the signal's name.
 async fn serve(
     listen: &str,
-    addrs: Vec<SocketAddr>,
+    place: Place,
+    tls: Option<TlsAcceptor>,
     config: Config,
     stats: Arc<Stats>,
 ) -> crate::Result<&'static str> {
-    let listener = bind(listen, &addrs)?;
-    let local = listener.local_addr().map_err(|e| {
-        Error::new(ErrorKind::Connect, format!("could not listen on {listen}"))
-            .with_source(super::clean(e))
-    })?;
-    // Signals are hooked before the listening line, so a script that reads
-    // the line and sends SIGTERM at once still gets the summary.
-    let signal_err = |e: io::Error| {
-        Error::new(ErrorKind::Connect, "could not install signal handlers").with_source(e)
+    let (listener, local) = match place {
+        Place::Ip(addrs) => {
+            let l = bind(listen, &addrs)?;
+            let local = l.local_addr().map_err(|e| listen_error(listen, Some(e)))?;
+            (Listener::Tcp(l), local.to_string())
+        }
+        #[cfg(not(unix))]
+        Place::Unix(_) => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "--unix needs Unix domain sockets (a Unix system)",
+            ))
+        }
+        #[cfg(unix)]
+        Place::Unix(path) => {
+            let l = bind_unix(&path)?;
+            let shown = path.display().to_string();
+            (Listener::Unix(l, SocketFile(path)), shown)
+        }
     };
-    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_err)?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_err)?;
-
-    let mut out = io::stdout().lock();
-    writeln!(out, "listening on {local}")
-        .and_then(|()| out.flush())
-        .map_err(super::stdout_error)?;
-    drop(out);
+    let mut signals = Signals::hook()?;
+    say(format_args!("listening on {local}"))?;
+    let tls = tls.map(Arc::new);
 
     // While accept is failing for want of a resource: when to try again.
     // The sleep is a branch of the select, so a signal still ends the
@@ -177,17 +258,17 @@ async fn serve(
     let mut backoff: Option<Instant> = None;
     // Whether the last accept failed that way (one -v line per burst).
     let mut burst = false;
+    let mut unix_seq = 0;
     loop {
         tokio::select! {
             biased;
-            _ = sigterm.recv() => return Ok("SIGTERM"),
-            _ = sigint.recv() => return Ok("SIGINT"),
+            name = signals.recv() => return Ok(name),
             () = tokio::time::sleep_until(backoff.unwrap_or_else(Instant::now)),
                 if backoff.is_some() => backoff = None,
-            accepted = listener.accept(), if backoff.is_none() => match accepted {
+            accepted = listener.accept(&mut unix_seq), if backoff.is_none() => match accepted {
                 Ok((stream, peer)) => {
                     burst = false;
-                    admit(stream, peer, config, &stats);
+                    admit(stream, peer, config, &stats, tls.as_ref());
                 }
                 Err(e) => {
                     if let Some(wait) = accept_failed(&e, &mut burst, config.verbose) {
@@ -219,11 +300,30 @@ fn bind(listen: &str, addrs: &[SocketAddr]) -> crate::Result<TcpListener> {
             Err(e) => last = Some(e),
         }
     }
-    let mut err = Error::new(ErrorKind::Connect, format!("could not listen on {listen}"));
-    if let Some(e) = last {
-        err = err.with_source(super::clean(e));
+    Err(listen_error(listen, last))
+}
+
+/// Binds a Unix socket at `path`. A socket file left by a server that is
+/// gone (nothing accepts on it) is replaced; a live one, or any other file,
+/// is "Address already in use" (exit 7), as for a TCP port.
+#[cfg(unix)]
+fn bind_unix(path: &Path) -> crate::Result<tokio::net::UnixListener> {
+    let shown = path.display().to_string();
+    match tokio::net::UnixListener::bind(path) {
+        Ok(l) => Ok(l),
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            use std::os::unix::fs::FileTypeExt;
+            let is_socket =
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+            let live = std::os::unix::net::UnixStream::connect(path).is_ok();
+            if !is_socket || live {
+                return Err(listen_error(&shown, Some(e)));
+            }
+            std::fs::remove_file(path).map_err(|e| listen_error(&shown, Some(e)))?;
+            tokio::net::UnixListener::bind(path).map_err(|e| listen_error(&shown, Some(e)))
+        }
+        Err(e) => Err(listen_error(&shown, Some(e))),
     }
-    Err(err)
 }
 
 /// How long accept rests after failing for want of a resource.
@@ -266,19 +366,25 @@ fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Durat
     );
     if transient {
         if verbose {
-            vlog!("accept: {}; continuing", super::clean_ref(e));
+            vlog!("accept: {}; continuing", crate::echo::clean_ref(e));
         }
         return None;
     }
     if verbose && !*burst {
-        vlog!("accept: {}; backing off", super::clean_ref(e));
+        vlog!("accept: {}; backing off", crate::echo::clean_ref(e));
     }
     *burst = true;
     Some(ACCEPT_BACKOFF)
 }
 
 /// Starts serving an accepted client, or refuses it when the server is full.
-fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>) {
+fn admit(
+    stream: Accepted,
+    peer: Peer,
+    config: Config,
+    stats: &Arc<Stats>,
+    tls: Option<&Arc<TlsAcceptor>>,
+) {
     let open = stats.open.load(Ordering::Relaxed);
     if config.max.is_some_and(|max| open >= max) {
         stats.refused.fetch_add(1, Ordering::Relaxed);
@@ -291,9 +397,6 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
         // Dropping the socket closes it with a FIN: a clean refusal.
         return;
     }
-    // Ping-pong latency: without this, Nagle holds a small echo back until
-    // the client's delayed ACK (40 ms) whenever a reply is split.
-    let _ = stream.set_nodelay(true);
     // Only this loop adds to `open`, so the check above cannot be overtaken
     // by another admission; but connections close on other threads with the
     // multi-thread scheduler, so the count must be incremented atomically,
@@ -314,7 +417,27 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
         bytes_out: 0,
         end: None,
     };
-    tokio::spawn(echo(stream, conn, config.idle));
+    let timers = Timers::new(config.idle, config.lifetime);
+    match (stream, tls) {
+        (Accepted::Tcp(s), None) => {
+            // Ping-pong latency: without this, Nagle holds a small echo back
+            // until the client's delayed ACK (40 ms) whenever a reply is split.
+            let _ = s.set_nodelay(true);
+            tokio::spawn(echo(s, conn, timers));
+        }
+        (Accepted::Tcp(s), Some(tls)) => {
+            let _ = s.set_nodelay(true);
+            let limit = [config.idle, config.lifetime]
+                .into_iter()
+                .flatten()
+                .fold(HANDSHAKE_LIMIT, Duration::min);
+            tokio::spawn(tls_echo(s, Arc::clone(tls), limit, conn, timers));
+        }
+        #[cfg(unix)]
+        (Accepted::Unix(s), _) => {
+            tokio::spawn(echo(s, conn, timers));
+        }
+    }
 }
 
 /// Why a connection ended, for the -v log.
@@ -322,6 +445,8 @@ fn admit(stream: TcpStream, peer: SocketAddr, config: Config, stats: &Arc<Stats>
 enum End {
     ClientClosed,
     Idle,
+    Lifetime,
+    Handshake(String),
     Failed(io::Error),
 }
 
@@ -330,7 +455,7 @@ enum End {
 /// lost and every open has its close in the -v log.
 struct Conn {
     stats: Arc<Stats>,
-    peer: SocketAddr,
+    peer: Peer,
     verbose: bool,
     opened: std::time::Instant,
     bytes_in: u64,
@@ -344,12 +469,17 @@ impl Drop for Conn {
         let open = s.open.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
         s.bytes_in.fetch_add(self.bytes_in, Ordering::Relaxed);
         s.bytes_out.fetch_add(self.bytes_out, Ordering::Relaxed);
+        if let Some(End::Handshake(_)) = self.end {
+            s.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+        }
         if self.verbose {
             let why = match &self.end {
                 None => "server shutdown".to_string(),
                 Some(End::ClientClosed) => "closed by client".to_string(),
                 Some(End::Idle) => "idle timeout".to_string(),
-                Some(End::Failed(e)) => format!("error: {}", super::clean_ref(e)),
+                Some(End::Lifetime) => "max lifetime".to_string(),
+                Some(End::Handshake(e)) => format!("TLS handshake failed: {e}"),
+                Some(End::Failed(e)) => format!("error: {}", crate::echo::clean_ref(e)),
             };
             vlog!(
                 "close {}: {} bytes in, {} bytes out, {:.3} s, {why} ({open} open)",
@@ -362,38 +492,77 @@ impl Drop for Conn {
     }
 }
 
-/// The connection task: echo until the client closes, goes silent, or fails.
-async fn echo(mut stream: TcpStream, mut conn: Conn, idle: Option<Duration>) {
-    let mut timer = idle.map(IdleTimer::new);
-    let end = echo_loop(&mut stream, &mut conn, &mut timer).await;
+/// The TLS connection task: the handshake, bounded by `limit`, then the
+/// same echo as for TCP inside TLS.
+async fn tls_echo(
+    tcp: TcpStream,
+    tls: Arc<TlsAcceptor>,
+    limit: Duration,
+    mut conn: Conn,
+    timers: Option<Timers>,
+) {
+    match tokio::time::timeout(limit, tls.accept(ReadAhead::new(tcp))).await {
+        Ok(Ok(stream)) => echo(stream, conn, timers).await,
+        Ok(Err(e)) => conn.end = Some(End::Handshake(e.to_string())),
+        Err(_) => {
+            conn.end = Some(End::Handshake(format!(
+                "no handshake within {} s",
+                limit.as_secs_f64()
+            )))
+        }
+    }
+}
+
+/// The connection task: echo until the client closes, goes silent, runs
+/// out its lifetime, or fails.
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    mut conn: Conn,
+    mut timers: Option<Timers>,
+) {
+    let end = echo_loop(&mut stream, &mut conn, &mut timers).await;
+    if let End::ClientClosed = end {
+        // Everything the client sent is echoed (nothing is pending): close
+        // our side too (a FIN; inside TLS, close_notify first).
+        let _ = tokio::time::timeout(CLOSE_LIMIT, stream.shutdown()).await;
+    }
     conn.end = Some(end);
 }
 
-async fn echo_loop(stream: &mut TcpStream, conn: &mut Conn, timer: &mut Option<IdleTimer>) -> End {
+/// What one poll of a connection came to.
+enum Step {
+    /// Read this many bytes, wrote this many straight back.
+    Moved(usize, usize),
+    /// The client half-closed.
+    Eof,
+    /// A timer ran out.
+    Timer(End),
+}
+
+async fn echo_loop<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    conn: &mut Conn,
+    timers: &mut Option<Timers>,
+) -> End {
     // Bytes read but not yet taken by the client. Empty (and unallocated)
     // except while the client is not reading.
     let mut pending: Vec<u8> = Vec::new();
     loop {
         let step = poll_fn(|cx| {
             if let Poll::Ready(r) = poll_read_echo(stream, cx, &mut pending) {
-                return Poll::Ready(r.map(Some));
+                return Poll::Ready(r);
             }
-            poll_idle(timer, cx).map(|()| Ok(None))
+            poll_timers(timers, cx).map(|end| Ok(Step::Timer(end)))
         })
         .await;
         match step {
             Err(e) => return End::Failed(e),
-            Ok(None) => return End::Idle,
-            Ok(Some(None)) => {
-                // The client half-closed: everything it sent is echoed
-                // (nothing is pending), so close our side too.
-                let _ = stream.shutdown().await;
-                return End::ClientClosed;
-            }
-            Ok(Some(Some((read, written)))) => {
+            Ok(Step::Timer(end)) => return end,
+            Ok(Step::Eof) => return End::ClientClosed,
+            Ok(Step::Moved(read, written)) => {
                 conn.bytes_in += read as u64;
                 conn.bytes_out += written as u64;
-                if let Some(t) = timer {
+                if let Some(t) = timers {
                     t.touch();
                 }
             }
@@ -414,20 +583,20 @@ async fn echo_loop(stream: &mut TcpStream, conn: &mut Conn, timer: &mut Option<I
                     Poll::Ready(Ok(n)) => {
                         off += n;
                         conn.bytes_out += n as u64;
-                        if let Some(t) = timer.as_mut() {
+                        if let Some(t) = timers.as_mut() {
                             t.touch();
                         }
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return poll_idle(timer, cx).map(|()| Ok(false)),
+                    Poll::Pending => return poll_timers(timers, cx).map(|end| Ok(Some(end))),
                 }
             }
-            Poll::Ready(Ok(true))
+            Poll::Ready(Ok(None))
         })
         .await;
         match flushed {
-            Ok(true) => pending = Vec::new(),
-            Ok(false) => return End::Idle,
+            Ok(None) => pending = Vec::new(),
+            Ok(Some(end)) => return end,
             Err(e) => return End::Failed(e),
         }
     }
@@ -435,21 +604,21 @@ async fn echo_loop(stream: &mut TcpStream, conn: &mut Conn, timer: &mut Option<I
 
 /// Reads once into the thread's buffer and writes it straight back.
 ///
-/// `Ready(Ok(None))` is end of input; `Ready(Ok(Some((read, written))))`
-/// says how much came in and how much went out at once; the rest is
-/// appended to `pending`.
-fn poll_read_echo(
-    stream: &mut TcpStream,
+/// `Ready(Ok(Step::Eof))` is end of input; `Ready(Ok(Step::Moved(read,
+/// written)))` says how much came in and how much went out at once; the
+/// rest is appended to `pending`.
+fn poll_read_echo<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     cx: &mut Context<'_>,
     pending: &mut Vec<u8>,
-) -> Poll<io::Result<Option<(usize, usize)>>> {
+) -> Poll<io::Result<Step>> {
     READ_BUFFER.with(|buf| {
         let mut buf = buf.borrow_mut();
         let mut rb = ReadBuf::new(&mut buf[..]);
         ready!(Pin::new(&mut *stream).poll_read(cx, &mut rb))?;
         let n = rb.filled().len();
         if n == 0 {
-            return Poll::Ready(Ok(None));
+            return Poll::Ready(Ok(Step::Eof));
         }
         let data = &buf[..n];
         let written = match Pin::new(&mut *stream).poll_write(cx, data) {
@@ -460,59 +629,82 @@ fn poll_read_echo(
         if written < n {
             pending.extend_from_slice(&data[written..]);
         }
-        Poll::Ready(Ok(Some((n, written))))
+        Poll::Ready(Ok(Step::Moved(n, written)))
     })
 }
 
-/// `Ready` when the connection's idle timer has run out; always `Pending`
-/// without `--idle-timeout`.
-fn poll_idle(timer: &mut Option<IdleTimer>, cx: &mut Context<'_>) -> Poll<()> {
-    match timer {
-        Some(t) => {
-            if t.poll_expired(cx) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        }
+/// `Ready(why)` when a connection timer has run out; always `Pending`
+/// without `--idle-timeout` and `--max-lifetime`.
+fn poll_timers(timers: &mut Option<Timers>, cx: &mut Context<'_>) -> Poll<End> {
+    match timers {
+        Some(t) => t.poll_expired(cx),
         None => Poll::Pending,
     }
 }
 
-/// `--idle-timeout`: fires when no byte has moved for the limit.
+/// `--idle-timeout` (no byte has moved for the limit) and `--max-lifetime`
+/// (the connection is that old, whatever it does), on one timer.
 ///
 /// Activity only records the time; the timer is re-armed when it fires
 /// early. That keeps the timer wheel out of the per-message path.
-struct IdleTimer {
-    limit: Duration,
+struct Timers {
+    idle: Option<Duration>,
+    /// When the connection's lifetime runs out.
+    end_of_life: Option<Instant>,
     last: Instant,
     sleep: Pin<Box<Sleep>>,
 }
 
-impl IdleTimer {
-    fn new(limit: Duration) -> IdleTimer {
-        let now = Instant::now();
-        IdleTimer {
-            limit,
-            last: now,
-            sleep: Box::pin(tokio::time::sleep_until(now + limit)),
+impl Timers {
+    /// `None` when neither limit is set: nothing to poll.
+    fn new(idle: Option<Duration>, lifetime: Option<Duration>) -> Option<Timers> {
+        if idle.is_none() && lifetime.is_none() {
+            return None;
         }
+        let now = Instant::now();
+        let end_of_life = lifetime.map(|l| now + l);
+        let mut t = Timers {
+            idle,
+            end_of_life,
+            last: now,
+            sleep: Box::pin(tokio::time::sleep_until(now)),
+        };
+        let first = t.next_deadline();
+        t.sleep.as_mut().reset(first);
+        Some(t)
     }
 
     fn touch(&mut self) {
-        self.last = Instant::now();
+        if self.idle.is_some() {
+            self.last = Instant::now();
+        }
     }
 
-    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+    /// The earlier of the idle deadline and the end of life.
+    fn next_deadline(&self) -> Instant {
+        let idle = self.idle.map(|l| self.last + l);
+        match (idle, self.end_of_life) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            // `new` makes no timers without a limit.
+            (None, None) => self.last + Duration::from_secs(1 << 30),
+        }
+    }
+
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<End> {
         loop {
             if self.sleep.as_mut().poll(cx).is_pending() {
-                return false;
+                return Poll::Pending;
             }
-            let deadline = self.last + self.limit;
-            if deadline <= Instant::now() {
-                return true;
+            let now = Instant::now();
+            if self.end_of_life.is_some_and(|t| t <= now) {
+                return Poll::Ready(End::Lifetime);
             }
-            self.sleep.as_mut().reset(deadline);
+            if self.idle.is_some_and(|l| self.last + l <= now) {
+                return Poll::Ready(End::Idle);
+            }
+            let next = self.next_deadline();
+            self.sleep.as_mut().reset(next);
         }
     }
 }
@@ -540,5 +732,17 @@ mod tests {
             assert_eq!(accept_failed(&e, &mut burst, false), None);
             assert!(!burst);
         }
+    }
+
+    #[test]
+    fn peers_are_named_for_the_log() {
+        let ip = Peer::Ip("127.0.0.1:5000".parse().unwrap());
+        assert_eq!(ip.to_string(), "127.0.0.1:5000");
+        let unix = Peer::Unix {
+            n: 3,
+            pid: Some(42),
+        };
+        assert_eq!(unix.to_string(), "unix#3 pid 42");
+        assert_eq!(Peer::Unix { n: 4, pid: None }.to_string(), "unix#4");
     }
 }
