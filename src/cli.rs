@@ -47,7 +47,7 @@ pub enum Command {
 #[derive(Debug, Args, Default)]
 pub struct FetchArgs {
     /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`
-    #[arg(required = true, value_name = "URL")]
+    #[arg(required_unless_present = "generate", value_name = "URL")]
     pub url: Option<String>,
 
     // ---- the request ----
@@ -216,6 +216,31 @@ pub struct FetchArgs {
     /// Exit 22 and write nothing when the status is 400 or more
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
+
+    // ---- shell integration ----
+    /// Print the man page (`man`) or a completion script (`complete-bash`, `complete-zsh`, `complete-fish`, `complete-powershell`) on stdout, and exit
+    #[arg(
+        long = "generate",
+        value_name = "KIND",
+        value_enum,
+        help_heading = "Shell"
+    )]
+    pub generate: Option<GenerateKind>,
+}
+
+/// What `--generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenerateKind {
+    /// The man page, in roff (`man -l -` reads it).
+    Man,
+    /// Completions for bash.
+    CompleteBash,
+    /// Completions for zsh.
+    CompleteZsh,
+    /// Completions for fish.
+    CompleteFish,
+    /// Completions for PowerShell.
+    CompletePowershell,
 }
 
 /// `rawget echo-server`
