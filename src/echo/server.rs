@@ -229,6 +229,18 @@ fn bind(listen: &str, addrs: &[SocketAddr]) -> crate::Result<TcpListener> {
 /// How long accept rests after failing for want of a resource.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// `ENONET` (machine not on the network) exists on Linux only; accept(2)
+/// there lists it among the errors to treat like `EAGAIN`.
+fn is_enonet(e: &io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    return e.raw_os_error() == Some(libc::ENONET);
+    #[cfg(not(target_os = "linux"))]
+    return {
+        let _ = e;
+        false
+    };
+}
+
 /// Decides what a failed accept means for the accept loop: `None` to go on
 /// accepting at once, or how long to back off.
 ///
@@ -253,17 +265,17 @@ fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Durat
                 | libc::ENOPROTOOPT
                 | libc::EHOSTDOWN
                 | libc::EHOSTUNREACH
-                | libc::ENONET
                 | libc::EOPNOTSUPP
                 | libc::ETIMEDOUT
         )
-    ) || matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    );
+    ) || is_enonet(e)
+        || matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::Interrupted
+                | io::ErrorKind::WouldBlock
+        );
     if transient {
         if verbose {
             vlog!("accept: {}; continuing", super::clean_ref(e));
