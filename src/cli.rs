@@ -218,6 +218,15 @@ pub struct FetchArgs {
     pub fail: bool,
 
     // ---- shell integration ----
+    /// After the transfer (also when it fails), write FORMAT as curl's -w does: %{http_code}, %{time_total}, %header{NAME}, %{json}, %{stderr}, \n ...; @FILE reads FORMAT from FILE
+    #[arg(
+        short = 'w',
+        long = "write-out",
+        value_name = "FORMAT",
+        help_heading = "Shell"
+    )]
+    pub write_out: Option<String>,
+
     /// Print the man page (`man`) or a completion script (`complete-bash`, `complete-zsh`, `complete-fish`, `complete-powershell`) on stdout, and exit
     #[arg(
         long = "generate",

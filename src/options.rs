@@ -82,6 +82,8 @@ pub struct ReportPlan {
     pub json: Option<PathBuf>,
     /// Look for RFC deviations (`--explain`, `--strict`, `--json`).
     pub findings: bool,
+    /// `-w FORMAT`, with `@FILE` already read.
+    pub write_out: Option<String>,
 }
 
 impl Options {
@@ -192,7 +194,15 @@ impl Options {
             explain: args.explain,
             strict: args.strict,
             json: args.json.clone(),
-            findings: args.explain || args.strict || args.json.is_some(),
+            findings: args.explain
+                || args.strict
+                || args.json.is_some()
+                || args.write_out.is_some(),
+            write_out: args
+                .write_out
+                .as_deref()
+                .map(|f| write_out_format(f, stdin))
+                .transpose()?,
         };
         Ok(Options {
             target,
@@ -219,6 +229,27 @@ fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>> {
             )
         }),
     }
+}
+
+/// `-w FORMAT`, or the format in `@FILE` (`@-`: stdin), as curl reads it.
+fn write_out_format(arg: &str, stdin: &mut dyn Read) -> Result<String> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(arg.to_owned());
+    };
+    let mut text = String::new();
+    let read = if path == "-" {
+        stdin.read_to_string(&mut text).map(drop)
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| {
+        Error::new(
+            ErrorKind::ReadInput,
+            format!("could not read the -w format file {path}"),
+        )
+        .with_source(e)
+    })?;
+    Ok(text)
 }
 
 /// One `-d`/`--data-binary` value: text, or `@FILE` (`@-` for stdin).

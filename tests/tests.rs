@@ -16,3 +16,4 @@ mod response_defects;
 mod shell;
 mod tls;
 mod transport_defects;
+mod write_out;

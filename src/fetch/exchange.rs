@@ -59,6 +59,8 @@ impl Fetch<'_> {
         let tcp = transport::connect(&addrs, copts, &self.trace)?;
         self.trace.timings.connect = Some(self.trace.elapsed());
         self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
+        (self.hop().wire.local, self.hop().wire.remote) =
+            (tcp.local_addr().ok(), tcp.peer_addr().ok());
         let stream = if target.tls {
             let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
             self.trace.timings.tls = Some(self.trace.elapsed());
@@ -74,6 +76,10 @@ impl Fetch<'_> {
     fn send(&mut self, conn: &mut Conn, target: &Target, spec: &RequestSpec) -> Result<()> {
         let request = request::build(target, spec);
         self.trace.request(&request);
+        let wire = &mut self.hop().wire;
+        wire.method.clone_from(&spec.method);
+        wire.request_bytes = request.len() as u64;
+        wire.upload_bytes = spec.body.as_ref().map_or(0, |b| b.bytes.len() as u64);
         let sent = conn.send(&request);
         self.trace.timings.sent = Some(self.trace.elapsed());
         let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
@@ -93,6 +99,7 @@ impl Fetch<'_> {
                     self.trace.response(bytes);
                     self.heads.write(bytes, self.sink.out())?;
                     conn.consume(step.consumed);
+                    self.hop().wire.head_bytes += step.consumed as u64;
                     if self.opts.report.findings {
                         self.report_head(&head, interim);
                     }

@@ -16,6 +16,7 @@
 
 mod conn;
 mod exchange;
+mod write_out;
 
 use std::ops::Range;
 
@@ -172,7 +173,7 @@ impl<'a> Fetch<'a> {
             }
         };
         let plan = &self.opts.report;
-        if !plan.explain && plan.json.is_none() {
+        if !plan.explain && plan.json.is_none() && plan.write_out.is_none() {
             return result;
         }
         let report = &mut self.report;
@@ -183,6 +184,10 @@ impl<'a> Fetch<'a> {
         if plan.explain {
             diag::write(report.explain().as_bytes());
         }
+        let result = match &plan.write_out {
+            Some(format) => write_out::write(format, report, &self.trace.timings, result),
+            None => result,
+        };
         let Some(path) = &plan.json else {
             return result;
         };
