@@ -9,6 +9,7 @@ mod echo_hostile;
 mod engine;
 mod fetch;
 mod framing_props;
+mod hop_timing;
 mod hostile;
 mod output_defects;
 mod replay;

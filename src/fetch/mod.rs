@@ -126,6 +126,7 @@ impl<'a> Fetch<'a> {
                 url: target.redacted(),
                 ..Hop::default()
             });
+            self.trace.begin_hop();
             let before = self.sink.bytes();
             let outcome = self.exchange(&target, &spec);
             self.hop().body_bytes = self.sink.bytes() - before;
@@ -161,8 +162,7 @@ impl<'a> Fetch<'a> {
     /// failure wins over a failure to write `--json` (module doc).
     fn settle(mut self, result: Result<()>) -> Result<()> {
         self.sink.end_progress();
-        self.trace.timings.body = self.sink.bytes();
-        self.trace.summary();
+        self.trace.summary(self.sink.bytes());
         let result = match result {
             Ok(()) => self.sink.commit(),
             Err(e) => {
@@ -178,6 +178,9 @@ impl<'a> Fetch<'a> {
         }
         let report = &mut self.report;
         report.timings = (&self.trace.timings).into();
+        for (hop, timings) in report.hops.iter_mut().zip(&self.trace.hops) {
+            hop.timings = timings.into();
+        }
         report.completeness = report.verdict(result.is_ok(), self.close_delimited);
         report.exit_code = result.as_ref().err().map_or(0, Error::exit_code);
         report.error = result.as_ref().err().map(|e| one_line(e));
@@ -185,7 +188,7 @@ impl<'a> Fetch<'a> {
             diag::write(report.explain().as_bytes());
         }
         let result = match &plan.write_out {
-            Some(format) => write_out::write(format, report, &self.trace.timings, result),
+            Some(format) => write_out::write(format, report, &self.trace, result),
             None => result,
         };
         let Some(path) = &plan.json else {

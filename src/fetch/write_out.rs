@@ -4,14 +4,15 @@
 
 use crate::error::Result;
 use crate::observe::report::Report;
-use crate::observe::trace::Timings;
+use crate::observe::trace::Trace;
 use crate::observe::write_out::{render, Stream, Summary};
 use crate::output::{diag, StdStream};
 
 /// Writes `format` for the settled `report`. A failed stdout fails a
 /// complete fetch (exit 23); a failed fetch keeps its own error.
-pub fn write(format: &str, report: &Report, timings: &Timings, result: Result<()>) -> Result<()> {
-    let rendered = render(format, &Summary::from_report(report, timings));
+pub fn write(format: &str, report: &Report, trace: &Trace, result: Result<()>) -> Result<()> {
+    let summary = Summary::from_report(report, &trace.hops, &trace.timings);
+    let rendered = render(format, &summary);
     for warning in &rendered.warnings {
         diag::line(format_args!("rawget: warning: {warning}"));
     }

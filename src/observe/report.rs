@@ -64,6 +64,9 @@ pub struct Hop {
     pub findings: Vec<FindingJson>,
     /// Chunks seen (chunked bodies).
     pub chunks: Option<u64>,
+    /// This hop's times, from its own start (the whole's are in
+    /// [`Report::timings`]).
+    pub timings: TimingsMs,
     /// What `-w` reports of this hop and the report does not show.
     #[serde(skip)]
     pub wire: HopWire,

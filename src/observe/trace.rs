@@ -38,8 +38,16 @@ pub struct Trace {
     verbose: bool,
     timing: bool,
     start: Instant,
-    /// Measured times, filled in as the fetch goes.
+    /// Measured times, filled in as the fetch goes: of the hop under way
+    /// (from the fetch's start), and after [`Trace::summary`] of the whole.
     pub timings: Timings,
+    /// When the hop under way started, from the fetch's start; `None`
+    /// before [`Trace::begin_hop`] (a driver that has no hops).
+    hop_start: Option<Duration>,
+    /// The hops done, each timed from its own start (`total` is its
+    /// length), so that a later hop's DNS lookup never appears before an
+    /// earlier hop's first byte.
+    pub hops: Vec<Timings>,
 }
 
 impl Trace {
@@ -50,7 +58,35 @@ impl Trace {
             timing,
             start: Instant::now(),
             timings: Timings::default(),
+            hop_start: None,
+            hops: Vec::new(),
         }
+    }
+
+    /// Starts a new hop's clock (a request, redirects each their own);
+    /// the hop before is kept in [`Trace::hops`].
+    pub fn begin_hop(&mut self) {
+        self.end_hop();
+        self.hop_start = Some(self.elapsed());
+    }
+
+    /// Moves the hop under way into [`Trace::hops`], its times made
+    /// relative to its own start.
+    fn end_hop(&mut self) {
+        let Some(offset) = self.hop_start.take() else {
+            return;
+        };
+        let mut t = std::mem::take(&mut self.timings);
+        let own = |d: Option<Duration>| d.map(|d| d.saturating_sub(offset));
+        (t.dns, t.connect, t.tls, t.sent, t.first_byte) = (
+            own(t.dns),
+            own(t.connect),
+            own(t.tls),
+            own(t.sent),
+            own(t.first_byte),
+        );
+        t.total = Some(self.elapsed().saturating_sub(offset));
+        self.hops.push(t);
     }
 
     /// Whether `-v` is on.
@@ -97,18 +133,56 @@ impl Trace {
         }
     }
 
-    /// Prints the timing summary when `--timing` or `-v` asked for it.
-    pub fn summary(&mut self) {
-        self.timings.total = Some(self.elapsed());
+    /// Ends the last hop and makes [`Trace::timings`] the whole: its
+    /// total, every byte received, the body (`body`); the steps are the
+    /// hop's when there was one hop, and absent with several (each hop has
+    /// its own in [`Trace::hops`]). Prints the timing summary when
+    /// `--timing` or `-v` asked for it: a line per hop when there were
+    /// several, then the whole.
+    pub fn summary(&mut self, body: u64) {
+        self.end_hop();
+        let total = self.elapsed();
+        self.timings = match self.hops.as_slice() {
+            [] => Timings {
+                total: Some(total),
+                ..std::mem::take(&mut self.timings)
+            },
+            [one] => Timings {
+                total: Some(total),
+                ..one.clone()
+            },
+            hops => Timings {
+                total: Some(total),
+                received: hops.iter().map(|h| h.received).sum(),
+                ..Timings::default()
+            },
+        };
+        self.timings.body = body;
         if !(self.timing || self.verbose) {
             return;
         }
-        let t = &self.timings;
         let ms = |d: Option<Duration>| {
             d.map_or("-".to_owned(), |d| {
                 format!("{:.3} ms", d.as_secs_f64() * 1000.0)
             })
         };
+        if self.hops.len() > 1 {
+            let mut lines = String::new();
+            for (i, h) in self.hops.iter().enumerate() {
+                lines.push_str(&format!(
+                    "* hop {}: dns {}, connect {}, tls {}, sent {}, first byte {}, total {}\n",
+                    i + 1,
+                    ms(h.dns),
+                    ms(h.connect),
+                    ms(h.tls),
+                    ms(h.sent),
+                    ms(h.first_byte),
+                    ms(h.total)
+                ));
+            }
+            diag::write(lines.as_bytes());
+        }
+        let t = &self.timings;
         let total = t.total.unwrap_or_default().as_secs_f64();
         let rate = if total > 0.0 {
             t.received as f64 / total / (1024.0 * 1024.0)

@@ -92,9 +92,18 @@ pub struct Times {
 
 impl Summary {
     /// The summary of a settled fetch: its report (exit code and error
-    /// already in it) and the timings of its clock.
-    pub fn from_report(report: &Report, timings: &Timings) -> Summary {
+    /// already in it), each hop's times from its own start, and the
+    /// whole's. The step times are the final request's, in seconds from
+    /// the start of the transfer, so they follow `time_redirect` (the
+    /// hops before it, each on its own clock).
+    pub fn from_report(report: &Report, hops: &[Timings], whole: &Timings) -> Summary {
         let secs = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64());
+        let (redirect_hops, timings) = match hops.split_last() {
+            Some((last, before)) => (before, last),
+            None => (&[][..], whole),
+        };
+        let redirect: f64 = redirect_hops.iter().map(|h| secs(h.total)).sum();
+        let at = |d: Option<Duration>| d.map_or(0.0, |d| redirect + d.as_secs_f64());
         let last = report.hops.last();
         let head = last.and_then(|h| h.heads.last());
         let headers: Vec<(String, String)> = head
@@ -124,7 +133,7 @@ impl Summary {
         let wire = |f: fn(&crate::observe::report::HopWire) -> u64| {
             report.hops.iter().map(|h| f(&h.wire)).sum::<u64>()
         };
-        let connect = secs(timings.connect);
+        let connect = at(timings.connect);
         Summary {
             http_code: status,
             http_version: match head.map(|h| h.version.as_str()) {
@@ -150,13 +159,13 @@ impl Summary {
             size_request: wire(|w| w.request_bytes),
             size_upload: wire(|w| w.upload_bytes),
             times: Times {
-                namelookup: secs(timings.dns),
+                namelookup: at(timings.dns),
                 connect,
-                appconnect: secs(timings.tls),
-                pretransfer: timings.tls.map_or(connect, |d| d.as_secs_f64()),
-                starttransfer: secs(timings.first_byte),
-                redirect: 0.0,
-                total: secs(timings.total),
+                appconnect: at(timings.tls),
+                pretransfer: timings.tls.map_or(connect, |d| redirect + d.as_secs_f64()),
+                starttransfer: at(timings.first_byte),
+                redirect,
+                total: secs(whole.total),
             },
             exitcode: report.exit_code,
             errormsg: report.error.clone(),
