@@ -218,6 +218,23 @@ pub struct FetchArgs {
     pub fail: bool,
 
     // ---- shell integration ----
+    /// Write every byte sent and received to FILE in curl's layout (offsets, hex, text), with each step as an info line; `-` is stderr
+    #[arg(
+        long = "trace",
+        value_name = "FILE",
+        help_heading = "Debugging",
+        conflicts_with = "trace_ascii"
+    )]
+    pub trace: Option<PathBuf>,
+
+    /// As --trace, text only (a new line at each CRLF)
+    #[arg(long = "trace-ascii", value_name = "FILE", help_heading = "Debugging")]
+    pub trace_ascii: Option<PathBuf>,
+
+    /// Stamp each --trace block with the time of day (HH:MM:SS.uuuuuu)
+    #[arg(long = "trace-time", help_heading = "Debugging")]
+    pub trace_time: bool,
+
     /// After the transfer (also when it fails), write FORMAT as curl's -w does: %{http_code}, %{time_total}, %header{NAME}, %{json}, %{stderr}, \n ...; @FILE reads FORMAT from FILE
     #[arg(
         short = 'w',

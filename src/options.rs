@@ -84,6 +84,19 @@ pub struct ReportPlan {
     pub findings: bool,
     /// `-w FORMAT`, with `@FILE` already read.
     pub write_out: Option<String>,
+    /// `--trace FILE` / `--trace-ascii FILE`, `--trace-time`.
+    pub trace: Option<TracePlan>,
+}
+
+/// Where `--trace` writes, in which layout.
+#[derive(Debug, Clone)]
+pub struct TracePlan {
+    /// The file; `-` is stderr.
+    pub path: PathBuf,
+    /// Hex and text (`--trace`) or text (`--trace-ascii`).
+    pub layout: crate::observe::wire_trace::Layout,
+    /// `--trace-time`: each block stamped with the time of day.
+    pub time: bool,
 }
 
 impl Options {
@@ -203,6 +216,16 @@ impl Options {
                 .as_deref()
                 .map(|f| write_out_format(f, stdin))
                 .transpose()?,
+            trace: {
+                use crate::observe::wire_trace::Layout;
+                let hex = args.trace.clone().map(|p| (p, Layout::Hex));
+                hex.or_else(|| args.trace_ascii.clone().map(|p| (p, Layout::Ascii)))
+                    .map(|(path, layout)| TracePlan {
+                        path,
+                        layout,
+                        time: args.trace_time,
+                    })
+            },
         };
         Ok(Options {
             target,

@@ -16,5 +16,6 @@ mod replay;
 mod response_defects;
 mod shell;
 mod tls;
+mod trace;
 mod transport_defects;
 mod write_out;

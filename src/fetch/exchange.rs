@@ -181,6 +181,7 @@ impl Fetch<'_> {
             if step.event == Event::Body {
                 self.sink.write_ranges(conn.input(), &self.ranges)?;
             }
+            self.trace.body_received(&conn.input()[..step.consumed]);
             conn.consume(step.consumed);
             self.print_chunks(reader);
             match step.event {
@@ -263,7 +264,7 @@ impl Fetch<'_> {
         } else {
             b"\n"
         });
-        self.trace.response(&trailers);
+        self.trace.trailers(&trailers);
         if self.opts.report.chunks {
             diag::write(format!("trailers:\n{}", String::from_utf8_lossy(&trailers)).as_bytes());
         }
@@ -282,6 +283,7 @@ impl Fetch<'_> {
         use crate::transport::splice::{End, Failure, Pipe};
         let plain = matches!(reader.framing(), Some(Framing::Length(_) | Framing::Close))
             && self.raw.is_none()
+            && !self.trace.wants_bytes()
             && self.sink.may_splice()
             && conn.is_drained();
         let (Some(socket), true) = (conn.stream.tcp_fd(), plain) else {

@@ -24,6 +24,7 @@ use crate::error::{one_line, Error, ErrorKind, Result};
 use crate::observe::progress::Progress;
 use crate::observe::report::{FindingJson, Hop, Report};
 use crate::observe::trace::Trace;
+use crate::observe::wire_trace::WireTrace;
 use crate::options::Options;
 use crate::output::diag;
 use crate::output::sink::BodySink;
@@ -104,7 +105,13 @@ impl<'a> Fetch<'a> {
                 .as_deref()
                 .map(RawCapture::create)
                 .transpose()?,
-            trace: Trace::new(opts.report.verbose, opts.report.timing),
+            trace: Trace::new(opts.report.verbose, opts.report.timing).with_wire(
+                opts.report
+                    .trace
+                    .as_ref()
+                    .map(|t| WireTrace::open(&t.path, t.layout, t.time))
+                    .transpose()?,
+            ),
             report: Report {
                 url: opts.target.redacted(),
                 ..Report::default()

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::observe::wire_trace::{Kind, WireTrace};
 use crate::output::diag;
 
 /// Where the time went, measured from the start of the fetch.
@@ -48,6 +49,9 @@ pub struct Trace {
     /// length), so that a later hop's DNS lookup never appears before an
     /// earlier hop's first byte.
     pub hops: Vec<Timings>,
+    /// `--trace FILE` / `--trace-ascii FILE`: every byte, in curl's
+    /// layout. Behind a lock because steps are reported through `&Trace`.
+    wire: Option<std::sync::Mutex<WireTrace>>,
 }
 
 impl Trace {
@@ -60,6 +64,40 @@ impl Trace {
             timings: Timings::default(),
             hop_start: None,
             hops: Vec::new(),
+            wire: None,
+        }
+    }
+
+    /// Also writes every byte, and each step as an info line, to `wire`.
+    pub fn with_wire(mut self, wire: Option<WireTrace>) -> Trace {
+        self.wire = wire.map(std::sync::Mutex::new);
+        self
+    }
+
+    /// Whether `--trace` sees the bytes (then nothing may bypass user
+    /// space: no splice).
+    pub fn wants_bytes(&self) -> bool {
+        self.wire.is_some()
+    }
+
+    fn wire(&self, f: impl FnOnce(&mut WireTrace)) {
+        if let Some(wire) = &self.wire {
+            // A poisoned lock only means a panic elsewhere; the trace goes on.
+            let mut wire = wire.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut wire);
+        }
+    }
+
+    /// Body bytes as received (chunked framing included), for `--trace`.
+    pub fn body_received(&self, bytes: &[u8]) {
+        self.wire(|w| w.block(Kind::RecvData, bytes));
+    }
+
+    /// `< ` lines for trailers under `-v`; `--trace` already has their
+    /// bytes, read with the body.
+    pub fn trailers(&self, bytes: &[u8]) {
+        if self.verbose {
+            diag::write(&prefixed(b"< ", bytes));
         }
     }
 
@@ -101,9 +139,14 @@ impl Trace {
 
     /// A `* ` step line.
     pub fn step(&self, msg: impl FnOnce() -> String) {
-        if self.verbose {
-            diag::line(format_args!("* {}", msg()));
+        if !self.verbose && self.wire.is_none() {
+            return;
         }
+        let msg = msg();
+        if self.verbose {
+            diag::line(format_args!("* {msg}"));
+        }
+        self.wire(|w| w.info(&msg));
     }
 
     /// `> ` lines: the request exactly as sent.
@@ -111,13 +154,15 @@ impl Trace {
         if self.verbose {
             diag::write(&prefixed(b"> ", bytes));
         }
+        self.wire(|w| w.sent(bytes));
     }
 
-    /// `< ` lines: a response head (or trailers) as received.
+    /// `< ` lines: a response head as received.
     pub fn response(&self, bytes: &[u8]) {
         if self.verbose {
             diag::write(&prefixed(b"< ", bytes));
         }
+        self.wire(|w| w.head(bytes));
     }
 
     /// Counts `n` bytes received (heads and framing included).
