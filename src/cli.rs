@@ -218,6 +218,16 @@ pub struct FetchArgs {
     pub fail: bool,
 
     // ---- shell integration ----
+    /// Colour heads and -v prefixes: `auto` on a terminal unless NO_COLOR is set, `always`, `never`
+    #[arg(
+        long = "color",
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        help_heading = "Output"
+    )]
+    pub color: ColorChoice,
+
     /// Write every byte sent and received to FILE in curl's layout (offsets, hex, text), with each step as an info line; `-` is stderr
     #[arg(
         long = "trace",
@@ -252,6 +262,18 @@ pub struct FetchArgs {
         help_heading = "Shell"
     )]
     pub generate: Option<GenerateKind>,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM=dumb`.
+    #[default]
+    Auto,
+    /// Always, on a pipe too.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// What `--generate` writes.

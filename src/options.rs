@@ -7,6 +7,8 @@
 //! input files (26).
 
 use std::io::{IsTerminal, Read};
+
+use crate::output::colour;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -86,6 +88,8 @@ pub struct ReportPlan {
     pub write_out: Option<String>,
     /// `--trace FILE` / `--trace-ascii FILE`, `--trace-time`.
     pub trace: Option<TracePlan>,
+    /// Dim the `-v` prefixes (stderr is a terminal, `--color`).
+    pub colour: bool,
 }
 
 /// Where `--trace` writes, in which layout.
@@ -185,6 +189,9 @@ impl Options {
             },
             body_path.is_none(),
         );
+        let mut heads = heads;
+        heads.colour_stdout = colour::wanted(args.color, std::io::stdout().is_terminal());
+        heads.colour_stderr = colour::wanted(args.color, std::io::stderr().is_terminal());
         let output = OutputPlan {
             progress: body_path.is_some()
                 && !args.silent
@@ -216,6 +223,7 @@ impl Options {
                 .as_deref()
                 .map(|f| write_out_format(f, stdin))
                 .transpose()?,
+            colour: colour::wanted(args.color, std::io::stderr().is_terminal()),
             trace: {
                 use crate::observe::wire_trace::Layout;
                 let hex = args.trace.clone().map(|p| (p, Layout::Hex));

@@ -105,13 +105,15 @@ impl<'a> Fetch<'a> {
                 .as_deref()
                 .map(RawCapture::create)
                 .transpose()?,
-            trace: Trace::new(opts.report.verbose, opts.report.timing).with_wire(
-                opts.report
-                    .trace
-                    .as_ref()
-                    .map(|t| WireTrace::open(&t.path, t.layout, t.time))
-                    .transpose()?,
-            ),
+            trace: Trace::new(opts.report.verbose, opts.report.timing)
+                .with_colour(opts.report.colour)
+                .with_wire(
+                    opts.report
+                        .trace
+                        .as_ref()
+                        .map(|t| WireTrace::open(&t.path, t.layout, t.time))
+                        .transpose()?,
+                ),
             report: Report {
                 url: opts.target.redacted(),
                 ..Report::default()

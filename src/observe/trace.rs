@@ -52,6 +52,8 @@ pub struct Trace {
     /// `--trace FILE` / `--trace-ascii FILE`: every byte, in curl's
     /// layout. Behind a lock because steps are reported through `&Trace`.
     wire: Option<std::sync::Mutex<WireTrace>>,
+    /// Dim the prefixes (`--color`, a terminal).
+    colour: bool,
 }
 
 impl Trace {
@@ -65,6 +67,21 @@ impl Trace {
             hop_start: None,
             hops: Vec::new(),
             wire: None,
+            colour: false,
+        }
+    }
+
+    /// Dims the `* `, `> `, `< ` prefixes (stderr is a terminal).
+    pub fn with_colour(mut self, colour: bool) -> Trace {
+        self.colour = colour;
+        self
+    }
+
+    fn prefix(&self, p: &'static [u8]) -> std::borrow::Cow<'static, [u8]> {
+        if self.colour {
+            crate::output::colour::dim(p).into()
+        } else {
+            p.into()
         }
     }
 
@@ -97,7 +114,7 @@ impl Trace {
     /// bytes, read with the body.
     pub fn trailers(&self, bytes: &[u8]) {
         if self.verbose {
-            diag::write(&prefixed(b"< ", bytes));
+            diag::write(&prefixed(&self.prefix(b"< "), bytes));
         }
     }
 
@@ -144,7 +161,8 @@ impl Trace {
         }
         let msg = msg();
         if self.verbose {
-            diag::line(format_args!("* {msg}"));
+            let star = self.prefix(b"* ");
+            diag::line(format_args!("{}{msg}", String::from_utf8_lossy(&star)));
         }
         self.wire(|w| w.info(&msg));
     }
@@ -152,7 +170,7 @@ impl Trace {
     /// `> ` lines: the request exactly as sent.
     pub fn request(&self, bytes: &[u8]) {
         if self.verbose {
-            diag::write(&prefixed(b"> ", bytes));
+            diag::write(&prefixed(&self.prefix(b"> "), bytes));
         }
         self.wire(|w| w.sent(bytes));
     }
@@ -160,7 +178,7 @@ impl Trace {
     /// `< ` lines: a response head as received.
     pub fn response(&self, bytes: &[u8]) {
         if self.verbose {
-            diag::write(&prefixed(b"< ", bytes));
+            diag::write(&prefixed(&self.prefix(b"< "), bytes));
         }
         self.wire(|w| w.head(bytes));
     }
