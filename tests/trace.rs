@@ -45,14 +45,7 @@ fn trace_ascii_blocks_are_curls_for_the_same_exchange() {
     let server = serve(Plan::new(RESPONSE.to_vec()));
     let url = server.url("/t");
     let dir = scratch();
-    let agent = {
-        let v = Command::new("/usr/bin/curl")
-            .arg("--version")
-            .output()
-            .expect("curl: apt-get install curl");
-        let v = String::from_utf8_lossy(&v.stdout).into_owned();
-        format!("curl/{}", v.split_whitespace().nth(1).expect("a version"))
-    };
+    let agent = crate::write_out::curl_agent();
     let ours = rawget_in(
         dir.path(),
         &[

@@ -17,7 +17,7 @@ const FORMAT: &str = "%{http_code} %{response_code} %{http_version} %{method} %{
     %{header_json}\\n%{stderr}to stderr %{http_code}\\n";
 
 /// The User-Agent curl sends, so that both requests are the same bytes.
-fn curl_agent() -> String {
+pub fn curl_agent() -> String {
     let out = curl(&["--version"]);
     let version = out.stdout_str();
     let version = version.split_whitespace().nth(1).expect("curl --version");
