@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::{Instant, Sleep};
 
 use crate::cli::EchoServerArgs;
@@ -162,8 +161,7 @@ async fn serve(
     let signal_err = |e: io::Error| {
         Error::new(ErrorKind::Connect, "could not install signal handlers").with_source(e)
     };
-    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_err)?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let mut shutdown = Shutdown::new().map_err(signal_err)?;
 
     let mut out = io::stdout().lock();
     writeln!(out, "listening on {local}")
@@ -180,8 +178,7 @@ async fn serve(
     loop {
         tokio::select! {
             biased;
-            _ = sigterm.recv() => return Ok("SIGTERM"),
-            _ = sigint.recv() => return Ok("SIGINT"),
+            name = shutdown.recv() => return Ok(name),
             () = tokio::time::sleep_until(backoff.unwrap_or_else(Instant::now)),
                 if backoff.is_some() => backoff = None,
             accepted = listener.accept(), if backoff.is_none() => match accepted {
@@ -229,6 +226,49 @@ fn bind(listen: &str, addrs: &[SocketAddr]) -> crate::Result<TcpListener> {
 /// How long accept rests after failing for want of a resource.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// What stops the server: SIGTERM or SIGINT on Unix, Ctrl-C elsewhere.
+struct Shutdown {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    fn new() -> io::Result<Shutdown> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Shutdown {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Shutdown {})
+    }
+
+    /// Waits for the next stop request and names it.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                biased;
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            // An error here means no Ctrl-C handler: wait for ever then.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
+        }
+    }
+}
+
 /// `ENONET` (machine not on the network) exists on Linux only; accept(2)
 /// there lists it among the errors to treat like `EAGAIN`.
 fn is_enonet(e: &io::Error) -> bool {
@@ -241,19 +281,12 @@ fn is_enonet(e: &io::Error) -> bool {
     };
 }
 
-/// Decides what a failed accept means for the accept loop: `None` to go on
-/// accepting at once, or how long to back off.
-///
-/// A connection that died in the queue (`ECONNABORTED`, and the network
-/// errors Linux's accept(2) says to treat like `EAGAIN`) is one client's
-/// problem: log it with -v and go on. Anything else, above all running out
-/// of descriptors (`EMFILE`, `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`),
-/// would fail again at once, and the pending connection stays queued, so
-/// retrying at once would spin a core: back off, and log once per burst of
-/// failures (`burst` is cleared by the next successful accept), not once
-/// per retry.
-fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Duration> {
-    let transient = matches!(
+/// The errno values accept(2) reports for one connection's trouble (the
+/// network errors Linux says to treat like `EAGAIN`); Unix only, where
+/// accept reports errno values.
+#[cfg(unix)]
+fn transient_errno(e: &io::Error) -> bool {
+    matches!(
         e.raw_os_error(),
         Some(
             libc::ECONNABORTED
@@ -269,6 +302,26 @@ fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Durat
                 | libc::ETIMEDOUT
         )
     ) || is_enonet(e)
+}
+
+#[cfg(not(unix))]
+fn transient_errno(_: &io::Error) -> bool {
+    false
+}
+
+/// Decides what a failed accept means for the accept loop: `None` to go on
+/// accepting at once, or how long to back off.
+///
+/// A connection that died in the queue (`ECONNABORTED`, and the network
+/// errors Linux's accept(2) says to treat like `EAGAIN`) is one client's
+/// problem: log it with -v and go on. Anything else, above all running out
+/// of descriptors (`EMFILE`, `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`),
+/// would fail again at once, and the pending connection stays queued, so
+/// retrying at once would spin a core: back off, and log once per burst of
+/// failures (`burst` is cleared by the next successful accept), not once
+/// per retry.
+fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Duration> {
+    let transient = transient_errno(e)
         || matches!(
             e.kind(),
             io::ErrorKind::ConnectionAborted

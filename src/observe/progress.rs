@@ -76,6 +76,14 @@ impl Progress {
     }
 }
 
+/// The width of the terminal on stderr; 80 off Unix, as when it cannot
+/// be asked.
+#[cfg(not(unix))]
+fn terminal_width() -> usize {
+    80
+}
+
+#[cfg(unix)]
 fn terminal_width() -> usize {
     // SAFETY: winsize is a plain C struct, for which all zeroes is valid.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
