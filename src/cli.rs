@@ -47,7 +47,7 @@ pub enum Command {
 #[derive(Debug, Args, Default)]
 pub struct FetchArgs {
     /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`
-    #[arg(required = true, value_name = "URL")]
+    #[arg(required_unless_present = "generate", value_name = "URL")]
     pub url: Option<String>,
 
     // ---- the request ----
@@ -244,6 +244,79 @@ pub struct FetchArgs {
     /// Exit 22 and write nothing when the status is 400 or more
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
+
+    // ---- shell integration ----
+    /// Colour heads and -v prefixes: `auto` on a terminal unless NO_COLOR is set, `always`, `never`
+    #[arg(
+        long = "color",
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorChoice::Auto,
+        help_heading = "Output"
+    )]
+    pub color: ColorChoice,
+
+    /// Write every byte sent and received to FILE in curl's layout (offsets, hex, text), with each step as an info line; `-` is stderr
+    #[arg(
+        long = "trace",
+        value_name = "FILE",
+        help_heading = "Debugging",
+        conflicts_with = "trace_ascii"
+    )]
+    pub trace: Option<PathBuf>,
+
+    /// As --trace, text only (a new line at each CRLF)
+    #[arg(long = "trace-ascii", value_name = "FILE", help_heading = "Debugging")]
+    pub trace_ascii: Option<PathBuf>,
+
+    /// Stamp each --trace block with the time of day (HH:MM:SS.uuuuuu)
+    #[arg(long = "trace-time", help_heading = "Debugging")]
+    pub trace_time: bool,
+
+    /// After the transfer (also when it fails), write FORMAT as curl's -w does: %{http_code}, %{time_total}, %header{NAME}, %{json}, %{stderr}, \n ...; @FILE reads FORMAT from FILE
+    #[arg(
+        short = 'w',
+        long = "write-out",
+        value_name = "FORMAT",
+        help_heading = "Shell"
+    )]
+    pub write_out: Option<String>,
+
+    /// Print the man page (`man`) or a completion script (`complete-bash`, `complete-zsh`, `complete-fish`, `complete-powershell`) on stdout, and exit
+    #[arg(
+        long = "generate",
+        value_name = "KIND",
+        value_enum,
+        help_heading = "Shell"
+    )]
+    pub generate: Option<GenerateKind>,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM=dumb`.
+    #[default]
+    Auto,
+    /// Always, on a pipe too.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// What `--generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GenerateKind {
+    /// The man page, in roff (`man -l -` reads it).
+    Man,
+    /// Completions for bash.
+    CompleteBash,
+    /// Completions for zsh.
+    CompleteZsh,
+    /// Completions for fish.
+    CompleteFish,
+    /// Completions for PowerShell.
+    CompletePowershell,
 }
 
 /// `rawget echo-server`

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod echo;
 pub mod error;
 pub mod fetch;
+pub mod generate;
 pub mod inputs;
 pub mod observe;
 pub mod options;
@@ -19,6 +20,7 @@ pub mod request;
 pub mod response;
 pub mod target;
 pub mod transport;
+pub mod usage;
 
 pub use error::{Error, ErrorKind, Result};
 
@@ -30,6 +32,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::EchoServer(args)) => echo::server::run(&args)?,
         Some(Command::EchoClient(args)) => echo::client::run(&args)?,
         Some(Command::Replay(args)) => replay::run(&args)?,
+        None if cli.fetch.generate.is_some() => {
+            if let Some(kind) = cli.fetch.generate {
+                generate::run(kind)?
+            }
+        }
         None => {
             let opts = options::Options::from_args(&cli.fetch, &mut std::io::stdin().lock())?;
             output::diag::set_verbose(opts.report.verbose);

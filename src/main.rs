@@ -2,14 +2,29 @@
 //!
 //! This is the only place that exits. Errors are printed as one line,
 //! `rawget: error: what: cause`, and mapped to curl's exit codes by
-//! [`rawget::ErrorKind::exit_code`].
+//! [`rawget::ErrorKind::exit_code`]; usage errors from clap too, through
+//! [`rawget::usage::one_line`].
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = rawget::cli::Cli::parse();
+    let cli = match rawget::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if rawget::usage::is_help(&err) => {
+            // --help and --version: clap prints them on stdout. A closed
+            // stdout is then all that can fail, and curl says 23 for that.
+            return match err.print() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(23),
+            };
+        }
+        Err(err) => return usage_error(&rawget::usage::one_line(&err)),
+    };
+    if let Err(why) = rawget::usage::check(&cli) {
+        return usage_error(&why);
+    }
     match rawget::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -26,4 +41,10 @@ fn main() -> ExitCode {
             ExitCode::from(code.map_or(1, |e| e.exit_code()) as u8)
         }
     }
+}
+
+/// A usage error: one line, exit 2 (the contract's form, not clap's block).
+fn usage_error(message: &str) -> ExitCode {
+    rawget::output::diag::line(format_args!("rawget: error: {message}"));
+    ExitCode::from(rawget::ErrorKind::Usage.exit_code() as u8)
 }

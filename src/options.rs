@@ -7,6 +7,8 @@
 //! input files (26).
 
 use std::io::{IsTerminal, Read};
+
+use crate::output::colour;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -83,6 +85,23 @@ pub struct ReportPlan {
     pub report_file: Option<PathBuf>,
     /// Look for RFC deviations (`--explain`, `--strict`, `--report`).
     pub findings: bool,
+    /// `-w FORMAT`, with `@FILE` already read.
+    pub write_out: Option<String>,
+    /// `--trace FILE` / `--trace-ascii FILE`, `--trace-time`.
+    pub trace: Option<TracePlan>,
+    /// Dim the `-v` prefixes (stderr is a terminal, `--color`).
+    pub colour: bool,
+}
+
+/// Where `--trace` writes, in which layout.
+#[derive(Debug, Clone)]
+pub struct TracePlan {
+    /// The file; `-` is stderr.
+    pub path: PathBuf,
+    /// Hex and text (`--trace`) or text (`--trace-ascii`).
+    pub layout: crate::observe::wire_trace::Layout,
+    /// `--trace-time`: each block stamped with the time of day.
+    pub time: bool,
 }
 
 impl Options {
@@ -165,6 +184,9 @@ impl Options {
             },
             body_path.is_none(),
         );
+        let mut heads = heads;
+        heads.colour_stdout = colour::wanted(args.color, std::io::stdout().is_terminal());
+        heads.colour_stderr = colour::wanted(args.color, std::io::stderr().is_terminal());
         let output = OutputPlan {
             progress: body_path.is_some()
                 && !args.silent
@@ -187,7 +209,26 @@ impl Options {
             explain: args.explain,
             strict: args.strict,
             report_file: args.report.clone(),
-            findings: args.explain || args.strict || args.report.is_some(),
+            findings: args.explain
+                || args.strict
+                || args.report.is_some()
+                || args.write_out.is_some(),
+            write_out: args
+                .write_out
+                .as_deref()
+                .map(|f| write_out_format(f, stdin))
+                .transpose()?,
+            colour: colour::wanted(args.color, std::io::stderr().is_terminal()),
+            trace: {
+                use crate::observe::wire_trace::Layout;
+                let hex = args.trace.clone().map(|p| (p, Layout::Hex));
+                hex.or_else(|| args.trace_ascii.clone().map(|p| (p, Layout::Ascii)))
+                    .map(|(path, layout)| TracePlan {
+                        path,
+                        layout,
+                        time: args.trace_time,
+                    })
+            },
         };
         Ok(Options {
             target,
@@ -214,6 +255,27 @@ fn seconds(flag: &str, value: Option<f64>) -> Result<Option<Duration>> {
             )
         }),
     }
+}
+
+/// `-w FORMAT`, or the format in `@FILE` (`@-`: stdin), as curl reads it.
+fn write_out_format(arg: &str, stdin: &mut dyn Read) -> Result<String> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(arg.to_owned());
+    };
+    let mut text = String::new();
+    let read = if path == "-" {
+        stdin.read_to_string(&mut text).map(drop)
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| {
+        Error::new(
+            ErrorKind::ReadInput,
+            format!("could not read the -w format file {path}"),
+        )
+        .with_source(e)
+    })?;
+    Ok(text)
 }
 
 /// `-e URL`: a `Referer` line before the `-H` lines, where curl puts it;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod colour;
 mod debugging;
 mod echo;
 mod echo_hostile;
@@ -13,10 +14,14 @@ mod echo_unix;
 mod engine;
 mod fetch;
 mod framing_props;
+mod hop_timing;
 mod hostile;
 mod output_defects;
 mod replay;
 mod requests;
 mod response_defects;
+mod shell;
 mod tls;
+mod trace;
 mod transport_defects;
+mod write_out;

@@ -76,12 +76,20 @@ pub(crate) fn seconds(flag: &str, value: Option<f64>) -> crate::Result<Option<Du
     }
 }
 
+/// No descriptor limit to raise off Unix (Windows' socket handles have none
+/// this low).
+#[cfg(not(unix))]
+pub fn raise_nofile_limit() -> u64 {
+    0
+}
+
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the new
 /// soft limit.
 ///
 /// Every connection is a file descriptor, and the usual soft limit (1,024)
 /// is far below the 10,000 connections the server is meant to hold. Failure
 /// is not fatal: the old limit stays and accept reports `EMFILE` later.
+#[cfg(unix)]
 pub fn raise_nofile_limit() -> libc::rlim_t {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

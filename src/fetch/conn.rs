@@ -57,7 +57,9 @@ impl Conn {
         self.start = (self.start + n).min(self.end);
     }
 
-    /// Whether every byte received has been consumed.
+    /// Whether every byte received has been consumed (asked before a
+    /// splice, which is Linux-only).
+    #[cfg(target_os = "linux")]
     pub fn is_drained(&self) -> bool {
         self.start == self.end
     }

@@ -59,6 +59,8 @@ impl Fetch<'_> {
         let tcp = transport::connect(&addrs, copts, &self.trace)?;
         self.trace.timings.connect = Some(self.trace.elapsed());
         self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
+        (self.hop().wire.local, self.hop().wire.remote) =
+            (tcp.local_addr().ok(), tcp.peer_addr().ok());
         let stream = if target.tls {
             let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
             self.trace.timings.tls = Some(self.trace.elapsed());
@@ -74,6 +76,10 @@ impl Fetch<'_> {
     fn send(&mut self, conn: &mut Conn, target: &Target, spec: &RequestSpec) -> Result<()> {
         let request = request::build(target, spec);
         self.trace.request(&request);
+        let wire = &mut self.hop().wire;
+        wire.method.clone_from(&spec.method);
+        wire.request_bytes = request.len() as u64;
+        wire.upload_bytes = spec.body.as_ref().map_or(0, |b| b.bytes.len() as u64);
         let sent = conn.send(&request);
         self.trace.timings.sent = Some(self.trace.elapsed());
         let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
@@ -93,6 +99,7 @@ impl Fetch<'_> {
                     self.trace.response(bytes);
                     self.heads.write(bytes, self.sink.out())?;
                     conn.consume(step.consumed);
+                    self.hop().wire.head_bytes += step.consumed as u64;
                     if self.opts.report.findings {
                         self.report_head(&head, interim);
                     }
@@ -174,6 +181,7 @@ impl Fetch<'_> {
             if step.event == Event::Body {
                 self.sink.write_ranges(conn.input(), &self.ranges)?;
             }
+            self.trace.body_received(&conn.input()[..step.consumed]);
             conn.consume(step.consumed);
             self.print_chunks(reader);
             match step.event {
@@ -256,7 +264,7 @@ impl Fetch<'_> {
         } else {
             b"\n"
         });
-        self.trace.response(&trailers);
+        self.trace.trailers(&trailers);
         if self.opts.report.chunks {
             diag::write(format!("trailers:\n{}", String::from_utf8_lossy(&trailers)).as_bytes());
         }
@@ -275,6 +283,7 @@ impl Fetch<'_> {
         use crate::transport::splice::{End, Failure, Pipe};
         let plain = matches!(reader.framing(), Some(Framing::Length(_) | Framing::Close))
             && self.raw.is_none()
+            && !self.trace.wants_bytes()
             && self.sink.may_splice()
             && conn.is_drained();
         let (Some(socket), true) = (conn.stream.tcp_fd(), plain) else {

@@ -16,6 +16,7 @@
 
 mod conn;
 mod exchange;
+mod write_out;
 
 use std::ops::Range;
 
@@ -23,6 +24,7 @@ use crate::error::{one_line, Error, ErrorKind, Result};
 use crate::observe::progress::Progress;
 use crate::observe::report::{FindingJson, Hop, Report};
 use crate::observe::trace::Trace;
+use crate::observe::wire_trace::WireTrace;
 use crate::options::Options;
 use crate::output::diag;
 use crate::output::sink::BodySink;
@@ -103,7 +105,15 @@ impl<'a> Fetch<'a> {
                 .as_deref()
                 .map(RawCapture::create)
                 .transpose()?,
-            trace: Trace::new(opts.report.verbose, opts.report.timing),
+            trace: Trace::new(opts.report.verbose, opts.report.timing)
+                .with_colour(opts.report.colour)
+                .with_wire(
+                    opts.report
+                        .trace
+                        .as_ref()
+                        .map(|t| WireTrace::open(&t.path, t.layout, t.time))
+                        .transpose()?,
+                ),
             report: Report {
                 url: opts.target.redacted(),
                 ..Report::default()
@@ -125,6 +135,7 @@ impl<'a> Fetch<'a> {
                 url: target.redacted(),
                 ..Hop::default()
             });
+            self.trace.begin_hop();
             let before = self.sink.bytes();
             let outcome = self.exchange(&target, &spec);
             self.hop().body_bytes = self.sink.bytes() - before;
@@ -160,8 +171,7 @@ impl<'a> Fetch<'a> {
     /// failure wins over a failure to write `--report` (module doc).
     fn settle(mut self, result: Result<()>) -> Result<()> {
         self.sink.end_progress();
-        self.trace.timings.body = self.sink.bytes();
-        self.trace.summary();
+        self.trace.summary(self.sink.bytes());
         let result = match result {
             Ok(()) => self.sink.commit(),
             Err(e) => {
@@ -172,17 +182,24 @@ impl<'a> Fetch<'a> {
             }
         };
         let plan = &self.opts.report;
-        if !plan.explain && plan.report_file.is_none() {
+        if !plan.explain && plan.report_file.is_none() && plan.write_out.is_none() {
             return result;
         }
         let report = &mut self.report;
         report.timings = (&self.trace.timings).into();
+        for (hop, timings) in report.hops.iter_mut().zip(&self.trace.hops) {
+            hop.timings = timings.into();
+        }
         report.completeness = report.verdict(result.is_ok(), self.close_delimited);
         report.exit_code = result.as_ref().err().map_or(0, Error::exit_code);
         report.error = result.as_ref().err().map(|e| one_line(e));
         if plan.explain {
             diag::write(report.explain().as_bytes());
         }
+        let result = match &plan.write_out {
+            Some(format) => write_out::write(format, report, &self.trace, result),
+            None => result,
+        };
         let Some(path) = &plan.report_file else {
             return result;
         };

@@ -8,7 +8,13 @@
 //!   it; rendering is a pure function).
 //! - `report.rs`: the exchange report, for `--explain` (prose) and
 //!   `--report` (one object), and its verdict.
+//! - `wire_trace.rs`: `--trace`/`--trace-ascii`, every byte both ways in
+//!   curl's layout.
+//! - `write_out.rs`: `-w FORMAT`, curl's format language over a summary
+//!   of the transfer (pure; the fetch writes what it renders).
 
 pub mod progress;
 pub mod report;
 pub mod trace;
+pub mod wire_trace;
+pub mod write_out;

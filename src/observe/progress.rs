@@ -76,6 +76,14 @@ impl Progress {
     }
 }
 
+/// The width of the terminal on stderr; 80 off Unix, as when it cannot
+/// be asked.
+#[cfg(not(unix))]
+fn terminal_width() -> usize {
+    80
+}
+
+#[cfg(unix)]
 fn terminal_width() -> usize {
     // SAFETY: winsize is a plain C struct, for which all zeroes is valid.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
@@ -88,42 +96,76 @@ fn terminal_width() -> usize {
     }
 }
 
-/// One line of progress, at most `width` columns.
+/// A rate measured over less than this is noise (the first buffer of a
+/// fast transfer "arrives" at GiB/s): none is shown before it.
+pub const MIN_RATE_WINDOW: Duration = Duration::from_millis(500);
+
+/// One line of progress, at most `width - 1` columns (the last column
+/// would wrap on some terminals). Fields are dropped whole, least useful
+/// first (time, rate, bytes, then the bar), never cut mid-word.
 pub fn render(done: u64, total: Option<u64>, elapsed: Duration, width: usize) -> String {
     let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
-    let mut line = match total {
+    let rate = (elapsed >= MIN_RATE_WINDOW && secs > 0.0).then(|| done as f64 / secs);
+    let room = width.saturating_sub(1);
+    // Fields in the order shown, each with its priority (0 kept longest).
+    let mut fields: Vec<(u8, String)> = Vec::new();
+    let mut fraction = None;
+    match total {
         Some(total) if total > 0 => {
-            let fraction = (done as f64 / total as f64).min(1.0);
-            let left = if rate > 0.0 && done < total {
-                format!("{} left", duration((total - done) as f64 / rate))
-            } else {
-                duration(secs)
+            let f = (done as f64 / total as f64).min(1.0);
+            fraction = Some(f);
+            fields.push((0, format!("{:>3.0}%", f * 100.0)));
+            fields.push((1, format!("{} / {}", bytes(done), bytes(total))));
+            if let Some(rate) = rate {
+                fields.push((3, format!("{}/s", bytes(rate as u64))));
+            }
+            let time = match rate {
+                Some(rate) if rate > 0.0 && done < total => {
+                    format!("{} left", duration((total - done) as f64 / rate))
+                }
+                _ => duration(secs),
             };
-            let text = format!(
-                " {:>3.0}%  {} / {}  {}/s  {left}",
-                fraction * 100.0,
-                bytes(done),
-                bytes(total),
-                bytes(rate as u64)
-            );
-            let bar_width = width.saturating_sub(text.len() + 2).min(40);
-            let filled = (fraction * bar_width as f64) as usize;
+            fields.push((4, time));
+        }
+        _ => {
+            fields.push((0, bytes(done)));
+            if let Some(rate) = rate {
+                fields.push((3, format!("{}/s", bytes(rate as u64))));
+            }
+            fields.push((4, duration(secs)));
+        }
+    }
+    let text = |fields: &[(u8, String)]| {
+        fields
+            .iter()
+            .map(|(_, f)| f.as_str())
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    while text(&fields).len() > room {
+        let Some(drop) = (0..fields.len()).max_by_key(|&i| (fields[i].0, i)) else {
+            break;
+        };
+        fields.remove(drop);
+    }
+    let text = text(&fields);
+    if text.len() > room {
+        return String::new();
+    }
+    // The bar takes what room is left, up to 40 columns, and only when it
+    // can show something (at least 10 columns inside its brackets).
+    let bar_width = room.saturating_sub(text.len() + 3).min(40);
+    match fraction {
+        Some(f) if bar_width >= 10 => {
+            let filled = (f * bar_width as f64) as usize;
             format!(
-                "[{}{}]{text}",
+                "[{}{}] {text}",
                 "#".repeat(filled),
                 "-".repeat(bar_width - filled)
             )
         }
-        _ => format!(
-            "{}  {}/s  {}",
-            bytes(done),
-            bytes(rate as u64),
-            duration(secs)
-        ),
-    };
-    line.truncate(width.saturating_sub(1));
-    line
+        _ => text,
+    }
 }
 
 fn bytes(n: u64) -> String {
@@ -174,6 +216,50 @@ mod tests {
         assert!(line.contains("100%  1000 B / 1000 B"), "{line}");
         assert!(!line.contains("left"));
         assert!(render(5, Some(10), Duration::from_secs(1), 20).len() <= 19);
+    }
+
+    #[test]
+    fn no_rate_before_half_a_second_of_measurement() {
+        // The first buffer of a fast transfer: 1 MiB in 0.1 ms.
+        let early = render(1 << 20, Some(1 << 30), Duration::from_micros(100), 100);
+        assert!(!early.contains("/s"), "{early}");
+        assert!(!early.contains("left"), "{early}");
+        let early = render(1 << 20, None, Duration::from_millis(499), 100);
+        assert_eq!(early, "1.0 MiB  0s");
+        let measured = render(1 << 20, None, MIN_RATE_WINDOW, 100);
+        assert_eq!(measured, "1.0 MiB  2.0 MiB/s  1s");
+    }
+
+    #[test]
+    fn every_width_fits_and_no_field_is_cut() {
+        let known = ["50%", "512.0 MiB / 1.0 GiB", "256.0 MiB/s", "2s left"];
+        let unknown = ["3.0 MiB", "34.1 KiB/s", "1m30s"];
+        for width in 0..=120 {
+            for (line, whole) in [
+                (
+                    render(512 << 20, Some(1 << 30), Duration::from_secs(2), width),
+                    &known[..],
+                ),
+                (
+                    render(3 << 20, None, Duration::from_secs(90), width),
+                    &unknown[..],
+                ),
+            ] {
+                assert!(line.len() < width.max(1), "width {width}: {line:?}");
+                let text = line.rsplit("] ").next().unwrap_or(&line);
+                for field in text.split("  ").filter(|f| !f.is_empty()) {
+                    assert!(
+                        whole.contains(&field.trim_start()),
+                        "width {width}: {field:?} is cut in {line:?}"
+                    );
+                }
+            }
+        }
+        // The percentage and the bytes outlast the rate and the time.
+        assert_eq!(
+            render(512 << 20, Some(1 << 30), Duration::from_secs(2), 30),
+            " 50%  512.0 MiB / 1.0 GiB"
+        );
     }
 
     #[test]

@@ -64,6 +64,29 @@ pub struct Hop {
     pub findings: Vec<FindingJson>,
     /// Chunks seen (chunked bodies).
     pub chunks: Option<u64>,
+    /// This hop's times, from its own start (the whole's are in
+    /// [`Report::timings`]).
+    pub timings: TimingsMs,
+    /// What `-w` reports of this hop and the report does not show.
+    #[serde(skip)]
+    pub wire: HopWire,
+}
+
+/// A hop's facts for `-w` (curl's variables), kept out of the JSON report.
+#[derive(Debug, Default, Clone)]
+pub struct HopWire {
+    /// The request's method.
+    pub method: String,
+    /// Bytes of the request sent (head and body).
+    pub request_bytes: u64,
+    /// Bytes of the request body.
+    pub upload_bytes: u64,
+    /// Bytes of every head received (interim heads included).
+    pub head_bytes: u64,
+    /// The local end of the connection.
+    pub local: Option<std::net::SocketAddr>,
+    /// The peer.
+    pub remote: Option<std::net::SocketAddr>,
 }
 
 /// A response head.

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::observe::wire_trace::{Kind, WireTrace};
 use crate::output::diag;
 
 /// Where the time went, measured from the start of the fetch.
@@ -38,8 +39,21 @@ pub struct Trace {
     verbose: bool,
     timing: bool,
     start: Instant,
-    /// Measured times, filled in as the fetch goes.
+    /// Measured times, filled in as the fetch goes: of the hop under way
+    /// (from the fetch's start), and after [`Trace::summary`] of the whole.
     pub timings: Timings,
+    /// When the hop under way started, from the fetch's start; `None`
+    /// before [`Trace::begin_hop`] (a driver that has no hops).
+    hop_start: Option<Duration>,
+    /// The hops done, each timed from its own start (`total` is its
+    /// length), so that a later hop's DNS lookup never appears before an
+    /// earlier hop's first byte.
+    pub hops: Vec<Timings>,
+    /// `--trace FILE` / `--trace-ascii FILE`: every byte, in curl's
+    /// layout. Behind a lock because steps are reported through `&Trace`.
+    wire: Option<std::sync::Mutex<WireTrace>>,
+    /// Dim the prefixes (`--color`, a terminal).
+    colour: bool,
 }
 
 impl Trace {
@@ -50,7 +64,84 @@ impl Trace {
             timing,
             start: Instant::now(),
             timings: Timings::default(),
+            hop_start: None,
+            hops: Vec::new(),
+            wire: None,
+            colour: false,
         }
+    }
+
+    /// Dims the `* `, `> `, `< ` prefixes (stderr is a terminal).
+    pub fn with_colour(mut self, colour: bool) -> Trace {
+        self.colour = colour;
+        self
+    }
+
+    fn prefix(&self, p: &'static [u8]) -> std::borrow::Cow<'static, [u8]> {
+        if self.colour {
+            crate::output::colour::dim(p).into()
+        } else {
+            p.into()
+        }
+    }
+
+    /// Also writes every byte, and each step as an info line, to `wire`.
+    pub fn with_wire(mut self, wire: Option<WireTrace>) -> Trace {
+        self.wire = wire.map(std::sync::Mutex::new);
+        self
+    }
+
+    /// Whether `--trace` sees the bytes (then nothing may bypass user
+    /// space: no splice).
+    pub fn wants_bytes(&self) -> bool {
+        self.wire.is_some()
+    }
+
+    fn wire(&self, f: impl FnOnce(&mut WireTrace)) {
+        if let Some(wire) = &self.wire {
+            // A poisoned lock only means a panic elsewhere; the trace goes on.
+            let mut wire = wire.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut wire);
+        }
+    }
+
+    /// Body bytes as received (chunked framing included), for `--trace`.
+    pub fn body_received(&self, bytes: &[u8]) {
+        self.wire(|w| w.block(Kind::RecvData, bytes));
+    }
+
+    /// `< ` lines for trailers under `-v`; `--trace` already has their
+    /// bytes, read with the body.
+    pub fn trailers(&self, bytes: &[u8]) {
+        if self.verbose {
+            diag::write(&prefixed(&self.prefix(b"< "), bytes));
+        }
+    }
+
+    /// Starts a new hop's clock (a request, redirects each their own);
+    /// the hop before is kept in [`Trace::hops`].
+    pub fn begin_hop(&mut self) {
+        self.end_hop();
+        self.hop_start = Some(self.elapsed());
+    }
+
+    /// Moves the hop under way into [`Trace::hops`], its times made
+    /// relative to its own start.
+    fn end_hop(&mut self) {
+        let Some(offset) = self.hop_start.take() else {
+            return;
+        };
+        let mut t = std::mem::take(&mut self.timings);
+        let own = |d: Option<Duration>| d.map(|d| d.saturating_sub(offset));
+        (t.dns, t.connect, t.tls, t.sent, t.first_byte) = (
+            own(t.dns),
+            own(t.connect),
+            own(t.tls),
+            own(t.sent),
+            own(t.first_byte),
+        );
+        t.total = Some(self.elapsed().saturating_sub(offset));
+        self.hops.push(t);
     }
 
     /// Whether `-v` is on.
@@ -65,23 +156,31 @@ impl Trace {
 
     /// A `* ` step line.
     pub fn step(&self, msg: impl FnOnce() -> String) {
-        if self.verbose {
-            diag::line(format_args!("* {}", msg()));
+        if !self.verbose && self.wire.is_none() {
+            return;
         }
+        let msg = msg();
+        if self.verbose {
+            let star = self.prefix(b"* ");
+            diag::line(format_args!("{}{msg}", String::from_utf8_lossy(&star)));
+        }
+        self.wire(|w| w.info(&msg));
     }
 
     /// `> ` lines: the request exactly as sent.
     pub fn request(&self, bytes: &[u8]) {
         if self.verbose {
-            diag::write(&prefixed(b"> ", bytes));
+            diag::write(&prefixed(&self.prefix(b"> "), bytes));
         }
+        self.wire(|w| w.sent(bytes));
     }
 
-    /// `< ` lines: a response head (or trailers) as received.
+    /// `< ` lines: a response head as received.
     pub fn response(&self, bytes: &[u8]) {
         if self.verbose {
-            diag::write(&prefixed(b"< ", bytes));
+            diag::write(&prefixed(&self.prefix(b"< "), bytes));
         }
+        self.wire(|w| w.head(bytes));
     }
 
     /// Counts `n` bytes received (heads and framing included).
@@ -97,18 +196,56 @@ impl Trace {
         }
     }
 
-    /// Prints the timing summary when `--timing` or `-v` asked for it.
-    pub fn summary(&mut self) {
-        self.timings.total = Some(self.elapsed());
+    /// Ends the last hop and makes [`Trace::timings`] the whole: its
+    /// total, every byte received, the body (`body`); the steps are the
+    /// hop's when there was one hop, and absent with several (each hop has
+    /// its own in [`Trace::hops`]). Prints the timing summary when
+    /// `--timing` or `-v` asked for it: a line per hop when there were
+    /// several, then the whole.
+    pub fn summary(&mut self, body: u64) {
+        self.end_hop();
+        let total = self.elapsed();
+        self.timings = match self.hops.as_slice() {
+            [] => Timings {
+                total: Some(total),
+                ..std::mem::take(&mut self.timings)
+            },
+            [one] => Timings {
+                total: Some(total),
+                ..one.clone()
+            },
+            hops => Timings {
+                total: Some(total),
+                received: hops.iter().map(|h| h.received).sum(),
+                ..Timings::default()
+            },
+        };
+        self.timings.body = body;
         if !(self.timing || self.verbose) {
             return;
         }
-        let t = &self.timings;
         let ms = |d: Option<Duration>| {
             d.map_or("-".to_owned(), |d| {
                 format!("{:.3} ms", d.as_secs_f64() * 1000.0)
             })
         };
+        if self.hops.len() > 1 {
+            let mut lines = String::new();
+            for (i, h) in self.hops.iter().enumerate() {
+                lines.push_str(&format!(
+                    "* hop {}: dns {}, connect {}, tls {}, sent {}, first byte {}, total {}\n",
+                    i + 1,
+                    ms(h.dns),
+                    ms(h.connect),
+                    ms(h.tls),
+                    ms(h.sent),
+                    ms(h.first_byte),
+                    ms(h.total)
+                ));
+            }
+            diag::write(lines.as_bytes());
+        }
+        let t = &self.timings;
         let total = t.total.unwrap_or_default().as_secs_f64();
         let rate = if total > 0.0 {
             t.received as f64 / total / (1024.0 * 1024.0)

@@ -47,6 +47,10 @@ pub struct HeadRouting {
     pub body_to_stdout: bool,
     /// `-D FILE` (not `-`, which is `to_stdout`).
     pub dump: Option<PathBuf>,
+    /// Colour the head written to stdout (a terminal, `--color`).
+    pub colour_stdout: bool,
+    /// Colour the head written to stderr.
+    pub colour_stderr: bool,
 }
 
 impl HeadRouting {
@@ -104,9 +108,15 @@ impl HeadOut {
         if r.to_body {
             body.write_all(bytes)?;
         }
+        // Only the terminal's copy is coloured; -D and the body get the bytes.
+        let coloured = (r.colour_stdout || r.colour_stderr).then(|| super::colour::head(bytes));
+        let shown = |on: bool| match &coloured {
+            Some(c) if on => c.as_slice(),
+            _ => bytes,
+        };
         if r.to_stdout {
             let mut out = StdStream::stdout();
-            match out.open().and_then(|f| f.write_all(bytes)) {
+            match out.open().and_then(|f| f.write_all(shown(r.colour_stdout))) {
                 Ok(()) => {}
                 // The body goes to a file: a reader that stopped reading
                 // the printed head (`rawget -o f URL | head -1`), or a
@@ -120,7 +130,7 @@ impl HeadOut {
         }
         if r.to_stderr {
             // stderr failing is not worth failing the fetch over.
-            super::diag::write(bytes);
+            super::diag::write(shown(r.colour_stderr));
         }
         if let Some((f, p)) = &mut self.dump {
             f.write_all(bytes).map_err(|e| {

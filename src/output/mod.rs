@@ -11,8 +11,10 @@
 //! - `heads.rs`: [`HeadOut`], where heads and trailers are printed.
 //! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
 //! - `diag.rs`: the one diagnostics writer on stderr, which never panics.
+//! - `colour.rs`: colour for heads and `-v` prefixes on a terminal.
 
 mod body;
+pub mod colour;
 pub mod diag;
 mod file;
 mod heads;

@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -110,7 +110,8 @@ pub fn stderr_was_closed() -> bool {
 
 #[cfg(target_os = "linux")]
 mod exec_state {
-    use super::{AtomicBool, Ordering};
+    use super::AtomicBool;
+    use std::sync::atomic::Ordering;
 
     pub(super) static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
     pub(super) static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);

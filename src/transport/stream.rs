@@ -278,6 +278,7 @@ impl Stream {
     }
 
     /// The socket of a plain TCP stream (for splice), `None` under TLS.
+    #[cfg(target_os = "linux")]
     pub fn tcp_fd(&self) -> Option<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
         match &self.inner {

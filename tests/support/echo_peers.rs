@@ -115,10 +115,7 @@ pub fn client(args: &[&str], stdin: &[u8]) -> Output {
 
 /// `program ARGS…` with `stdin`, bounded in time.
 pub fn run_with_stdin(program: &str, args: &[&str], stdin: &[u8]) -> Output {
-    output(
-        std::process::Command::new(program).args(args),
-        stdin,
-    )
+    output(std::process::Command::new(program).args(args), stdin)
 }
 
 /// The one line main prints for a failure.

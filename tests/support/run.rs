@@ -180,6 +180,15 @@ fn rawget_hwm_kib(pid: u32) -> Option<u64> {
 /// Runs rawget with stdout and stderr on a pseudo-terminal; returns the
 /// exit code and what reached the terminal, or `None` without a pty.
 pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> Option<(i32, String)> {
+    run_on_a_terminal_with(dir, &[], args)
+}
+
+/// [`run_on_a_terminal`] with extra environment variables.
+pub fn run_on_a_terminal_with(
+    dir: &Path,
+    envs: &[(&str, &str)],
+    args: &[&str],
+) -> Option<(i32, String)> {
     use std::os::fd::{FromRawFd, OwnedFd};
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two new descriptors into `master` and `slave`,
@@ -200,6 +209,10 @@ pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> Option<(i32, String)> {
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut child = Command::new(BIN)
         .args(args)
+        // A colour-capable terminal, whatever the test's own environment.
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .envs(envs.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::from(slave.try_clone().expect("dup the pty")))

@@ -329,6 +329,46 @@ fn bind_unix(path: &Path) -> crate::Result<tokio::net::UnixListener> {
 /// How long accept rests after failing for want of a resource.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// `ENONET` (machine not on the network) exists on Linux only; accept(2)
+/// there lists it among the errors to treat like `EAGAIN`.
+fn is_enonet(e: &io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    return e.raw_os_error() == Some(libc::ENONET);
+    #[cfg(not(target_os = "linux"))]
+    return {
+        let _ = e;
+        false
+    };
+}
+
+/// The errno values accept(2) reports for one connection's trouble (the
+/// network errors Linux says to treat like `EAGAIN`); Unix only, where
+/// accept reports errno values.
+#[cfg(unix)]
+fn transient_errno(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNABORTED
+                | libc::EINTR
+                | libc::EPROTO
+                | libc::EPERM
+                | libc::ENETDOWN
+                | libc::ENETUNREACH
+                | libc::ENOPROTOOPT
+                | libc::EHOSTDOWN
+                | libc::EHOSTUNREACH
+                | libc::EOPNOTSUPP
+                | libc::ETIMEDOUT
+        )
+    ) || is_enonet(e)
+}
+
+#[cfg(not(unix))]
+fn transient_errno(_: &io::Error) -> bool {
+    false
+}
+
 /// Decides what a failed accept means for the accept loop: `None` to go on
 /// accepting at once, or how long to back off.
 ///
@@ -341,29 +381,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// failures (`burst` is cleared by the next successful accept), not once
 /// per retry.
 fn accept_failed(e: &io::Error, burst: &mut bool, verbose: bool) -> Option<Duration> {
-    let transient = matches!(
-        e.raw_os_error(),
-        Some(
-            libc::ECONNABORTED
-                | libc::EINTR
-                | libc::EPROTO
-                | libc::EPERM
-                | libc::ENETDOWN
-                | libc::ENETUNREACH
-                | libc::ENOPROTOOPT
-                | libc::EHOSTDOWN
-                | libc::EHOSTUNREACH
-                | libc::ENONET
-                | libc::EOPNOTSUPP
-                | libc::ETIMEDOUT
-        )
-    ) || matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    );
+    let transient = transient_errno(e)
+        || matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::Interrupted
+                | io::ErrorKind::WouldBlock
+        );
     if transient {
         if verbose {
             vlog!("accept: {}; continuing", crate::echo::clean_ref(e));
