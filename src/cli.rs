@@ -20,7 +20,8 @@ use clap::{Args, Parser, Subcommand};
     subcommand_negates_reqs = true,
     after_help = "Exit codes follow curl's: 3 bad URL, 6 resolve, 7 connect, 8 malformed response, \
                   18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 35 TLS, \
-                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate."
+                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate, \
+                  61 bad content encoding, 63 --max-filesize exceeded."
 )]
 pub struct Cli {
     /// A subcommand instead of a fetch.
@@ -216,6 +217,19 @@ pub struct FetchArgs {
     /// Exit 22 and write nothing when the status is 400 or more
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
+
+    // ---- bodies: codings, size limits ----
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and decode it as it arrives
+    #[arg(long = "compressed", help_heading = "Bodies")]
+    pub compressed: bool,
+
+    /// Ask for a transfer-coded body (TE: gzip) and decode it
+    #[arg(long = "tr-encoding", help_heading = "Bodies")]
+    pub tr_encoding: bool,
+
+    /// Exit 63, writing nothing, when the body is larger than BYTES (suffix k, M or G)
+    #[arg(long = "max-filesize", value_name = "BYTES", help_heading = "Bodies")]
+    pub max_filesize: Option<String>,
 }
 
 /// `rawget echo-server`

@@ -8,6 +8,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::response::coding::CodingError;
 use crate::response::reader::ReadError;
 
 /// What went wrong, in the contract's terms. Each variant is one exit code.
@@ -45,6 +46,11 @@ pub enum ErrorKind {
     Recv,
     /// The server's certificate could not be verified (exit 60).
     CertVerify,
+    /// The body's content (or transfer) coding cannot be decoded: corrupt,
+    /// cut short, or unknown (exit 61).
+    BadContentEncoding,
+    /// The body is larger than `--max-filesize` (exit 63).
+    FileTooLarge,
 }
 
 impl ErrorKind {
@@ -67,6 +73,8 @@ impl ErrorKind {
             ErrorKind::EmptyReply => 52,
             ErrorKind::Recv => 56,
             ErrorKind::CertVerify => 60,
+            ErrorKind::BadContentEncoding => 61,
+            ErrorKind::FileTooLarge => 63,
         }
     }
 }
@@ -182,6 +190,13 @@ impl From<ReadError> for Error {
     }
 }
 
+impl From<CodingError> for Error {
+    /// A body that cannot be decoded is curl's "bad content encoding".
+    fn from(e: CodingError) -> Error {
+        Error::new(ErrorKind::BadContentEncoding, "cannot decode the body").with_source(e)
+    }
+}
+
 /// Shorthand for results carrying an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -271,6 +286,8 @@ mod tests {
             (ErrorKind::EmptyReply, 52),
             (ErrorKind::Recv, 56),
             (ErrorKind::CertVerify, 60),
+            (ErrorKind::BadContentEncoding, 61),
+            (ErrorKind::FileTooLarge, 63),
         ];
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");

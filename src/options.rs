@@ -38,6 +38,79 @@ pub struct Options {
     pub fail: bool,
     /// `--dry-run`: print the request, send nothing.
     pub dry_run: bool,
+    /// What is done with the body's codings and size.
+    pub bodies: BodyPlan,
+}
+
+/// The body's codings and size limit (`--compressed`, `--tr-encoding`,
+/// `--max-filesize`).
+#[derive(Debug, Clone, Default)]
+pub struct BodyPlan {
+    /// Undo the `Content-Encoding` codings (`--compressed`, not `--raw`).
+    pub content: bool,
+    /// Undo the `Transfer-Encoding` codings besides chunked
+    /// (`--tr-encoding`, not `--raw`).
+    pub transfer: bool,
+    /// `--max-filesize`: the most body bytes (decoded) to accept.
+    pub max_filesize: Option<u64>,
+}
+
+impl BodyPlan {
+    /// The plan from `args`; the request headers the codings ask with are
+    /// added to `spec` (`Accept-Encoding`; `TE`, which `Connection` must
+    /// name, RFC 9110 section 10.1.4), unless a `-H` names them.
+    fn from_args(args: &FetchArgs, spec: &mut RequestSpec) -> Result<BodyPlan> {
+        let named = |spec: &RequestSpec, name: &str| {
+            spec.headers
+                .iter()
+                .any(|h| h.name().eq_ignore_ascii_case(name))
+        };
+        let mut asks = Vec::new();
+        if args.compressed && !named(spec, "Accept-Encoding") {
+            asks.push(HeaderEdit::Set(
+                "Accept-Encoding".into(),
+                crate::response::coding::ACCEPT_ENCODING.into(),
+            ));
+        }
+        if args.tr_encoding && !named(spec, "TE") {
+            asks.push(HeaderEdit::Set("TE".into(), "gzip".into()));
+            if !named(spec, "Connection") {
+                asks.push(HeaderEdit::Set("Connection".into(), "TE, close".into()));
+            }
+        }
+        spec.headers.splice(0..0, asks);
+        let max_filesize = args.max_filesize.as_deref().map(size).transpose()?;
+        Ok(BodyPlan {
+            content: args.compressed && !args.raw,
+            transfer: args.tr_encoding && !args.raw,
+            max_filesize,
+        })
+    }
+}
+
+/// A size in bytes as curl reads one: digits, then an optional `k`, `M`
+/// or `G` (powers of 1024, either case).
+fn size(text: &str) -> Result<u64> {
+    let bad = || {
+        Error::new(
+            ErrorKind::Usage,
+            format!(
+                "bad --max-filesize \"{}\": expected bytes, optionally with k, M or G",
+                text.escape_debug()
+            ),
+        )
+    };
+    let (digits, shift) = match text.as_bytes().last().map(u8::to_ascii_lowercase) {
+        Some(b'k') => (&text[..text.len() - 1], 10),
+        Some(b'm') => (&text[..text.len() - 1], 20),
+        Some(b'g') => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
 }
 
 /// Where the body, the heads and the raw bytes go.
@@ -133,7 +206,7 @@ impl Options {
             (None, false, Some(_)) => "POST".to_owned(),
             (None, false, None) => "GET".to_owned(),
         };
-        let spec = RequestSpec {
+        let mut spec = RequestSpec {
             method,
             http10: args.http10,
             user_agent: args.user_agent.clone().unwrap_or_else(default_user_agent),
@@ -141,6 +214,7 @@ impl Options {
             body,
         };
 
+        let bodies = BodyPlan::from_args(args, &mut spec)?;
         let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);
         let connect = ConnectOptions {
             resolve: args
@@ -203,6 +277,7 @@ impl Options {
             follow: args.location.then_some(args.max_redirs),
             fail: args.fail,
             dry_run: args.dry_run,
+            bodies,
         })
     }
 }
@@ -317,6 +392,38 @@ mod tests {
             opts(&["--resolve", "bad", "h"]).unwrap_err().kind(),
             ErrorKind::Usage
         );
+    }
+
+    #[test]
+    fn max_filesize_sizes() {
+        let max = |a: &str| {
+            let flag = format!("--max-filesize={a}");
+            opts(&[&flag, "h"]).map(|o| o.bodies.max_filesize)
+        };
+        assert_eq!(max("100").unwrap(), Some(100));
+        assert_eq!(max("2k").unwrap(), Some(2048));
+        assert_eq!(max("3M").unwrap(), Some(3 << 20));
+        assert_eq!(max("1g").unwrap(), Some(1 << 30));
+        for bad in ["", "k", "-1", "1.5M", "1T", "99999999999999999999G"] {
+            assert_eq!(max(bad).unwrap_err().kind(), ErrorKind::Usage, "{bad}");
+        }
+    }
+
+    #[test]
+    fn codings_ask_unless_a_header_says_otherwise() {
+        let o = opts(&["--compressed", "--tr-encoding", "h"]).unwrap();
+        assert_eq!(
+            o.spec.headers,
+            vec![
+                HeaderEdit::Set("Accept-Encoding".into(), "gzip, deflate, br, zstd".into()),
+                HeaderEdit::Set("TE".into(), "gzip".into()),
+                HeaderEdit::Set("Connection".into(), "TE, close".into()),
+            ]
+        );
+        assert!(o.bodies.content && o.bodies.transfer);
+        let o = opts(&["--compressed", "-H", "Accept-Encoding: br", "--raw", "h"]).unwrap();
+        assert_eq!(o.spec.headers.len(), 1);
+        assert!(!o.bodies.content, "--raw keeps the encoded bytes");
     }
 
     #[test]

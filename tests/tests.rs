@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bodies;
 mod debugging;
 mod echo;
 mod echo_hostile;

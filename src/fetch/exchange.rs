@@ -46,6 +46,7 @@ impl Fetch<'_> {
             return Ok(outcome);
         }
         self.receive_body(&mut conn, &mut reader)?;
+        self.end_decoding()?;
         self.finish(&mut conn, &mut reader, &head, spec)?;
         conn.close();
         Ok(Outcome::Done)
@@ -160,7 +161,11 @@ impl Fetch<'_> {
             ));
         }
         self.close_delimited = framing == Framing::Close;
-        self.sink.start(promised);
+        self.check_promised(promised)?;
+        self.begin_decoding(head, framing)?;
+        // The progress bar counts decoded bytes, which Content-Length does not.
+        self.sink
+            .start(promised.filter(|_| self.decoding.is_none()));
         Ok(None)
     }
 
@@ -172,7 +177,7 @@ impl Fetch<'_> {
             self.note(reader.take_findings())?;
             let step = step?;
             if step.event == Event::Body {
-                self.sink.write_ranges(conn.input(), &self.ranges)?;
+                self.write_body(conn.input())?;
             }
             conn.consume(step.consumed);
             self.print_chunks(reader);
@@ -276,6 +281,7 @@ impl Fetch<'_> {
         let plain = matches!(reader.framing(), Some(Framing::Length(_) | Framing::Close))
             && self.raw.is_none()
             && self.sink.may_splice()
+            && self.decoding.is_none()
             && conn.is_drained();
         let (Some(socket), true) = (conn.stream.tcp_fd(), plain) else {
             return Ok(None);

@@ -15,6 +15,7 @@
 //! a complete fetch whose `--json` cannot be written is exit 23.
 
 mod conn;
+mod decode;
 mod exchange;
 
 use std::ops::Range;
@@ -79,6 +80,10 @@ struct Fetch<'a> {
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
     #[cfg(target_os = "linux")]
     pipe: Option<std::io::Result<crate::transport::splice::Pipe>>,
+    /// The body's decoders, when its codings are undone (`decode.rs`).
+    decoding: Option<crate::response::coding::Decoding>,
+    /// Their output buffer, allocated with the first decoder.
+    decoded: Vec<u8>,
 }
 
 /// What one exchange ended with.
@@ -96,7 +101,8 @@ impl<'a> Fetch<'a> {
         let body = BodyOut::open(out.body.as_deref(), out.keep_partial)?;
         Ok(Fetch {
             opts,
-            sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary),
+            sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary)
+                .limit(opts.bodies.max_filesize),
             heads: HeadOut::open(&out.heads)?,
             raw: out
                 .save_raw
@@ -112,6 +118,8 @@ impl<'a> Fetch<'a> {
             close_delimited: false,
             #[cfg(target_os = "linux")]
             pipe: None,
+            decoding: None,
+            decoded: Vec::new(),
         })
     }
 

@@ -60,6 +60,14 @@ pub struct Hop {
     pub promised: Option<u64>,
     /// Body bytes received (decoded).
     pub body_bytes: u64,
+    /// The codings undone (`--compressed`, `--tr-encoding`), in header
+    /// order: `gzip` or `br, gzip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coding: Option<String>,
+    /// With `coding`: the body bytes as they came (framing removed),
+    /// before decoding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_bytes: Option<u64>,
     /// Departures from RFC 9112/9110 seen in this response.
     pub findings: Vec<FindingJson>,
     /// Chunks seen (chunked bodies).
@@ -229,6 +237,12 @@ impl Report {
             }
             if let Some(n) = hop.chunks {
                 out.push_str(&format!("{prefix}{n} chunks\n"));
+            }
+            if let (Some(c), Some(wire)) = (&hop.coding, hop.wire_bytes) {
+                out.push_str(&format!(
+                    "{prefix}coding: {c}: {wire} bytes on the wire, {} decoded\n",
+                    hop.body_bytes
+                ));
             }
         }
         out.push_str(&format!("explain: verdict: {}", self.completeness));

@@ -1,0 +1,427 @@
+//! Bodies as real servers send them (issue 14): content codings against
+//! nginx (`gzip on`, `gzip_static`) and bodies made by the `gzip`,
+//! `brotli` and `zstd` tools at test time, transfer codings, a corrupt and
+//! a truncated stream (exit 61), a gzip bomb (flat memory), and
+//! `--max-filesize` (exit 63).
+
+mod nginx;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::support::*;
+use nginx::Nginx;
+
+/// Text that compresses as pages do (a few to one), `len` bytes.
+fn text(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 64);
+    let mut i = 0u64;
+    while out.len() < len {
+        // A little variety, so the codings have work to do.
+        i = i
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.extend_from_slice(
+            format!("<p>line {} of the page, {:x}</p>\n", out.len(), i >> 40).as_bytes(),
+        );
+    }
+    out.truncate(len);
+    out
+}
+
+/// `input` through the Debian tool `cmd ARGS` (gzip, brotli, zstd).
+fn tool(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {cmd} ({e}): apt-get install {cmd} (as .ci/run does)")
+        });
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{cmd} {args:?} failed");
+    out.stdout
+}
+
+fn gzip(input: &[u8]) -> Vec<u8> {
+    tool("gzip", &["-c", "-n"], input)
+}
+
+/// A response with `fields` (CRLF-terminated lines) and `body`, with its
+/// Content-Length.
+fn response(fields: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\n{fields}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// nginx compressing on the fly (`gzip on`: chunked, no Content-Length)
+/// and serving precompressed files (`gzip_static`: Content-Length).
+fn nginx_gzip(files: &[(&str, &[u8])]) -> Nginx {
+    let files: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| (n.to_string(), b.to_vec()))
+        .collect();
+    Nginx::start(
+        "gzip on; gzip_types *; gzip_min_length 0; gzip_static on;",
+        move |root| {
+            for (name, body) in &files {
+                std::fs::write(root.join(name), body).unwrap();
+            }
+        },
+    )
+}
+
+// ---------- --compressed against nginx ----------
+
+#[test]
+fn compressed_decodes_nginx_gzip_on_the_fly() {
+    let page = text(300_000);
+    let nginx = nginx_gzip(&[("page.html", &page)]);
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &["--compressed", "-o", "page.html", &nginx.url("/page.html")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let head = run.stdout_str();
+    assert!(head.contains("Content-Encoding: gzip\r\n"), "{head}");
+    assert!(head.contains("Transfer-Encoding: chunked\r\n"), "{head}");
+    assert_eq!(std::fs::read(dir.path().join("page.html")).unwrap(), page);
+    assert_eq!(listing(dir.path()), vec!["page.html"]);
+}
+
+#[test]
+fn without_compressed_nginx_sends_the_bytes_as_they_are() {
+    let page = text(50_000);
+    let nginx = nginx_gzip(&[("page.html", &page)]);
+    let run = rawget(&["-s", &nginx.url("/page.html")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, page, "no Accept-Encoding, no coding");
+}
+
+#[test]
+fn compressed_decodes_gzip_static_and_explain_gives_the_chain() {
+    let page = text(200_000);
+    let gz = gzip(&page);
+    let nginx = nginx_gzip(&[("doc.txt", &page), ("doc.txt.gz", &gz)]);
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "--compressed",
+            "--explain",
+            "--json",
+            "report.json",
+            "-o",
+            "doc.txt",
+            &nginx.url("/doc.txt"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run
+        .stdout_str()
+        .contains(&format!("Content-Length: {}\r\n", gz.len())));
+    assert_eq!(std::fs::read(dir.path().join("doc.txt")).unwrap(), page);
+    let line = format!(
+        "explain: coding: gzip: {} bytes on the wire, {} decoded\n",
+        gz.len(),
+        page.len()
+    );
+    assert!(run.stderr.contains(&line), "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "explain: verdict: complete, {} of {} body bytes\n",
+            page.len(),
+            gz.len()
+        )),
+        "{}",
+        run.stderr
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let hop = &json["hops"][0];
+    assert_eq!(hop["coding"], "gzip");
+    assert_eq!(hop["wire_bytes"], gz.len() as u64);
+    assert_eq!(hop["body_bytes"], page.len() as u64);
+}
+
+#[test]
+fn raw_keeps_the_encoded_bytes() {
+    let page = text(100_000);
+    let gz = gzip(&page);
+    let nginx = nginx_gzip(&[("doc.txt", &page), ("doc.txt.gz", &gz)]);
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "--compressed",
+            "--raw",
+            "-o",
+            "doc.gz",
+            &nginx.url("/doc.txt"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read(dir.path().join("doc.gz")).unwrap(), gz);
+}
+
+// ---------- br, zstd, chains, made by the tools ----------
+
+#[test]
+fn compressed_decodes_br_zstd_and_deflate_and_asks_for_them() {
+    let page = text(400_000);
+    let cases = [
+        ("br", tool("brotli", &["-c"], &page)),
+        ("zstd", tool("zstd", &["-q", "-c"], &page)),
+        ("x-gzip", gzip(&page)),
+    ];
+    for (coding, body) in cases {
+        let server = serve(Plan::new(response(
+            &format!("Content-Encoding: {coding}\r\n"),
+            &body,
+        )));
+        let run = rawget(&["-s", "--compressed", &server.url("/")]);
+        assert_eq!(run.code, 0, "{coding}: {}", run.stderr);
+        assert!(run.stdout == page, "{coding}: decoded body differs");
+        let request = &server.wait_requests(1)[0];
+        assert!(
+            request.contains("\r\nAccept-Encoding: gzip, deflate, br, zstd\r\n"),
+            "{request}"
+        );
+    }
+}
+
+#[test]
+fn several_codings_are_undone_in_reverse_header_order() {
+    let page = text(150_000);
+    // Content-Encoding: zstd, br: zstd was applied first, then br.
+    let body = tool("brotli", &["-c"], &tool("zstd", &["-q", "-c"], &page));
+    let server = serve(Plan::new(response("Content-Encoding: zstd, br\r\n", &body)).piece(1000));
+    let run = rawget(&["-s", "--compressed", "--explain", &server.url("/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout == page, "decoded body differs");
+    assert!(
+        run.stderr.contains(&format!(
+            "explain: coding: zstd, br: {} bytes on the wire, {} decoded\n",
+            body.len(),
+            page.len()
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------- broken streams: exit 61, the file as it was ----------
+
+#[test]
+fn a_truncated_gzip_stream_is_exit_61_and_the_file_is_untouched() {
+    let gz = gzip(&text(100_000));
+    // The HTTP body is complete (its Content-Length is met); the gzip
+    // stream in it is cut before its end.
+    let cut = &gz[..gz.len() / 2];
+    let server = serve(Plan::new(response("Content-Encoding: gzip\r\n", cut)));
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--compressed", "-o", "out", &server.url("/")],
+    );
+    assert_eq!(run.code, 61, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: cannot decode the body: the gzip stream ends before its end\n"
+    );
+    assert_untouched(dir.path(), "out", "a truncated gzip stream");
+}
+
+#[test]
+fn a_corrupt_stream_or_an_unknown_coding_is_exit_61() {
+    let mut gz = gzip(&text(10_000));
+    let n = gz.len();
+    gz[n - 8] ^= 0x55; // the CRC-32 in the trailer
+    let server = serve(Plan::new(response("Content-Encoding: gzip\r\n", &gz)));
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--compressed", "-o", "out", &server.url("/")],
+    );
+    assert_eq!(run.code, 61, "{}", run.stderr);
+    assert!(run
+        .error_line()
+        .starts_with("rawget: error: cannot decode the body: corrupt gzip stream"));
+    assert_untouched(dir.path(), "out", "a corrupt gzip stream");
+
+    let server = serve(Plan::new(response("Content-Encoding: compress\r\n", b"xx")));
+    let run = rawget(&["-s", "--compressed", &server.url("/")]);
+    assert_eq!(run.code, 61, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: cannot decode the body: unknown coding \"compress\" (rawget decodes gzip, deflate, br, zstd)\n"
+    );
+}
+
+/// 1 GiB of zeros as 16 gzip members of 64 MiB each (a gzip body may hold
+/// several, RFC 1952 section 2.2), about 1 MiB in all: made once per run.
+fn gzip_bomb() -> Vec<u8> {
+    let member = tool("gzip", &["-9", "-c", "-n"], &vec![0u8; 64 << 20]);
+    let bomb = member.repeat(16);
+    assert!(bomb.len() < 1_200_000, "{} bytes", bomb.len());
+    bomb
+}
+
+#[test]
+fn a_gzip_bomb_grows_the_output_not_the_memory() {
+    let bomb = gzip_bomb();
+    let server = serve(Plan::new(response("Content-Encoding: gzip\r\n", &bomb)));
+    let run = rawget(&[
+        "-s",
+        "--compressed",
+        "--json",
+        "-",
+        "-o",
+        "/dev/null",
+        &server.url("/"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["hops"][0]["body_bytes"], 1u64 << 30);
+    assert_eq!(json["hops"][0]["wire_bytes"], bomb.len() as u64);
+    run.assert_peak_below(16 * 1024);
+
+    // --max-filesize bounds the decoded size: exit 63 as soon as it passes.
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "--compressed",
+            "--max-filesize",
+            "10M",
+            "-o",
+            "out",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 63, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: the body passed --max-filesize (10485760 bytes)\n"
+    );
+    assert_untouched(dir.path(), "out", "a bomb past --max-filesize");
+}
+
+// ---------- --tr-encoding ----------
+
+#[test]
+fn tr_encoding_asks_with_te_and_decodes_gzip_chunked() {
+    let page = text(80_000);
+    let gz = gzip(&page);
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec();
+    wire.extend_from_slice(&chunked_body(&gz, 4000));
+    let server = serve(Plan::new(wire));
+    let run = rawget(&["-s", "--tr-encoding", &server.url("/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout == page, "decoded body differs");
+    let request = &server.wait_requests(1)[0];
+    assert!(
+        request.contains("\r\nTE: gzip\r\nConnection: TE, close\r\n"),
+        "{request}"
+    );
+    assert!(!request.contains("Connection: close\r\n"), "{request}");
+
+    // Without the flag the chunks are joined and the gzip bytes kept.
+    let run = rawget(&["-s", &server.url("/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout == gz,
+        "the transfer coding is kept without --tr-encoding"
+    );
+}
+
+/// `body` as chunks of `size` bytes, then the last chunk.
+fn chunked_body(body: &[u8], size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in body.chunks(size) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+// ---------- --max-filesize ----------
+
+#[test]
+fn max_filesize_refuses_a_promised_length_before_writing() {
+    let body = patterned(5000);
+    let server = serve(Plan::new(response("", &body)));
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "--max-filesize",
+            "4999",
+            "-o",
+            "out",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 63, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: the body is larger than --max-filesize (4999 bytes): Content-Length: 5000\n"
+    );
+    assert_untouched(dir.path(), "out", "Content-Length over --max-filesize");
+    // To stdout too, nothing is written.
+    let run = rawget(&["-s", "--max-filesize", "1k", &server.url("/")]);
+    assert_eq!((run.code, run.stdout.len()), (63, 0), "{}", run.stderr);
+    // Exactly the limit is fine.
+    let run = rawget(&["-s", "--max-filesize", "5000", &server.url("/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, body);
+}
+
+#[test]
+fn max_filesize_stops_a_chunked_body_as_it_passes() {
+    let body = patterned(300_000);
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    wire.extend_from_slice(&chunked_body(&body, 10_000));
+    let server = serve(Plan::new(wire).piece(10_000));
+    let run = rawget(&["-s", "--max-filesize", "100000", &server.url("/")]);
+    assert_eq!(run.code, 63, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: the body passed --max-filesize (100000 bytes)\n"
+    );
+    assert!(
+        run.stdout.len() <= 100_000,
+        "{} bytes written",
+        run.stdout.len()
+    );
+    assert_eq!(run.stdout, body[..run.stdout.len()]);
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "--max-filesize",
+            "100000",
+            "-o",
+            "out",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 63, "{}", run.stderr);
+    assert_untouched(dir.path(), "out", "a chunked body past --max-filesize");
+}
