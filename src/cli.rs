@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Exit codes follow curl's: 3 bad URL, 6 resolve, 7 connect, 8 malformed response, \
-                  18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 35 TLS, \
+                  18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 33 range not honoured, 35 TLS, \
                   47 redirects, 52 empty reply, 56 receive failure, 60 certificate, \
                   61 bad content encoding, 63 --max-filesize exceeded."
 )]
@@ -230,6 +230,30 @@ pub struct FetchArgs {
     /// Exit 63, writing nothing, when the body is larger than BYTES (suffix k, M or G)
     #[arg(long = "max-filesize", value_name = "BYTES", help_heading = "Bodies")]
     pub max_filesize: Option<String>,
+
+    // ---- bodies: ranges and resume ----
+    /// Ask for only these bytes: N-M, N-, -N (the last N), or several joined with commas
+    #[arg(
+        short = 'r',
+        long = "range",
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        help_heading = "Bodies"
+    )]
+    pub range: Option<String>,
+
+    /// Resume at byte OFFSET, or `-` at the -o FILE's length: a 206 from
+    /// exactly there is appended, anything else is exit 33 with FILE
+    /// untouched. With --keep-partial, an interrupted download keeps what
+    /// arrived, so `-C - --keep-partial` can be run again until complete
+    #[arg(
+        short = 'C',
+        long = "continue-at",
+        value_name = "OFFSET",
+        allow_hyphen_values = true,
+        help_heading = "Bodies"
+    )]
+    pub continue_at: Option<String>,
 }
 
 /// `rawget echo-server`

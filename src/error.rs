@@ -36,6 +36,8 @@ pub enum ErrorKind {
     ReadInput,
     /// A time limit ran out (exit 28).
     Timeout,
+    /// The server did not honour a range or a resume (`-r`, `-C`) (exit 33).
+    RangeError,
     /// The TLS handshake failed (exit 35).
     Tls,
     /// More redirects than `--max-redirs` (exit 47).
@@ -68,6 +70,7 @@ impl ErrorKind {
             ErrorKind::Write => 23,
             ErrorKind::ReadInput => 26,
             ErrorKind::Timeout => 28,
+            ErrorKind::RangeError => 33,
             ErrorKind::Tls => 35,
             ErrorKind::TooManyRedirects => 47,
             ErrorKind::EmptyReply => 52,
@@ -281,6 +284,7 @@ mod tests {
             (ErrorKind::Write, 23),
             (ErrorKind::ReadInput, 26),
             (ErrorKind::Timeout, 28),
+            (ErrorKind::RangeError, 33),
             (ErrorKind::Tls, 35),
             (ErrorKind::TooManyRedirects, 47),
             (ErrorKind::EmptyReply, 52),

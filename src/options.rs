@@ -53,6 +53,13 @@ pub struct BodyPlan {
     pub transfer: bool,
     /// `--max-filesize`: the most body bytes (decoded) to accept.
     pub max_filesize: Option<u64>,
+    /// `-r RANGE`: the first byte position asked for (`Some(None)` when
+    /// the range does not start at one: `-N`, or several ranges).
+    pub range: Option<Option<u64>>,
+    /// `-C`: resume at this byte (more than 0): the request asks for the
+    /// bytes from there, and only a 206 that starts there is written
+    /// (appended to `-o FILE`, `src/response/range.rs`).
+    pub resume: Option<u64>,
 }
 
 impl BodyPlan {
@@ -78,14 +85,85 @@ impl BodyPlan {
                 asks.push(HeaderEdit::Set("Connection".into(), "TE, close".into()));
             }
         }
+        let (range, resume) = ranges(args)?;
+        let bytes = match (&args.range, resume) {
+            (Some(r), _) => Some(r.trim().to_owned()),
+            (None, Some(at)) => Some(format!("{at}-")),
+            (None, None) => None,
+        };
+        if let (Some(bytes), false) = (bytes, named(spec, "Range")) {
+            asks.push(HeaderEdit::Set("Range".into(), format!("bytes={bytes}")));
+        }
         spec.headers.splice(0..0, asks);
         let max_filesize = args.max_filesize.as_deref().map(size).transpose()?;
         Ok(BodyPlan {
             content: args.compressed && !args.raw,
             transfer: args.tr_encoding && !args.raw,
             max_filesize,
+            range,
+            resume,
         })
     }
+}
+
+/// `-r` and `-C`: the range's first position, and the offset to resume
+/// at (`-C -`: the `-o` FILE's length; a FILE that is empty or missing is
+/// a download from the start, with no Range sent).
+fn ranges(args: &FetchArgs) -> Result<(Option<Option<u64>>, Option<u64>)> {
+    let usage = |m: String| Error::new(ErrorKind::Usage, m);
+    let range = match &args.range {
+        Some(r) => Some(
+            crate::response::range::check_range_arg(r.trim())
+                .map_err(|why| usage(format!("bad -r \"{}\": {why}", r.escape_debug())))?,
+        ),
+        None => None,
+    };
+    let Some(at) = &args.continue_at else {
+        return Ok((range, None));
+    };
+    if range.is_some() {
+        return Err(usage("-C and -r cannot be used together".into()));
+    }
+    if args.compressed || args.tr_encoding {
+        // The offset counts encoded bytes; the file holds decoded ones.
+        return Err(usage(
+            "-C cannot be used with --compressed or --tr-encoding".into(),
+        ));
+    }
+    let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
+    let length = match file {
+        Some(path) => match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => Some(m.len()),
+            _ => None,
+        },
+        None => None,
+    };
+    let offset = if at == "-" {
+        if file.is_none() {
+            return Err(usage(
+                "-C - needs -o FILE, whose length it resumes from".into(),
+            ));
+        }
+        length.unwrap_or(0)
+    } else {
+        let n: u64 = at.parse().map_err(|_| {
+            usage(format!(
+                "bad -C \"{}\": expected bytes or -",
+                at.escape_debug()
+            ))
+        })?;
+        // Appending is safe only at the end of what the file holds.
+        if let (Some(path), Some(len)) = (file, length) {
+            if n != len && n > 0 {
+                return Err(usage(format!(
+                    "-C {n}: {} has {len} bytes; -C - resumes from its length",
+                    path.display()
+                )));
+            }
+        }
+        n
+    };
+    Ok((range, (offset > 0).then_some(offset)))
 }
 
 /// A size in bytes as curl reads one: digits, then an optional `k`, `M`
@@ -424,6 +502,46 @@ mod tests {
         let o = opts(&["--compressed", "-H", "Accept-Encoding: br", "--raw", "h"]).unwrap();
         assert_eq!(o.spec.headers.len(), 1);
         assert!(!o.bodies.content, "--raw keeps the encoded bytes");
+    }
+
+    #[test]
+    fn range_and_resume_ask_for_bytes() {
+        let o = opts(&["-r", "10-19", "h"]).unwrap();
+        assert_eq!(o.bodies.range, Some(Some(10)));
+        assert_eq!(
+            o.spec.headers,
+            vec![HeaderEdit::Set("Range".into(), "bytes=10-19".into())]
+        );
+        let o = opts(&["-C", "100", "h"]).unwrap();
+        assert_eq!(o.bodies.resume, Some(100));
+        assert_eq!(
+            o.spec.headers,
+            vec![HeaderEdit::Set("Range".into(), "bytes=100-".into())]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("part");
+        let f = f.to_str().unwrap();
+        assert_eq!(
+            opts(&["-C", "-", "-o", f, "h"]).unwrap().bodies.resume,
+            None
+        );
+        std::fs::write(f, b"12345").unwrap();
+        let o = opts(&["-C", "-", "-o", f, "h"]).unwrap();
+        assert_eq!(o.bodies.resume, Some(5));
+        assert_eq!(
+            opts(&["-C", "5", "-o", f, "h"]).unwrap().bodies.resume,
+            Some(5)
+        );
+        for bad in [
+            &["-C", "4", "-o", f, "h"][..],
+            &["-C", "-", "h"],
+            &["-C", "x", "h"],
+            &["-C", "1", "-r", "1-2", "h"],
+            &["-C", "1", "--compressed", "h"],
+            &["-r", "2-1", "h"],
+        ] {
+            assert_eq!(opts(bad).unwrap_err().kind(), ErrorKind::Usage, "{bad:?}");
+        }
     }
 
     #[test]

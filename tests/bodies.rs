@@ -425,3 +425,178 @@ fn max_filesize_stops_a_chunked_body_as_it_passes() {
     assert_eq!(run.code, 63, "{}", run.stderr);
     assert_untouched(dir.path(), "out", "a chunked body past --max-filesize");
 }
+
+// ---------- -r and -C: ranges and resume ----------
+
+/// nginx serving `name` (ranges on, as it always is for static files).
+fn nginx_file(name: &str, body: &[u8]) -> Nginx {
+    let (name, body) = (name.to_owned(), body.to_vec());
+    Nginx::start("", move |root| {
+        std::fs::write(root.join(&name), &body).unwrap()
+    })
+}
+
+#[test]
+fn continue_at_appends_nginx_206_from_the_files_length() {
+    let whole = patterned(500_000);
+    let nginx = nginx_file("big.bin", &whole);
+    let dir = scratch();
+    std::fs::write(dir.path().join("big.bin"), &whole[..123_456]).unwrap();
+    let run = rawget_in(
+        dir.path(),
+        &["-C", "-", "-o", "big.bin", &nginx.url("/big.bin")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let head = run.stdout_str();
+    assert!(
+        head.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("Content-Range: bytes 123456-499999/500000\r\n"),
+        "{head}"
+    );
+    assert!(
+        std::fs::read(dir.path().join("big.bin")).unwrap() == whole,
+        "resumed file differs"
+    );
+    assert_eq!(listing(dir.path()), vec!["big.bin"]);
+
+    // Again: nginx says 416 with the whole length; the file is complete.
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-C", "-", "-o", "big.bin", &nginx.url("/big.bin")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == whole);
+}
+
+#[test]
+fn range_asks_nginx_for_some_bytes() {
+    let whole = patterned(10_000);
+    let nginx = nginx_file("f.bin", &whole);
+    let run = rawget(&["-s", "-r", "100-199", &nginx.url("/f.bin")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, whole[100..200]);
+    let run = rawget(&["-s", "-r", "-50", &nginx.url("/f.bin")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, whole[10_000 - 50..]);
+}
+
+#[test]
+fn a_server_that_ignores_the_range_is_exit_33_and_the_file_untouched() {
+    let server = serve(Plan::new(response("", &patterned(1000))));
+    let dir = scratch_with("part");
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-C", "-", "-o", "part", &server.url("/")],
+    );
+    assert_eq!(run.code, 33, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "rawget: error: the server did not resume at byte {}: 200 OK\n",
+            PRECIOUS.len()
+        )
+    );
+    assert_untouched(dir.path(), "part", "a 200 to a resume");
+    let request = &server.wait_requests(1)[0];
+    assert!(
+        request.contains(&format!("\r\nRange: bytes={}-\r\n", PRECIOUS.len())),
+        "{request}"
+    );
+
+    // A 206 from another byte is refused too.
+    let server = serve(Plan::new(response(
+        "Content-Range: bytes 0-9/10\r\n",
+        b"0123456789",
+    )));
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-C", "-", "-o", "part", &server.url("/")],
+    );
+    assert_eq!(run.code, 33, "{}", run.stderr);
+    assert_untouched(dir.path(), "part", "a 206 from byte 0 to a resume");
+
+    // -r: a 200 ignored the range.
+    let run = rawget(&["-s", "-r", "0-9", &server_200().url("/")]);
+    assert_eq!(run.code, 33, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: the server did not honour the range: 200 OK\n"
+    );
+}
+
+fn server_200() -> Server {
+    serve(Plan::new(response("", b"the whole body")))
+}
+
+#[test]
+fn keep_partial_then_continue_at_completes_an_interrupted_download() {
+    let whole = patterned(200_000);
+    let nginx = nginx_file("f.bin", &whole);
+    // The first try is cut after 70,000 body bytes: exit 18, kept.
+    let first = response("", &whole);
+    let cut = first.len() - whole.len() + 70_000;
+    let server = serve(Plan::new(first).cut(cut));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--keep-partial", "-o", "f.bin", &server.url("/")],
+    );
+    assert_eq!(run.code, 18, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("f.bin")).unwrap(),
+        whole[..70_000]
+    );
+
+    // A resume that fails part-way keeps every byte already there, and
+    // no more without --keep-partial.
+    let mut resumed = b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 70000-199999/200000\r\nContent-Length: 130000\r\n\r\n"
+        .to_vec();
+    let head_len = resumed.len();
+    resumed.extend_from_slice(&whole[70_000..]);
+    let server = serve(Plan::new(resumed.clone()).cut(head_len + 5000));
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-C", "-", "-o", "f.bin", &server.url("/")],
+    );
+    assert_eq!(run.code, 18, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("f.bin")).unwrap(),
+        whole[..70_000]
+    );
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-C",
+            "-",
+            "--keep-partial",
+            "-o",
+            "f.bin",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 18, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().next().unwrap_or(""),
+        "rawget: kept the partial body in f.bin (5000 bytes appended to its 70000)"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("f.bin")).unwrap(),
+        whole[..75_000]
+    );
+
+    // Then nginx completes it.
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-C", "-", "-o", "f.bin", &nginx.url("/f.bin")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        std::fs::read(dir.path().join("f.bin")).unwrap() == whole,
+        "completed file differs"
+    );
+    assert_eq!(listing(dir.path()), vec!["f.bin"]);
+}

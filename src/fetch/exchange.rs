@@ -160,6 +160,9 @@ impl Fetch<'_> {
                 ),
             ));
         }
+        if let Some(outcome) = self.check_range(head)? {
+            return Ok(Some(outcome));
+        }
         self.close_delimited = framing == Framing::Close;
         self.check_promised(promised)?;
         self.begin_decoding(head, framing)?;

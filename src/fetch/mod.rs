@@ -17,6 +17,7 @@
 mod conn;
 mod decode;
 mod exchange;
+mod ranges;
 
 use std::ops::Range;
 
@@ -98,7 +99,10 @@ impl<'a> Fetch<'a> {
     /// Opens the body's destination, the `-D` and `--save-raw` files.
     fn open(opts: &'a Options) -> Result<Fetch<'a>> {
         let out = &opts.output;
-        let body = BodyOut::open(out.body.as_deref(), out.keep_partial)?;
+        let body = match (out.body.as_deref(), opts.bodies.resume) {
+            (Some(path), Some(at)) => BodyOut::append(path, at, out.keep_partial)?,
+            (path, _) => BodyOut::open(path, out.keep_partial)?,
+        };
         Ok(Fetch {
             opts,
             sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary)
