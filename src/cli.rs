@@ -254,6 +254,32 @@ pub struct FetchArgs {
         help_heading = "Bodies"
     )]
     pub continue_at: Option<String>,
+
+    // ---- retries ----
+    /// Retry up to N times after a timeout or an HTTP 408, 429, 500, 502, 503 or 504
+    #[arg(
+        long = "retry",
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Retries"
+    )]
+    pub retry: u32,
+
+    /// Wait SECS between retries (default: Retry-After, else 1 s doubling each time)
+    #[arg(long = "retry-delay", value_name = "SECS", help_heading = "Retries")]
+    pub retry_delay: Option<f64>,
+
+    /// Retry only within SECS of the first attempt (0: no bound)
+    #[arg(long = "retry-max-time", value_name = "SECS", help_heading = "Retries")]
+    pub retry_max_time: Option<f64>,
+
+    /// With --retry: retry after any failure
+    #[arg(long = "retry-all-errors", help_heading = "Retries")]
+    pub retry_all_errors: bool,
+
+    /// With --retry: retry when the connection is refused too
+    #[arg(long = "retry-connrefused", help_heading = "Retries")]
+    pub retry_connrefused: bool,
 }
 
 /// `rawget echo-server`

@@ -40,6 +40,29 @@ pub struct Options {
     pub dry_run: bool,
     /// What is done with the body's codings and size.
     pub bodies: BodyPlan,
+    /// `--retry` and its companions.
+    pub retry: RetryPlan,
+}
+
+/// When and how a failed transfer is tried again (`--retry N`, as curl).
+#[derive(Debug, Clone, Default)]
+pub struct RetryPlan {
+    /// Retries after the first attempt.
+    pub count: u32,
+    /// `--retry-delay`: a fixed wait; `None`: Retry-After, else exponential
+    /// backoff from 1 s.
+    pub delay: Option<Duration>,
+    /// `--retry-max-time`: no retry starts later than this after the first
+    /// attempt.
+    pub max_time: Option<Duration>,
+    /// `--retry-all-errors`.
+    pub all_errors: bool,
+    /// `--retry-connrefused`.
+    pub connrefused: bool,
+    /// `-m`: each attempt has the whole of it, as in curl.
+    pub attempt_time: Option<Duration>,
+    /// `-C -`: each attempt resumes from the file's length then.
+    pub resume_from_file: bool,
 }
 
 /// The body's codings and size limit (`--compressed`, `--tr-encoding`,
@@ -103,6 +126,40 @@ impl BodyPlan {
             range,
             resume,
         })
+    }
+}
+
+impl Options {
+    /// The plan for another attempt (`--retry`): `-m` starts afresh, and
+    /// `-C -` resumes from what the file holds now (a failed attempt may
+    /// have kept some with `--keep-partial`).
+    pub fn next_attempt(&self) -> Options {
+        let mut next = self.clone();
+        next.connect.deadline = self.retry.attempt_time.map(|d| Instant::now() + d);
+        let file = match (&self.output.body, self.retry.resume_from_file) {
+            (Some(file), true) => file,
+            _ => return next,
+        };
+        let at = std::fs::metadata(file)
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0, |m| m.len());
+        next.bodies.resume = (at > 0).then_some(at);
+        let ours = |h: &HeaderEdit| matches!(h, HeaderEdit::Set(n, v) if n == "Range" && v.starts_with("bytes=") && v.ends_with('-'));
+        let user_range = self
+            .spec
+            .headers
+            .iter()
+            .any(|h| h.name().eq_ignore_ascii_case("Range") && !ours(h));
+        if !user_range {
+            next.spec.headers.retain(|h| !ours(h));
+            if at > 0 {
+                next.spec
+                    .headers
+                    .insert(0, HeaderEdit::Set("Range".into(), format!("bytes={at}-")));
+            }
+        }
+        next
     }
 }
 
@@ -293,6 +350,21 @@ impl Options {
         };
 
         let bodies = BodyPlan::from_args(args, &mut spec)?;
+        let retry = RetryPlan {
+            count: args.retry,
+            delay: args
+                .retry_delay
+                .map(|d| {
+                    Duration::try_from_secs_f64(d)
+                        .map_err(|_| Error::new(ErrorKind::Usage, format!("bad --retry-delay {d}")))
+                })
+                .transpose()?,
+            max_time: seconds("--retry-max-time", args.retry_max_time)?,
+            all_errors: args.retry_all_errors,
+            connrefused: args.retry_connrefused,
+            attempt_time: seconds("-m/--max-time", args.max_time)?,
+            resume_from_file: args.continue_at.as_deref() == Some("-"),
+        };
         let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);
         let connect = ConnectOptions {
             resolve: args
@@ -356,6 +428,7 @@ impl Options {
             fail: args.fail,
             dry_run: args.dry_run,
             bodies,
+            retry,
         })
     }
 }

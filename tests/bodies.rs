@@ -600,3 +600,199 @@ fn keep_partial_then_continue_at_completes_an_interrupted_download() {
     );
     assert_eq!(listing(dir.path()), vec!["f.bin"]);
 }
+
+// ---------- --retry ----------
+
+fn status(code: u16, reason: &str, fields: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 {code} {reason}\r\n{fields}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+#[test]
+fn retry_after_503s_starts_the_output_afresh_and_says_why() {
+    let busy = || {
+        Plan::new(status(
+            503,
+            "Service Unavailable",
+            "",
+            b"busy, come back later",
+        ))
+    };
+    let server = serve_sequence(vec![busy(), busy(), Plan::new(response("", b"at last\n"))]);
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "--retry",
+            "2",
+            "--retry-delay",
+            "0.01",
+            "-o",
+            "out",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "rawget: warning: attempt 1 failed: HTTP 503 Service Unavailable; retrying in 0.01 s (2 retries left)\n\
+         rawget: warning: attempt 2 failed: HTTP 503 Service Unavailable; retrying in 0.01 s (1 retry left)\n"
+    );
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"at last\n");
+    assert_eq!(listing(dir.path()), vec!["out"]);
+    assert_eq!(server.wait_requests(3).len(), 3);
+}
+
+#[test]
+fn retry_honours_retry_after_and_the_last_attempt_is_the_response() {
+    let server = serve_sequence(vec![
+        Plan::new(status(
+            429,
+            "Too Many Requests",
+            "Retry-After: 1\r\n",
+            b"slow down",
+        )),
+        Plan::new(status(503, "Service Unavailable", "", b"still busy")),
+    ]);
+    let started = std::time::Instant::now();
+    let run = rawget(&["-s", "--retry", "1", &server.url("/")]);
+    // Retry-After: 1 was waited for; the second 503 is the last attempt's,
+    // so it is the response, written as any response is.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(950));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, b"still busy");
+    let server = serve_sequence(vec![
+        Plan::new(status(
+            429,
+            "Too Many Requests",
+            "Retry-After: 1\r\n",
+            b"slow down",
+        )),
+        Plan::new(status(503, "Service Unavailable", "", b"still busy")),
+    ]);
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &["-f", "--retry", "1", "-o", "out", &server.url("/")],
+    );
+    assert_eq!(run.code, 22, "{}", run.stderr);
+    assert_untouched(dir.path(), "out", "two failed attempts under -f");
+    assert!(
+        run.stderr.ends_with(
+            "rawget: error: the requested URL returned error: 503 Service Unavailable\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.starts_with(
+            "rawget: warning: attempt 1 failed: HTTP 429 Too Many Requests; retrying in 1 s (1 retry left)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn retry_connrefused_and_timeouts() {
+    let addr = closed_addr().to_string();
+    let url = format!("http://{addr}/");
+    let run = rawget(&["--retry", "1", "--retry-delay", "0", &url]);
+    assert_eq!(run.code, 7);
+    run.error_line(); // one attempt: a refused connection is not retried by default
+    let run = rawget(&[
+        "--retry",
+        "1",
+        "--retry-delay",
+        "0",
+        "--retry-connrefused",
+        &url,
+    ]);
+    assert_eq!(run.code, 7);
+    assert!(
+        run.stderr
+            .starts_with("rawget: warning: attempt 1 failed: could not connect to"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
+
+    // A timeout is retried; the second attempt has the whole of -m again.
+    let ok = response("", b"in time\n");
+    let server = serve_sequence(vec![
+        Plan::new(ok.clone()).cut(10).end(End::Hang),
+        Plan::new(ok),
+    ]);
+    let run = rawget(&[
+        "-s",
+        "-m",
+        "0.5",
+        "--retry",
+        "1",
+        "--retry-delay",
+        "0",
+        &server.url("/"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, b"in time\n");
+}
+
+#[test]
+fn retry_with_continue_at_resumes_from_what_the_last_attempt_kept() {
+    let whole = patterned(50_000);
+    let part = |from: usize, cut: Option<usize>| {
+        let mut r = format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {from}-49999/50000\r\nContent-Length: {}\r\n\r\n",
+            50_000 - from
+        )
+        .into_bytes();
+        let head = r.len();
+        r.extend_from_slice(&whole[from..]);
+        let plan = Plan::new(r);
+        match cut {
+            Some(n) => plan.cut(head + n),
+            None => plan,
+        }
+    };
+    let server = serve_sequence(vec![part(10, Some(5000)), part(5010, None)]);
+    let dir = scratch();
+    std::fs::write(dir.path().join("f"), &whole[..10]).unwrap();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-C",
+            "-",
+            "--keep-partial",
+            "--retry",
+            "1",
+            "--retry-all-errors",
+            "--retry-delay",
+            "0",
+            "-o",
+            "f",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        std::fs::read(dir.path().join("f")).unwrap() == whole,
+        "file differs"
+    );
+    let requests = server.wait_requests(2);
+    assert!(
+        requests[0].contains("\r\nRange: bytes=10-\r\n"),
+        "{}",
+        requests[0]
+    );
+    assert!(
+        requests[1].contains("\r\nRange: bytes=5010-\r\n"),
+        "{}",
+        requests[1]
+    );
+}

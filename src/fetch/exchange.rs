@@ -150,6 +150,7 @@ impl Fetch<'_> {
                 }));
             }
         }
+        self.check_transient(head)?;
         if self.opts.fail && head.status >= 400 {
             return Err(Error::new(
                 ErrorKind::HttpFail,

@@ -18,6 +18,7 @@ mod conn;
 mod decode;
 mod exchange;
 mod ranges;
+mod retry;
 
 use std::ops::Range;
 
@@ -41,10 +42,21 @@ pub fn run(opts: &Options) -> Result<()> {
         // The same bytes the fetch would send, from the same function.
         return StdStream::stdout().write_all(&request::build(&opts.target, &opts.spec));
     }
+    retry::run(opts)
+}
+
+/// One attempt at the whole fetch (`--retry` makes several): its outcome,
+/// and whether it ended on a status worth retrying.
+fn attempt(opts: &Options, retry_left: bool) -> (Result<()>, Option<retry::Transient>) {
     // Open every output before connecting: a bad -o fails at once.
-    let mut fetch = Fetch::open(opts)?;
+    let mut fetch = match Fetch::open(opts) {
+        Ok(fetch) => fetch,
+        Err(e) => return (Err(e), None),
+    };
+    fetch.retry_left = retry_left;
     let result = fetch.follow();
-    fetch.settle(result)
+    let transient = fetch.transient.take();
+    (fetch.settle(result), transient)
 }
 
 /// Writes `report` as JSON to `path` (`-` is stdout).
@@ -85,6 +97,10 @@ struct Fetch<'a> {
     decoding: Option<crate::response::coding::Decoding>,
     /// Their output buffer, allocated with the first decoder.
     decoded: Vec<u8>,
+    /// `--retry` has an attempt left after this one.
+    retry_left: bool,
+    /// This attempt ended on a status worth retrying (`retry.rs`).
+    transient: Option<retry::Transient>,
 }
 
 /// What one exchange ended with.
@@ -124,6 +140,8 @@ impl<'a> Fetch<'a> {
             pipe: None,
             decoding: None,
             decoded: Vec::new(),
+            retry_left: false,
+            transient: None,
         })
     }
 
