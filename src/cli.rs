@@ -280,6 +280,32 @@ pub struct FetchArgs {
     /// With --retry: retry when the connection is refused too
     #[arg(long = "retry-connrefused", help_heading = "Retries")]
     pub retry_connrefused: bool,
+
+    // ---- naming outputs ----
+    /// Write the body to a file named as the URL's last path segment
+    #[arg(short = 'O', long = "remote-name", help_heading = "Output names")]
+    pub remote_name: bool,
+
+    /// -O for every URL
+    #[arg(long = "remote-name-all", help_heading = "Output names")]
+    pub remote_name_all: bool,
+
+    /// With -O: name the file as Content-Disposition says (directories
+    /// stripped), never overwriting an existing file
+    #[arg(
+        short = 'J',
+        long = "remote-header-name",
+        help_heading = "Output names"
+    )]
+    pub remote_header_name: bool,
+
+    /// Put -o and -O files in DIR
+    #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output names")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Create the directories -o, -O and --output-dir need
+    #[arg(long = "create-dirs", help_heading = "Output names")]
+    pub create_dirs: bool,
 }
 
 /// `rawget echo-server`

@@ -89,7 +89,11 @@ impl BodyPlan {
     /// The plan from `args`; the request headers the codings ask with are
     /// added to `spec` (`Accept-Encoding`; `TE`, which `Connection` must
     /// name, RFC 9110 section 10.1.4), unless a `-H` names them.
-    fn from_args(args: &FetchArgs, spec: &mut RequestSpec) -> Result<BodyPlan> {
+    fn from_args(
+        args: &FetchArgs,
+        spec: &mut RequestSpec,
+        file: Option<&std::path::Path>,
+    ) -> Result<BodyPlan> {
         let named = |spec: &RequestSpec, name: &str| {
             spec.headers
                 .iter()
@@ -108,7 +112,7 @@ impl BodyPlan {
                 asks.push(HeaderEdit::Set("Connection".into(), "TE, close".into()));
             }
         }
-        let (range, resume) = ranges(args)?;
+        let (range, resume) = ranges(args, file)?;
         let bytes = match (&args.range, resume) {
             (Some(r), _) => Some(r.trim().to_owned()),
             (None, Some(at)) => Some(format!("{at}-")),
@@ -163,10 +167,46 @@ impl Options {
     }
 }
 
+/// Where the body goes: `-o FILE`, or with `-O` the URL's last path
+/// segment (as sent, not decoded, as curl names it), under `--output-dir`
+/// when FILE is relative; `None` is stdout.
+fn body_path(args: &FetchArgs, target: &Target) -> Result<Option<PathBuf>> {
+    let remote = args.remote_name || args.remote_name_all;
+    if args.remote_header_name && !remote {
+        return Err(Error::new(ErrorKind::Usage, "-J needs -O"));
+    }
+    let name = match (&args.output, remote) {
+        (Some(p), _) if p.as_os_str() == "-" => return Ok(None),
+        (Some(p), _) => p.clone(),
+        (None, true) => {
+            let path = target.path_and_query.split('?').next().unwrap_or("");
+            let last = path.rsplit('/').next().unwrap_or("");
+            if last.is_empty() || last == "." || last == ".." {
+                return Err(Error::new(
+                    ErrorKind::Write,
+                    format!(
+                        "-O: the URL {} has no file name to save to (use -o FILE)",
+                        target.redacted()
+                    ),
+                ));
+            }
+            PathBuf::from(last)
+        }
+        (None, false) => return Ok(None),
+    };
+    Ok(Some(match &args.output_dir {
+        Some(dir) if name.is_relative() => dir.join(name),
+        _ => name,
+    }))
+}
+
 /// `-r` and `-C`: the range's first position, and the offset to resume
 /// at (`-C -`: the `-o` FILE's length; a FILE that is empty or missing is
 /// a download from the start, with no Range sent).
-fn ranges(args: &FetchArgs) -> Result<(Option<Option<u64>>, Option<u64>)> {
+fn ranges(
+    args: &FetchArgs,
+    file: Option<&std::path::Path>,
+) -> Result<(Option<Option<u64>>, Option<u64>)> {
     let usage = |m: String| Error::new(ErrorKind::Usage, m);
     let range = match &args.range {
         Some(r) => Some(
@@ -187,7 +227,6 @@ fn ranges(args: &FetchArgs) -> Result<(Option<Option<u64>>, Option<u64>)> {
             "-C cannot be used with --compressed or --tr-encoding".into(),
         ));
     }
-    let file = args.output.as_ref().filter(|p| p.as_os_str() != "-");
     let length = match file {
         Some(path) => match std::fs::metadata(path) {
             Ok(m) if m.is_file() => Some(m.len()),
@@ -269,6 +308,11 @@ pub struct OutputPlan {
     /// Refuse a binary body: it would go to stdout, a terminal, with no
     /// `-o` at all (`-o -` forces it), as curl refuses it.
     pub refuse_binary: bool,
+    /// `-J`: name the file from Content-Disposition, in this directory
+    /// (`--output-dir`, else the current one); never over an existing file.
+    pub header_name_in: Option<PathBuf>,
+    /// `--create-dirs`: make the body file's directory first.
+    pub create_dirs: bool,
 }
 
 /// The reports on stderr (and `--json`).
@@ -349,7 +393,8 @@ impl Options {
             body,
         };
 
-        let bodies = BodyPlan::from_args(args, &mut spec)?;
+        let body_path = body_path(args, &target)?;
+        let bodies = BodyPlan::from_args(args, &mut spec, body_path.as_deref())?;
         let retry = RetryPlan {
             count: args.retry,
             delay: args
@@ -377,7 +422,6 @@ impl Options {
             insecure: args.insecure,
             cacert: args.cacert.clone(),
         };
-        let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
         if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -407,6 +451,12 @@ impl Options {
             raw: args.raw,
             save_raw: args.save_raw.clone(),
             keep_partial: args.keep_partial,
+            header_name_in: args.remote_header_name.then(|| {
+                args.output_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("."))
+            }),
+            create_dirs: args.create_dirs,
         };
         let report = ReportPlan {
             silent: args.silent,

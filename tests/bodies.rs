@@ -796,3 +796,120 @@ fn retry_with_continue_at_resumes_from_what_the_last_attempt_kept() {
         requests[1]
     );
 }
+
+// ---------- -O, -J, --output-dir, --create-dirs ----------
+
+#[test]
+fn remote_name_saves_as_the_urls_last_segment() {
+    let server = serve(Plan::new(response("", b"the report\n")));
+    let dir = scratch();
+    let run = rawget_in(dir.path(), &["-O", &server.url("/a/b/report.txt?x=1")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout_str().starts_with("HTTP/1.1 200 OK\r\n"),
+        "the head on stdout"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("report.txt")).unwrap(),
+        b"the report\n"
+    );
+    assert_eq!(listing(dir.path()), vec!["report.txt"]);
+
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--remote-name-all", &server.url("/x/all.bin")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("all.bin")).unwrap(),
+        b"the report\n"
+    );
+
+    let run = rawget_in(dir.path(), &["-O", &server.url("/dir/")]);
+    assert_eq!(run.code, 23);
+    assert!(
+        run.error_line().contains("has no file name to save to"),
+        "{}",
+        run.stderr
+    );
+    drop(server.allow_unused());
+}
+
+#[test]
+fn output_dir_and_create_dirs() {
+    let server = serve(Plan::new(response("", b"kept here\n")));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-O",
+            "--output-dir",
+            "got/deep",
+            &server.url("/f.txt"),
+        ],
+    );
+    assert_eq!(
+        run.code, 23,
+        "no directory without --create-dirs: {}",
+        run.stderr
+    );
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-O",
+            "--output-dir",
+            "got/deep",
+            "--create-dirs",
+            &server.url("/f.txt"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("got/deep/f.txt")).unwrap(),
+        b"kept here\n"
+    );
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--create-dirs", "-o", "a/b/c.txt", &server.url("/")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("a/b/c.txt")).unwrap(),
+        b"kept here\n"
+    );
+}
+
+#[test]
+fn remote_header_name_strips_directories_and_never_overwrites() {
+    let cd = "Content-Disposition: attachment; filename=\"../../evil.txt\"\r\n";
+    let server = serve(Plan::new(response(cd, b"from the server\n")));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-O", "-J", &server.url("/download?id=7")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("evil.txt")).unwrap(),
+        b"from the server\n"
+    );
+    assert_eq!(
+        listing(dir.path()),
+        vec!["evil.txt"],
+        "nothing outside, no -O name left"
+    );
+
+    let dir = scratch_with("evil.txt");
+    let run = rawget_in(dir.path(), &["-s", "-OJ", &server.url("/download")]);
+    assert_eq!(run.code, 23, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: refusing to overwrite ./evil.txt (named by Content-Disposition): it exists\n"
+    );
+    assert_untouched(dir.path(), "evil.txt", "-J onto an existing file");
+
+    let run = rawget(&["-J", &server.url("/x")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}

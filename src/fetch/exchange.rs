@@ -166,6 +166,7 @@ impl Fetch<'_> {
         }
         self.close_delimited = framing == Framing::Close;
         self.check_promised(promised)?;
+        self.name_from_header(head)?;
         self.begin_decoding(head, framing)?;
         // The progress bar counts decoded bytes, which Content-Length does not.
         self.sink

@@ -17,6 +17,7 @@
 mod conn;
 mod decode;
 mod exchange;
+mod naming;
 mod ranges;
 mod retry;
 
@@ -115,6 +116,7 @@ impl<'a> Fetch<'a> {
     /// Opens the body's destination, the `-D` and `--save-raw` files.
     fn open(opts: &'a Options) -> Result<Fetch<'a>> {
         let out = &opts.output;
+        naming::create_dirs(opts)?;
         let body = match (out.body.as_deref(), opts.bodies.resume) {
             (Some(path), Some(at)) => BodyOut::append(path, at, out.keep_partial)?,
             (path, _) => BodyOut::open(path, out.keep_partial)?,
