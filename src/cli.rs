@@ -44,12 +44,13 @@ pub enum Command {
     Replay(ReplayArgs),
 }
 
-/// Flags of the default command, `rawget [OPTIONS] <URL>`.
-#[derive(Debug, Args, Default)]
+/// Flags of the default command, `rawget [OPTIONS] <URL>...`.
+#[derive(Debug, Args, Default, Clone)]
 pub struct FetchArgs {
-    /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`
+    /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`;
+    /// several are fetched one after another, each -o/-O paired with one in order
     #[arg(required = true, value_name = "URL")]
-    pub url: Option<String>,
+    pub urls: Vec<String>,
 
     // ---- the request ----
     /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it empty
@@ -101,14 +102,15 @@ pub struct FetchArgs {
     pub http10: bool,
 
     // ---- output ----
-    /// Write the body to FILE (safely: complete or not at all); `-` is stdout
+    /// Write the body to FILE (safely: complete or not at all); `-` is stdout;
+    /// one for each URL, in order
     #[arg(
         short = 'o',
         long = "output",
         value_name = "FILE",
         help_heading = "Output"
     )]
-    pub output: Option<PathBuf>,
+    pub outputs: Vec<PathBuf>,
 
     /// Print the response head on stdout before the body
     #[arg(short = 'i', long = "include", help_heading = "Output")]
@@ -282,9 +284,15 @@ pub struct FetchArgs {
     pub retry_connrefused: bool,
 
     // ---- naming outputs ----
-    /// Write the body to a file named as the URL's last path segment
-    #[arg(short = 'O', long = "remote-name", help_heading = "Output names")]
-    pub remote_name: bool,
+    /// Write the body to a file named as the URL's last path segment (one
+    /// -O for each URL without -o)
+    #[arg(
+        short = 'O',
+        long = "remote-name",
+        action = clap::ArgAction::Count,
+        help_heading = "Output names"
+    )]
+    pub remote_name: u8,
 
     /// -O for every URL
     #[arg(long = "remote-name-all", help_heading = "Output names")]
@@ -306,6 +314,35 @@ pub struct FetchArgs {
     /// Create the directories -o, -O and --output-dir need
     #[arg(long = "create-dirs", help_heading = "Output names")]
     pub create_dirs: bool,
+
+    // ---- several URLs ----
+    /// With several URLs: stop at the first that fails
+    #[arg(long = "fail-early", help_heading = "Output names")]
+    pub fail_early: bool,
+}
+
+impl FetchArgs {
+    /// One set of arguments per URL, in order, each with its own output:
+    /// the `-o` values go to the URLs in order, then each `-O` to the next
+    /// URL without one (`--remote-name-all`: every such URL).
+    pub fn per_url(&self) -> Vec<FetchArgs> {
+        let mut outputs = self.outputs.iter();
+        let mut remote = self.remote_name;
+        self.urls
+            .iter()
+            .map(|url| {
+                let mut one = self.clone();
+                one.urls = vec![url.clone()];
+                one.outputs = outputs.next().cloned().into_iter().collect();
+                one.remote_name = 0;
+                if one.outputs.is_empty() && remote > 0 {
+                    remote -= 1;
+                    one.remote_name = 1;
+                }
+                one
+            })
+            .collect()
+    }
 }
 
 /// `rawget echo-server`
@@ -464,7 +501,7 @@ mod tests {
         .unwrap();
         assert!(cli.command.is_none());
         let f = cli.fetch;
-        assert_eq!(f.url.as_deref(), Some("example.com"));
+        assert_eq!(f.urls, vec!["example.com"]);
         assert_eq!(f.headers, vec!["A: b", "C:"]);
         assert_eq!(f.method.as_deref(), Some("PUT"));
         assert_eq!(f.data, vec!["x=1"]);

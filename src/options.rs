@@ -171,11 +171,11 @@ impl Options {
 /// segment (as sent, not decoded, as curl names it), under `--output-dir`
 /// when FILE is relative; `None` is stdout.
 fn body_path(args: &FetchArgs, target: &Target) -> Result<Option<PathBuf>> {
-    let remote = args.remote_name || args.remote_name_all;
+    let remote = args.remote_name > 0 || args.remote_name_all;
     if args.remote_header_name && !remote {
         return Err(Error::new(ErrorKind::Usage, "-J needs -O"));
     }
-    let name = match (&args.output, remote) {
+    let name = match (args.outputs.first(), remote) {
         (Some(p), _) if p.as_os_str() == "-" => return Ok(None),
         (Some(p), _) => p.clone(),
         (None, true) => {
@@ -340,8 +340,9 @@ impl Options {
     /// Checks `args`; `stdin` is read for `-d @-`.
     pub fn from_args(args: &FetchArgs, stdin: &mut dyn Read) -> Result<Options> {
         let url = args
-            .url
-            .as_deref()
+            .urls
+            .first()
+            .map(String::as_str)
             .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
         let target = Target::parse(url)?;
         let headers = args
@@ -444,7 +445,7 @@ impl Options {
                 && !args.verbose
                 && !args.head
                 && std::io::stderr().is_terminal(),
-            refuse_binary: args.output.is_none() && std::io::stdout().is_terminal(),
+            refuse_binary: args.outputs.is_empty() && std::io::stdout().is_terminal(),
             body: body_path,
             heads,
             no_body: args.head,

@@ -913,3 +913,105 @@ fn remote_header_name_strips_directories_and_never_overwrites() {
     let run = rawget(&["-J", &server.url("/x")]);
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+// ---------- several URLs in one command ----------
+
+#[test]
+fn several_urls_pair_outputs_in_order_and_print_heads_in_order() {
+    let one = serve(Plan::new(status(200, "One", "", b"first body\n")));
+    let two = serve(Plan::new(status(200, "Two", "", b"second body\n")));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[&one.url("/"), &two.url("/"), "-o", "a", "-o", "b"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let heads = run.stdout_str();
+    assert!(heads.starts_with("HTTP/1.1 200 One\r\n"), "{heads}");
+    assert!(
+        heads.find("HTTP/1.1 200 Two\r\n") > heads.find("HTTP/1.1 200 One\r\n"),
+        "{heads}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("a")).unwrap(),
+        b"first body\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("b")).unwrap(),
+        b"second body\n"
+    );
+
+    // -O per URL, and --remote-name-all; without outputs, stdout in order.
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "-O", &one.url("/x.txt"), "-O", &two.url("/y.txt")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("x.txt")).unwrap(),
+        b"first body\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("y.txt")).unwrap(),
+        b"second body\n"
+    );
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--remote-name-all", &one.url("/p"), &two.url("/q")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("q")).unwrap(),
+        b"second body\n"
+    );
+    let run = rawget(&["-s", &one.url("/"), &two.url("/")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, b"first body\nsecond body\n");
+}
+
+#[test]
+fn the_exit_code_is_the_last_failures_and_fail_early_stops() {
+    let refused = format!("http://{}/", closed_addr());
+    let ok = serve(Plan::new(response("", b"fine\n")));
+    let missing = serve(Plan::new(status(404, "Not Found", "", b"no")));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-f",
+            &refused,
+            &ok.url("/"),
+            &missing.url("/"),
+            "-o",
+            "r",
+            "-o",
+            "ok",
+            "-o",
+            "m",
+        ],
+    );
+    assert_eq!(run.code, 22, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("rawget: error: could not connect to"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        lines[1],
+        "rawget: error: the requested URL returned error: 404 Not Found"
+    );
+    assert_eq!(listing(dir.path()), vec!["ok"]);
+    // The last URL fine: the exit is still the earlier failure's.
+    let run = rawget(&["-s", &refused, &ok.url("/")]);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert_eq!(run.stdout, b"fine\n");
+    run.error_line();
+
+    let unused = serve(Plan::new(response("", b"never"))).expect_unused();
+    let run = rawget(&["-s", "--fail-early", &refused, &unused.url("/")]);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    run.error_line();
+}
