@@ -140,8 +140,9 @@ fn compressed_decodes_gzip_static_and_explain_gives_the_chain() {
     assert!(run.stderr.contains(&line), "{}", run.stderr);
     assert!(
         run.stderr.ends_with(&format!(
-            "explain: verdict: complete, {} of {} body bytes\n",
+            "explain: verdict: complete, {} body bytes decoded from {} of {}\n",
             page.len(),
+            gz.len(),
             gz.len()
         )),
         "{}",

@@ -247,9 +247,18 @@ impl Report {
         }
         out.push_str(&format!("explain: verdict: {}", self.completeness));
         if let Some(hop) = self.hops.last() {
-            match hop.promised {
-                Some(n) => out.push_str(&format!(", {} of {n} body bytes", hop.body_bytes)),
-                None => out.push_str(&format!(", {} body bytes", hop.body_bytes)),
+            match (hop.wire_bytes, hop.promised) {
+                // Content-Length counts the encoded bytes.
+                (Some(wire), Some(n)) => out.push_str(&format!(
+                    ", {} body bytes decoded from {wire} of {n}",
+                    hop.body_bytes
+                )),
+                (Some(wire), None) => out.push_str(&format!(
+                    ", {} body bytes decoded from {wire}",
+                    hop.body_bytes
+                )),
+                (None, Some(n)) => out.push_str(&format!(", {} of {n} body bytes", hop.body_bytes)),
+                (None, None) => out.push_str(&format!(", {} body bytes", hop.body_bytes)),
             }
         }
         out.push('\n');

@@ -70,6 +70,9 @@ impl Coding {
     }
 }
 
+/// The largest zstd window accepted: 2^23 bytes, 8 MiB (RFC 9659).
+const ZSTD_WINDOW_LOG: u32 = 23;
+
 /// The `Accept-Encoding` value `--compressed` sends: every coding rawget
 /// decodes.
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
@@ -172,10 +175,16 @@ impl Step {
                 StandardAlloc::default(),
                 StandardAlloc::default(),
             ))),
-            Coding::Zstd => Stage::Zstd(Box::new(
-                zstd::stream::raw::Decoder::new()
-                    .map_err(|e| CodingError::Corrupt(coding, e.to_string()))?,
-            )),
+            Coding::Zstd => {
+                let err = |e: std::io::Error| CodingError::Corrupt(coding, e.to_string());
+                let mut d = zstd::stream::raw::Decoder::new().map_err(err)?;
+                // RFC 9659 section 3: the zstd content coding's window is at
+                // most 8 MiB; a frame asking for more (up to 128 MiB by the
+                // library's default) is refused rather than allocated.
+                d.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(ZSTD_WINDOW_LOG))
+                    .map_err(err)?;
+                Stage::Zstd(Box::new(d))
+            }
         };
         Ok(Step {
             stage,
@@ -516,6 +525,24 @@ mod tests {
             t
         );
         assert!(decode_all(&[Coding::Gzip, Coding::Zstd], &both, 100).is_err());
+    }
+
+    #[test]
+    fn a_zstd_window_over_8_mib_is_refused() {
+        let t = text();
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.include_contentsize(false).unwrap();
+        e.window_log(27).unwrap();
+        e.long_distance_matching(true).unwrap();
+        std::io::Write::write_all(&mut e, &t).unwrap();
+        let big = e.finish().unwrap();
+        // A valid frame (the library's own limit is 128 MiB)...
+        assert_eq!(zstd::decode_all(&big[..]).unwrap(), t);
+        // ...that rawget refuses for its window alone.
+        assert!(matches!(
+            decode_all(&[Coding::Zstd], &big, 1000),
+            Err(CodingError::Corrupt(Coding::Zstd, _))
+        ));
     }
 
     #[test]
