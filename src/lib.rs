@@ -56,7 +56,8 @@ fn fetch_all(args: &cli::FetchArgs) -> Result<()> {
         } else {
             options::Options::from_args(one, &mut std::io::stdin().lock())
         }
-        .and_then(|opts| {
+        .and_then(|mut opts| {
+            opts.output.append_captures = i > 0;
             output::diag::set_verbose(opts.report.verbose);
             fetch::run(&opts)
         });

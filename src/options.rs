@@ -313,6 +313,9 @@ pub struct OutputPlan {
     pub header_name_in: Option<PathBuf>,
     /// `--create-dirs`: make the body file's directory first.
     pub create_dirs: bool,
+    /// A URL after the first of a command: `-D` and `--save-raw` are
+    /// appended to, not created afresh.
+    pub append_captures: bool,
 }
 
 /// The reports on stderr (and `--json`).
@@ -458,6 +461,7 @@ impl Options {
                     .unwrap_or_else(|| PathBuf::from("."))
             }),
             create_dirs: args.create_dirs,
+            append_captures: false,
         };
         let report = ReportPlan {
             silent: args.silent,

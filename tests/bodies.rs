@@ -968,6 +968,29 @@ fn several_urls_pair_outputs_in_order_and_print_heads_in_order() {
     let run = rawget(&["-s", &one.url("/"), &two.url("/")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, b"first body\nsecond body\n");
+
+    // -D and --save-raw gather every URL's bytes, in order.
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-D",
+            "heads.txt",
+            "--save-raw",
+            "wire.bin",
+            &one.url("/"),
+            &two.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let first = status(200, "One", "", b"first body\n");
+    let second = status(200, "Two", "", b"second body\n");
+    let heads = [head_of(&first), head_of(&second)].concat();
+    assert_eq!(std::fs::read(dir.path().join("heads.txt")).unwrap(), heads);
+    assert_eq!(
+        std::fs::read(dir.path().join("wire.bin")).unwrap(),
+        [first, second].concat()
+    );
 }
 
 #[test]

@@ -125,11 +125,17 @@ impl<'a> Fetch<'a> {
             opts,
             sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary)
                 .limit(opts.bodies.max_filesize),
-            heads: HeadOut::open(&out.heads)?,
+            heads: match out.append_captures {
+                true => HeadOut::open_append(&out.heads)?,
+                false => HeadOut::open(&out.heads)?,
+            },
             raw: out
                 .save_raw
                 .as_deref()
-                .map(RawCapture::create)
+                .map(match out.append_captures {
+                    true => RawCapture::append,
+                    false => RawCapture::create,
+                })
                 .transpose()?,
             trace: Trace::new(opts.report.verbose, opts.report.timing),
             report: Report {
