@@ -700,6 +700,46 @@ fn retry_honours_retry_after_and_the_last_attempt_is_the_response() {
 }
 
 #[test]
+fn retry_max_time_bounds_when_a_retry_may_start() {
+    let server = serve_sequence(vec![
+        Plan::new(status(503, "Service Unavailable", "", b"first")),
+        Plan::new(status(503, "Service Unavailable", "", b"second")),
+    ]);
+    // 1 ms: the wait (1 s of backoff) is cut to what is left, and the
+    // second attempt starts past the bound, so it is the last.
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "--retry",
+            "5",
+            "--retry-max-time",
+            "0.001",
+            "-o",
+            "out",
+            &server.url("/"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // One retry, whose wait is what was left of the 1 ms (0 s, or a
+    // fraction of a millisecond when the first attempt was that quick).
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "rawget: warning: attempt 1 failed: HTTP 503 Service Unavailable; retrying in 0"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(" s (5 retries left)\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"second");
+}
+
+#[test]
 fn retry_connrefused_and_timeouts() {
     let addr = closed_addr().to_string();
     let url = format!("http://{addr}/");

@@ -61,7 +61,11 @@ pub(super) fn run(opts: &Options) -> Result<()> {
     let mut n = 0u32;
     loop {
         n += 1;
-        let within = plan.max_time.is_none_or(|max| started.elapsed() < max);
+        // --retry-max-time bounds when a retry may start; the first
+        // attempt is not one.
+        let within = plan
+            .max_time
+            .is_none_or(|max| n == 1 || started.elapsed() < max);
         let left = n <= plan.count && within;
         let (result, transient) = attempt(&next, left);
         let Err(e) = result else {
