@@ -1079,3 +1079,54 @@ fn the_exit_code_is_the_last_failures_and_fail_early_stops() {
     assert_eq!(run.code, 7, "{}", run.stderr);
     run.error_line();
 }
+
+/// A resume interrupted by SIGTERM: FILE is cut back to what it held, or
+/// with --keep-partial keeps what was appended.
+#[test]
+fn a_signal_during_a_resume_cuts_the_file_back_or_keeps_what_arrived() {
+    let whole = patterned(100_000);
+    for keep in [false, true] {
+        let mut wire = b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1000-99999/100000\r\nContent-Length: 99000\r\n\r\n".to_vec();
+        let head = wire.len();
+        wire.extend_from_slice(&whole[1000..]);
+        let server = serve(Plan::new(wire).cut(head + 3000).end(End::Hang));
+        let dir = scratch();
+        let file = dir.path().join("f");
+        std::fs::write(&file, &whole[..1000]).unwrap();
+        let mut args = vec!["-s", "-C", "-", "-o", "f"];
+        if keep {
+            args.push("--keep-partial");
+        }
+        let url = server.url("/");
+        args.push(&url);
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        eventually("the 3,000 bytes appended", || {
+            std::fs::metadata(&file).is_ok_and(|m| m.len() == 4000)
+        });
+        // SAFETY: signalling our own child, which has not been reaped.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+        let (status, _) = wait_bounded(&mut child);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "keep {keep}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        let now = std::fs::read(&file).unwrap();
+        if keep {
+            assert!(now == whole[..4000], "keep: {} bytes", now.len());
+            assert_eq!(
+                stderr,
+                "rawget: kept the partial body in f (3000 bytes appended)\n"
+            );
+        } else {
+            assert!(now == whole[..1000], "cut back: {} bytes", now.len());
+            assert_eq!(stderr, "");
+        }
+        assert_eq!(listing(dir.path()), vec!["f"]);
+    }
+}

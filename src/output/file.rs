@@ -10,7 +10,8 @@
 //! over: devices, FIFOs and sockets (`-o /dev/null`, `-o /dev/full`), and
 //! the `/proc/self/fd/N` links behind `/dev/stdout` and `/dev/fd/N`, which
 //! name an open file rather than a path. A resume (`-C`) appends to FILE
-//! in place ([`FileOut::append`]), cut back to its old length on failure.
+//! in place ([`FileOut::append`]), cut back to its old length on failure
+//! or a signal (with `--keep-partial`, what was appended is kept).
 
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -48,10 +49,9 @@ impl FileOut {
     /// Resuming is the one case where FILE is written in place: its bytes
     /// are the start of the body, so there is nothing to replace. It is
     /// still safe: the fetch appends only a 206 that starts exactly at
-    /// `at`; a failure part-way cuts FILE back to its `at` bytes (with
-    /// `--keep-partial` it keeps what arrived, a longer prefix that `-C -`
-    /// resumes from); a signal ends rawget with what arrived kept, which
-    /// is again a prefix of the body.
+    /// `at`; a failure part-way, or SIGINT/SIGTERM/SIGHUP, cuts FILE back
+    /// to its `at` bytes (with `--keep-partial` it keeps what arrived, a
+    /// longer prefix that `-C -` resumes from).
     pub fn append(path: &Path, at: u64, keep_partial: bool) -> Result<FileOut> {
         let file = OpenOptions::new()
             .append(true)
@@ -66,6 +66,10 @@ impl FileOut {
                     path.display()
                 ),
             ));
+        }
+        {
+            use std::os::fd::AsRawFd;
+            signals::arm_append(file.as_raw_fd(), at, path, keep_partial);
         }
         Ok(FileOut {
             file,
@@ -82,6 +86,7 @@ impl FileOut {
     /// A resumed body did not complete: FILE goes back to its old length,
     /// unless `--keep-partial` keeps what arrived. Returns the note.
     fn abort_append(&mut self, at: u64) -> Option<String> {
+        signals::disarm();
         if self.keep_partial {
             return Some(format!(
                 "kept the partial body in {} ({} bytes appended to its {at})",
@@ -214,7 +219,10 @@ impl FileOut {
     }
 
     pub(super) fn commit(mut self) -> Result<()> {
-        self.append_from = None;
+        if self.append_from.take().is_some() {
+            // Complete: a signal from now on leaves FILE whole.
+            signals::disarm();
+        }
         // No fsync: like curl and wget, rawget leaves durability to the
         // system; a full disk already fails the write itself (exit 23).
         let Some(temp) = self.temp.take() else {
