@@ -179,7 +179,7 @@ fn raw_keeps_the_encoded_bytes() {
 // ---------- br, zstd, chains, made by the tools ----------
 
 #[test]
-fn compressed_decodes_br_zstd_and_deflate_and_asks_for_them() {
+fn compressed_decodes_br_zstd_and_x_gzip_and_asks_for_them() {
     let page = text(400_000);
     let cases = [
         ("br", tool("brotli", &["-c"], &page)),
