@@ -22,6 +22,11 @@
 #     after one untimed warmup round; medians over RUNS rounds;
 #   - checks every output of every round against the source with cmp, and
 #     fails loudly on any difference;
+#   - coded bodies (rows gzip, br, zstd, bomb): SIZE_MIB of text precompressed
+#     once by the gzip, brotli and zstd tools, sent as they are by nginx
+#     (gzip_static; Content-Encoding added for .br/.zst), rawget --compressed
+#     beside curl --compressed, outputs compared with the text; and the peak
+#     RSS of both on a gzip bomb (1 GiB of zeros in about 1 MiB);
 #   - measures peak RSS of the whole process with /usr/bin/time -f %M, one run
 #     per tool;
 #   - prints one markdown table of medians, ratios to curl, targets and
@@ -65,6 +70,10 @@ have openssl || need_pkgs+=(openssl)
 have socat || need_pkgs+=(socat)
 have ncat || need_pkgs+=(ncat)
 have cmp || need_pkgs+=(diffutils)
+# The coded-body rows (issue 14): bodies made by the gzip, brotli, zstd tools.
+have gzip || need_pkgs+=(gzip)
+have brotli || need_pkgs+=(brotli)
+have zstd || need_pkgs+=(zstd)
 for pkg in pkg-config libssl-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
@@ -94,6 +103,31 @@ fi
 if [ "$(stat -c %s "$SMALL" 2>/dev/null || echo 0)" -ne 1024 ]; then
   head -c 1024 /dev/urandom >"$SMALL"
 fi
+# Coded bodies (rows 5-8): SIZE_MIB of text that compresses about 4:1 (the
+# numbers 1, 2, 3, ... one a line), precompressed once with gzip -6,
+# brotli -q 5 and zstd -3 and kept; nginx serves them as they are
+# (gzip_static, and Content-Encoding added for .br and .zst), so the rows
+# time the clients' decoding, not nginx's compressing. The bomb is 1 GiB of
+# zeros in one gzip -9 member (about 1 MiB).
+TEXT=$DATA_DIR/text-${SIZE_MIB}MiB.txt
+if [ "$(stat -c %s "$TEXT" 2>/dev/null || echo 0)" -ne $((SIZE_MIB << 20)) ]; then
+  say "making $TEXT and its gzip, br and zstd forms (kept for later runs)"
+  # seq ends on SIGPIPE when head has enough: not a failure (pipefail).
+  { seq 1 999999999 || true; } | head -c $((SIZE_MIB << 20)) >"$TEXT.tmp"
+  mv "$TEXT.tmp" "$TEXT"
+  rm -f "$TEXT.gz" "$TEXT.br" "$TEXT.zst"
+fi
+[ -s "$TEXT.gz" ] || { gzip -6 -n -c "$TEXT" >"$TEXT.gz.tmp" && mv "$TEXT.gz.tmp" "$TEXT.gz"; }
+[ -s "$TEXT.br" ] || { brotli -q 5 -c "$TEXT" >"$TEXT.br.tmp" && mv "$TEXT.br.tmp" "$TEXT.br"; }
+[ -s "$TEXT.zst" ] || { zstd -q -3 -c "$TEXT" >"$TEXT.zst.tmp" && mv "$TEXT.zst.tmp" "$TEXT.zst"; }
+# One gzip member (curl 7.88 fails with exit 23 on a body of several
+# members, which rawget decodes as gzip(1) does; the tests use 16 members
+# because they are quicker to make): about 7 s of gzip -9, once.
+BOMB=$DATA_DIR/bomb-1GiB-zeros-1member.gz
+if [ ! -s "$BOMB" ]; then
+  head -c $((1024 << 20)) /dev/zero | gzip -9 -n >"$BOMB.tmp"
+  mv "$BOMB.tmp" "$BOMB"
+fi
 # Outputs on tmpfs too, beside the data, in a directory of this run's own.
 WORK=$(mktemp -d /tmp/rawget-bench.XXXXXX)
 OUT=$(mktemp -d /dev/shm/rawget-bench-out.XXXXXX)
@@ -119,13 +153,19 @@ chmod a+rX "$DATA_DIR" "$BIG" "$SMALL"
 mkdir -p "$WORK/www" "$WORK/tmp"
 ln -s "$BIG" "$WORK/www/big.bin"
 ln -s "$SMALL" "$WORK/www/small.bin"
+chmod a+r "$TEXT" "$TEXT.gz" "$TEXT.br" "$TEXT.zst" "$BOMB"
+ln -s "$TEXT" "$WORK/www/text.txt"
+ln -s "$TEXT.gz" "$WORK/www/text.txt.gz"
+ln -s "$TEXT.br" "$WORK/www/text.br"
+ln -s "$TEXT.zst" "$WORK/www/text.zst"
+ln -s "$BOMB" "$WORK/www/bomb.gz"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 ||
   die "openssl could not make a certificate"
 
 start_nginx() {
   local base=$1
-  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2))
+  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2)) CODED=$((base + 3))
   cat >"$WORK/nginx.conf" <<EOF
 daemon on;
 worker_processes 1;
@@ -167,6 +207,17 @@ http {
     ssl_certificate_key $WORK/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
   }
+  # Coded: precompressed files sent as they are, with sendfile: gzip_static
+  # for text.txt (its .gz), Content-Encoding added for .br, .zst, bomb.gz.
+  server {
+    listen 127.0.0.1:$CODED;
+    root $WORK/www;
+    sendfile on;
+    gzip_static on;
+    location ~ \.br\$ { add_header Content-Encoding br; }
+    location ~ \.zst\$ { add_header Content-Encoding zstd; }
+    location = /bomb.gz { add_header Content-Encoding gzip; }
+  }
 }
 EOF
   nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/error.log" 2>>"$WORK/error.log"
@@ -188,6 +239,7 @@ done
 H=http://127.0.0.1:$PLAIN
 C=http://127.0.0.1:$CHUNKED
 S=https://127.0.0.1:$TLS
+Z=http://127.0.0.1:$CODED
 say "nginx (pid $NGINX_PID) on $PLAIN plain, $CHUNKED chunked, $TLS https"
 # The framings the rows claim, checked once.
 head_plain=$(curl -fsS -D - -o /dev/null "$H/small.bin") || die "nginx does not serve the data"
@@ -304,6 +356,25 @@ rss small rawget "$R" "$SMALL" "$RAWGET" -s -o "$R" "$H/small.bin"
 rss small curl "$C_" "$SMALL" curl -s -o "$C_" "$H/small.bin"
 rss small wget "$W" "$SMALL" wget -q -O "$W" "$H/small.bin"
 
+# Rows 5-8 (issue 14): coded bodies decoded to -o, rawget --compressed
+# beside curl --compressed; outputs compared with the text itself.
+head_gz=$(curl -fsS --compressed -D - -o /dev/null "$Z/text.txt") || die "nginx does not serve text.txt"
+grep -qi '^content-encoding: gzip' <<<"$head_gz" || die "gzip_static did not send text.txt.gz"
+for coding in gzip br zstd; do
+  path=/text.txt
+  [ "$coding" = br ] && path=/text.br
+  [ "$coding" = zstd ] && path=/text.zst
+  say "row $coding: ${SIZE_MIB} MiB of text sent $coding-coded, --compressed to -o"
+  bench "$coding" "$TEXT" \
+    rawget "$R" "$RAWGET -s --compressed -o $R $Z$path" \
+    curl "$C_" "curl -s --compressed -o $C_ $Z$path"
+  rss "$coding" rawget "$R" "$TEXT" "$RAWGET" -s --compressed -o "$R" "$Z$path"
+  rss "$coding" curl "$C_" "$TEXT" curl -s --compressed -o "$C_" "$Z$path"
+done
+say "row bomb: 1 GiB of zeros in about 1 MiB of gzip, to /dev/null"
+rss bomb rawget - - "$RAWGET" -s --compressed -o /dev/null "$Z/bomb.gz"
+rss bomb curl - - curl -s --compressed -o /dev/null "$Z/bomb.gz"
+
 # The RSS floor: a process that only loads the binary and its libraries.
 /usr/bin/time -f %M -o "$WORK/floor.rawget.rss" "$RAWGET" --version >/dev/null
 /usr/bin/time -f %M -o "$WORK/floor.curl.rss" curl --version >/dev/null
@@ -354,6 +425,25 @@ size_label="$SIZE_MIB MiB"
     "$SMALL_FETCHES" "$(ms_each "$r")" "$(mib "$rr")" "$(ms_each "$c")" "$(mib "$rc")" \
     "$(ms_each "$w")" "$(mib "$rw")" "start a process $(ms_each "$t")" "$(ratio "$r" "$c")" \
     "at most 1.5 ms each" "$(verdict "$r_ms" 1.5)"
+  coded_file() { case $1 in gzip) echo "$TEXT.gz" ;; br) echo "$TEXT.br" ;; *) echo "$TEXT.zst" ;; esac; }
+  for coding in gzip br zstd; do
+    r=$(get "$coding.rawget.median") c=$(get "$coding.curl.median")
+    rr=$(get "$coding.rawget.rss") rc=$(get "$coding.curl.rss")
+    max=1.0 target="at most curl's time"
+    rss_target=0
+    if [ "$coding" = gzip ]; then
+      max=0.8 target="at most 0.8x curl, RSS at most 0.5x curl's"
+      rss_target=$((rc / 2))
+    fi
+    printf '| %s of text, %s-coded, --compressed to -o | %s, %s MiB | %s, %s MiB | - | %s | %s | %s | %s |\n' \
+      "$size_label" "$coding" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" \
+      "sent $(mib $(($(stat -c %s "$(coded_file "$coding")") / 1024))) MiB" \
+      "$(ratio "$r" "$c")" "$target" "$(verdict "$(ratio "$r" "$c")" "$max" "$rr" "$rss_target")"
+  done
+  rr=$(get bomb.rawget.rss) rc=$(get bomb.curl.rss)
+  printf '| gzip bomb: 1 GiB of zeros in %s MiB, to /dev/null | %s MiB | %s MiB | - | - | - | peak RSS under 16 MiB | %s |\n' \
+    "$(mib $(($(stat -L -c %s "$BOMB") / 1024)))" "$(mib "$rr")" "$(mib "$rc")" \
+    "$(awk -v r="$rr" 'BEGIN { print (r < 16384 ? "PASS" : "MISS") }')"
   echo
   echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
   echo "chunked: nginx's addition filter, chunks of 32-64 KiB."

@@ -19,8 +19,9 @@ use clap::{Args, Parser, Subcommand};
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Exit codes follow curl's: 3 bad URL, 6 resolve, 7 connect, 8 malformed response, \
-                  18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 35 TLS, \
-                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate."
+                  18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 33 range not honoured, 35 TLS, \
+                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate, \
+                  61 bad content encoding, 63 --max-filesize exceeded."
 )]
 pub struct Cli {
     /// A subcommand instead of a fetch.
@@ -43,12 +44,13 @@ pub enum Command {
     Replay(ReplayArgs),
 }
 
-/// Flags of the default command, `rawget [OPTIONS] <URL>`.
-#[derive(Debug, Args, Default)]
+/// Flags of the default command, `rawget [OPTIONS] <URL>...`.
+#[derive(Debug, Args, Default, Clone)]
 pub struct FetchArgs {
-    /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`
+    /// URL to fetch: `host`, `host:port/path?q`, `http://…`, `https://…`;
+    /// several are fetched one after another, each -o/-O paired with one in order
     #[arg(required_unless_present = "generate", value_name = "URL")]
-    pub url: Option<String>,
+    pub urls: Vec<String>,
 
     // ---- the request ----
     /// Add, replace (`Name: value`) or remove (`Name:`) a request header; `Name;` sends it
@@ -128,14 +130,15 @@ pub struct FetchArgs {
     pub referer: Option<String>,
 
     // ---- output ----
-    /// Write the body to FILE (safely: complete or not at all); `-` is stdout
+    /// Write the body to FILE (safely: complete or not at all); `-` is stdout;
+    /// one for each URL, in order
     #[arg(
         short = 'o',
         long = "output",
         value_name = "FILE",
         help_heading = "Output"
     )]
-    pub output: Option<PathBuf>,
+    pub outputs: Vec<PathBuf>,
 
     /// Print the response head on stdout before the body
     #[arg(short = 'i', long = "include", help_heading = "Output")]
@@ -245,6 +248,106 @@ pub struct FetchArgs {
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
 
+    // ---- bodies: codings, size limits ----
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and decode it as it arrives
+    #[arg(long = "compressed", help_heading = "Bodies")]
+    pub compressed: bool,
+
+    /// Ask for a transfer-coded body (TE: gzip) and decode it
+    #[arg(long = "tr-encoding", help_heading = "Bodies")]
+    pub tr_encoding: bool,
+
+    /// Exit 63, writing nothing, when the body is larger than BYTES (suffix k, M or G)
+    #[arg(long = "max-filesize", value_name = "BYTES", help_heading = "Bodies")]
+    pub max_filesize: Option<String>,
+
+    // ---- bodies: ranges and resume ----
+    /// Ask for only these bytes: N-M, N-, -N (the last N), or several joined with commas
+    #[arg(
+        short = 'r',
+        long = "range",
+        value_name = "RANGE",
+        allow_hyphen_values = true,
+        help_heading = "Bodies"
+    )]
+    pub range: Option<String>,
+
+    /// Resume at byte OFFSET, or `-` at the -o FILE's length: a 206 from
+    /// exactly there is appended, anything else is exit 33 with FILE
+    /// untouched. With --keep-partial, an interrupted download keeps what
+    /// arrived, so `-C - --keep-partial` can be run again until complete
+    #[arg(
+        short = 'C',
+        long = "continue-at",
+        value_name = "OFFSET",
+        allow_hyphen_values = true,
+        help_heading = "Bodies"
+    )]
+    pub continue_at: Option<String>,
+
+    // ---- retries ----
+    /// Retry up to N times after a timeout or an HTTP 408, 429, 500, 502, 503 or 504
+    #[arg(
+        long = "retry",
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Retries"
+    )]
+    pub retry: u32,
+
+    /// Wait SECS between retries (default: Retry-After, else 1 s doubling each time)
+    #[arg(long = "retry-delay", value_name = "SECS", help_heading = "Retries")]
+    pub retry_delay: Option<f64>,
+
+    /// Retry only within SECS of the first attempt (0: no bound)
+    #[arg(long = "retry-max-time", value_name = "SECS", help_heading = "Retries")]
+    pub retry_max_time: Option<f64>,
+
+    /// With --retry: retry after any failure
+    #[arg(long = "retry-all-errors", help_heading = "Retries")]
+    pub retry_all_errors: bool,
+
+    /// With --retry: retry when the connection is refused too
+    #[arg(long = "retry-connrefused", help_heading = "Retries")]
+    pub retry_connrefused: bool,
+
+    // ---- naming outputs ----
+    /// Write the body to a file named as the URL's last path segment (one
+    /// -O for each URL without -o)
+    #[arg(
+        short = 'O',
+        long = "remote-name",
+        action = clap::ArgAction::Count,
+        help_heading = "Output names"
+    )]
+    pub remote_name: u8,
+
+    /// -O for every URL
+    #[arg(long = "remote-name-all", help_heading = "Output names")]
+    pub remote_name_all: bool,
+
+    /// With -O: name the file as Content-Disposition says (directories
+    /// stripped), never overwriting an existing file
+    #[arg(
+        short = 'J',
+        long = "remote-header-name",
+        help_heading = "Output names"
+    )]
+    pub remote_header_name: bool,
+
+    /// Put -o and -O files in DIR
+    #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output names")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Create the directories -o, -O and --output-dir need
+    #[arg(long = "create-dirs", help_heading = "Output names")]
+    pub create_dirs: bool,
+
+    // ---- several URLs ----
+    /// With several URLs: stop at the first that fails
+    #[arg(long = "fail-early", help_heading = "Output names")]
+    pub fail_early: bool,
+
     // ---- shell integration ----
     /// Colour heads and -v prefixes: `auto` on a terminal unless NO_COLOR is set, `always`, `never`
     #[arg(
@@ -290,6 +393,30 @@ pub struct FetchArgs {
         help_heading = "Shell"
     )]
     pub generate: Option<GenerateKind>,
+}
+
+impl FetchArgs {
+    /// One set of arguments per URL, in order, each with its own output:
+    /// the `-o` values go to the URLs in order, then each `-O` to the next
+    /// URL without one (`--remote-name-all`: every such URL).
+    pub fn per_url(&self) -> Vec<FetchArgs> {
+        let mut outputs = self.outputs.iter();
+        let mut remote = self.remote_name;
+        self.urls
+            .iter()
+            .map(|url| {
+                let mut one = self.clone();
+                one.urls = vec![url.clone()];
+                one.outputs = outputs.next().cloned().into_iter().collect();
+                one.remote_name = 0;
+                if one.outputs.is_empty() && remote > 0 {
+                    remote -= 1;
+                    one.remote_name = 1;
+                }
+                one
+            })
+            .collect()
+    }
 }
 
 /// `--color WHEN`.
@@ -539,7 +666,7 @@ mod tests {
         .unwrap();
         assert!(cli.command.is_none());
         let f = cli.fetch;
-        assert_eq!(f.url.as_deref(), Some("example.com"));
+        assert_eq!(f.urls, vec!["example.com"]);
         assert_eq!(f.headers, vec!["A: b", "C:"]);
         assert_eq!(f.method.as_deref(), Some("PUT"));
         assert_eq!(f.data, vec!["x=1"]);

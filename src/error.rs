@@ -8,6 +8,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::response::coding::CodingError;
 use crate::response::reader::ReadError;
 
 /// What went wrong, in the contract's terms. Each variant is one exit code.
@@ -35,6 +36,8 @@ pub enum ErrorKind {
     ReadInput,
     /// A time limit ran out (exit 28).
     Timeout,
+    /// The server did not honour a range or a resume (`-r`, `-C`) (exit 33).
+    RangeError,
     /// The TLS handshake failed (exit 35).
     Tls,
     /// More redirects than `--max-redirs` (exit 47).
@@ -45,6 +48,11 @@ pub enum ErrorKind {
     Recv,
     /// The server's certificate could not be verified (exit 60).
     CertVerify,
+    /// The body's content (or transfer) coding cannot be decoded: corrupt,
+    /// cut short, or unknown (exit 61).
+    BadContentEncoding,
+    /// The body is larger than `--max-filesize` (exit 63).
+    FileTooLarge,
 }
 
 impl ErrorKind {
@@ -62,11 +70,14 @@ impl ErrorKind {
             ErrorKind::Write => 23,
             ErrorKind::ReadInput => 26,
             ErrorKind::Timeout => 28,
+            ErrorKind::RangeError => 33,
             ErrorKind::Tls => 35,
             ErrorKind::TooManyRedirects => 47,
             ErrorKind::EmptyReply => 52,
             ErrorKind::Recv => 56,
             ErrorKind::CertVerify => 60,
+            ErrorKind::BadContentEncoding => 61,
+            ErrorKind::FileTooLarge => 63,
         }
     }
 }
@@ -182,6 +193,13 @@ impl From<ReadError> for Error {
     }
 }
 
+impl From<CodingError> for Error {
+    /// A body that cannot be decoded is curl's "bad content encoding".
+    fn from(e: CodingError) -> Error {
+        Error::new(ErrorKind::BadContentEncoding, "cannot decode the body").with_source(e)
+    }
+}
+
 /// Shorthand for results carrying an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -266,11 +284,14 @@ mod tests {
             (ErrorKind::Write, 23),
             (ErrorKind::ReadInput, 26),
             (ErrorKind::Timeout, 28),
+            (ErrorKind::RangeError, 33),
             (ErrorKind::Tls, 35),
             (ErrorKind::TooManyRedirects, 47),
             (ErrorKind::EmptyReply, 52),
             (ErrorKind::Recv, 56),
             (ErrorKind::CertVerify, 60),
+            (ErrorKind::BadContentEncoding, 61),
+            (ErrorKind::FileTooLarge, 63),
         ];
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");

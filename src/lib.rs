@@ -37,11 +37,51 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 generate::run(kind)?
             }
         }
-        None => {
-            let opts = options::Options::from_args(&cli.fetch, &mut std::io::stdin().lock())?;
-            output::diag::set_verbose(opts.report.verbose);
-            fetch::run(&opts)?
-        }
+        None => fetch_all(&cli.fetch)?,
     }
     Ok(())
+}
+
+/// Fetches each URL in turn, each the same safe fetch with its own output.
+/// The exit code is the last failure's; `--fail-early` stops at the first.
+/// A failure that is not the last thing said is printed as it happens.
+fn fetch_all(args: &cli::FetchArgs) -> Result<()> {
+    let all = args.per_url();
+    // `-d @-`: stdin is read once and sent with every URL.
+    let mut stdin = Vec::new();
+    if all.len() > 1 && args.data.iter().chain(&args.data_binary).any(|d| d == "@-") {
+        use std::io::Read;
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut stdin)
+            .map_err(|e| Error::new(ErrorKind::ReadInput, "could not read stdin").with_source(e))?;
+    }
+    let mut failed: Option<Error> = None;
+    let count = all.len();
+    for (i, one) in all.iter().enumerate() {
+        let result = if count > 1 {
+            options::Options::from_args(one, &mut &stdin[..])
+        } else {
+            options::Options::from_args(one, &mut std::io::stdin().lock())
+        }
+        .and_then(|mut opts| {
+            opts.output.append_captures = i > 0;
+            output::diag::set_verbose(opts.report.verbose);
+            fetch::run(&opts)
+        });
+        let Err(e) = result else { continue };
+        let last = i + 1 == count || args.fail_early;
+        if last {
+            return Err(e);
+        }
+        if !e.is_quiet() {
+            output::diag::line(format_args!("rawget: error: {}", error::one_line(&e)));
+        }
+        failed = Some(e);
+    }
+    match failed {
+        // Already printed: only its exit code is left to give.
+        Some(e) => Err(Error::quiet(e.kind())),
+        None => Ok(()),
+    }
 }

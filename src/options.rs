@@ -41,6 +41,253 @@ pub struct Options {
     pub fail: bool,
     /// `--dry-run`: print the request, send nothing.
     pub dry_run: bool,
+    /// What is done with the body's codings and size.
+    pub bodies: BodyPlan,
+    /// `--retry` and its companions.
+    pub retry: RetryPlan,
+}
+
+/// When and how a failed transfer is tried again (`--retry N`, as curl).
+#[derive(Debug, Clone, Default)]
+pub struct RetryPlan {
+    /// Retries after the first attempt.
+    pub count: u32,
+    /// `--retry-delay`: a fixed wait; `None`: Retry-After, else exponential
+    /// backoff from 1 s.
+    pub delay: Option<Duration>,
+    /// `--retry-max-time`: no retry starts later than this after the first
+    /// attempt.
+    pub max_time: Option<Duration>,
+    /// `--retry-all-errors`.
+    pub all_errors: bool,
+    /// `--retry-connrefused`.
+    pub connrefused: bool,
+    /// `-m`: each attempt has the whole of it, as in curl.
+    pub attempt_time: Option<Duration>,
+    /// `-C -`: each attempt resumes from the file's length then.
+    pub resume_from_file: bool,
+}
+
+/// The body's codings and size limit (`--compressed`, `--tr-encoding`,
+/// `--max-filesize`).
+#[derive(Debug, Clone, Default)]
+pub struct BodyPlan {
+    /// Undo the `Content-Encoding` codings (`--compressed`, not `--raw`).
+    pub content: bool,
+    /// Undo the `Transfer-Encoding` codings besides chunked
+    /// (`--tr-encoding`, not `--raw`).
+    pub transfer: bool,
+    /// `--max-filesize`: the most body bytes (decoded) to accept.
+    pub max_filesize: Option<u64>,
+    /// `-r RANGE`: the first byte position asked for (`Some(None)` when
+    /// the range does not start at one: `-N`, or several ranges).
+    pub range: Option<Option<u64>>,
+    /// `-C`: resume at this byte (more than 0): the request asks for the
+    /// bytes from there, and only a 206 that starts there is written
+    /// (appended to `-o FILE`, `src/response/range.rs`).
+    pub resume: Option<u64>,
+}
+
+impl BodyPlan {
+    /// The plan from `args`; the request headers the codings ask with are
+    /// added to `spec` (`Accept-Encoding`; `TE`, which `Connection` must
+    /// name, RFC 9110 section 10.1.4), unless a `-H` names them.
+    fn from_args(
+        args: &FetchArgs,
+        spec: &mut RequestSpec,
+        file: Option<&std::path::Path>,
+    ) -> Result<BodyPlan> {
+        let named = |spec: &RequestSpec, name: &str| {
+            spec.headers
+                .iter()
+                .any(|h| h.name().eq_ignore_ascii_case(name))
+        };
+        let mut asks = Vec::new();
+        if args.compressed && !named(spec, "Accept-Encoding") {
+            asks.push(HeaderEdit::Set(
+                "Accept-Encoding".into(),
+                crate::response::coding::ACCEPT_ENCODING.into(),
+            ));
+        }
+        if args.tr_encoding && !named(spec, "TE") {
+            asks.push(HeaderEdit::Set("TE".into(), "gzip".into()));
+            if !named(spec, "Connection") {
+                asks.push(HeaderEdit::Set("Connection".into(), "TE, close".into()));
+            }
+        }
+        let (range, resume) = ranges(args, file)?;
+        let bytes = match (&args.range, resume) {
+            (Some(r), _) => Some(r.trim().to_owned()),
+            (None, Some(at)) => Some(format!("{at}-")),
+            (None, None) => None,
+        };
+        if let (Some(bytes), false) = (bytes, named(spec, "Range")) {
+            asks.push(HeaderEdit::Set("Range".into(), format!("bytes={bytes}")));
+        }
+        spec.headers.splice(0..0, asks);
+        let max_filesize = args.max_filesize.as_deref().map(size).transpose()?;
+        Ok(BodyPlan {
+            content: args.compressed && !args.raw,
+            transfer: args.tr_encoding && !args.raw,
+            max_filesize,
+            range,
+            resume,
+        })
+    }
+}
+
+impl Options {
+    /// The plan for another attempt (`--retry`): `-m` starts afresh, and
+    /// `-C -` resumes from what the file holds now (a failed attempt may
+    /// have kept some with `--keep-partial`).
+    pub fn next_attempt(&self) -> Options {
+        let mut next = self.clone();
+        next.connect.deadline = self.retry.attempt_time.map(|d| Instant::now() + d);
+        let file = match (&self.output.body, self.retry.resume_from_file) {
+            (Some(file), true) => file,
+            _ => return next,
+        };
+        let at = std::fs::metadata(file)
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0, |m| m.len());
+        next.bodies.resume = (at > 0).then_some(at);
+        let ours = |h: &HeaderEdit| matches!(h, HeaderEdit::Set(n, v) if n == "Range" && v.starts_with("bytes=") && v.ends_with('-'));
+        let user_range = self
+            .spec
+            .headers
+            .iter()
+            .any(|h| h.name().eq_ignore_ascii_case("Range") && !ours(h));
+        if !user_range {
+            next.spec.headers.retain(|h| !ours(h));
+            if at > 0 {
+                next.spec
+                    .headers
+                    .insert(0, HeaderEdit::Set("Range".into(), format!("bytes={at}-")));
+            }
+        }
+        next
+    }
+}
+
+/// Where the body goes: `-o FILE`, or with `-O` the URL's last path
+/// segment (as sent, not decoded, as curl names it), under `--output-dir`
+/// when FILE is relative; `None` is stdout.
+fn body_path(args: &FetchArgs, target: &Target) -> Result<Option<PathBuf>> {
+    let remote = args.remote_name > 0 || args.remote_name_all;
+    if args.remote_header_name && !remote {
+        return Err(Error::new(ErrorKind::Usage, "-J needs -O"));
+    }
+    let name = match (args.outputs.first(), remote) {
+        (Some(p), _) if p.as_os_str() == "-" => return Ok(None),
+        (Some(p), _) => p.clone(),
+        (None, true) => {
+            let path = target.path_and_query.split('?').next().unwrap_or("");
+            let last = path.rsplit('/').next().unwrap_or("");
+            if last.is_empty() || last == "." || last == ".." {
+                return Err(Error::new(
+                    ErrorKind::Write,
+                    format!(
+                        "-O: the URL {} has no file name to save to (use -o FILE)",
+                        target.redacted()
+                    ),
+                ));
+            }
+            PathBuf::from(last)
+        }
+        (None, false) => return Ok(None),
+    };
+    Ok(Some(match &args.output_dir {
+        Some(dir) if name.is_relative() => dir.join(name),
+        _ => name,
+    }))
+}
+
+/// `-r` and `-C`: the range's first position, and the offset to resume
+/// at (`-C -`: the `-o` FILE's length; a FILE that is empty or missing is
+/// a download from the start, with no Range sent).
+fn ranges(
+    args: &FetchArgs,
+    file: Option<&std::path::Path>,
+) -> Result<(Option<Option<u64>>, Option<u64>)> {
+    let usage = |m: String| Error::new(ErrorKind::Usage, m);
+    let range = match &args.range {
+        Some(r) => Some(
+            crate::response::range::check_range_arg(r.trim())
+                .map_err(|why| usage(format!("bad -r \"{}\": {why}", r.escape_debug())))?,
+        ),
+        None => None,
+    };
+    let Some(at) = &args.continue_at else {
+        return Ok((range, None));
+    };
+    if range.is_some() {
+        return Err(usage("-C and -r cannot be used together".into()));
+    }
+    if args.compressed || args.tr_encoding {
+        // The offset counts encoded bytes; the file holds decoded ones.
+        return Err(usage(
+            "-C cannot be used with --compressed or --tr-encoding".into(),
+        ));
+    }
+    let length = match file {
+        Some(path) => match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => Some(m.len()),
+            _ => None,
+        },
+        None => None,
+    };
+    let offset = if at == "-" {
+        if file.is_none() {
+            return Err(usage(
+                "-C - needs -o FILE, whose length it resumes from".into(),
+            ));
+        }
+        length.unwrap_or(0)
+    } else {
+        let n: u64 = at.parse().map_err(|_| {
+            usage(format!(
+                "bad -C \"{}\": expected bytes or -",
+                at.escape_debug()
+            ))
+        })?;
+        // Appending is safe only at the end of what the file holds.
+        if let (Some(path), Some(len)) = (file, length) {
+            if n != len && n > 0 {
+                return Err(usage(format!(
+                    "-C {n}: {} has {len} bytes; -C - resumes from its length",
+                    path.display()
+                )));
+            }
+        }
+        n
+    };
+    Ok((range, (offset > 0).then_some(offset)))
+}
+
+/// A size in bytes as curl reads one: digits, then an optional `k`, `M`
+/// or `G` (powers of 1024, either case).
+fn size(text: &str) -> Result<u64> {
+    let bad = || {
+        Error::new(
+            ErrorKind::Usage,
+            format!(
+                "bad --max-filesize \"{}\": expected bytes, optionally with k, M or G",
+                text.escape_debug()
+            ),
+        )
+    };
+    let (digits, shift) = match text.as_bytes().last().map(u8::to_ascii_lowercase) {
+        Some(b'k') => (&text[..text.len() - 1], 10),
+        Some(b'm') => (&text[..text.len() - 1], 20),
+        Some(b'g') => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
 }
 
 /// Where the body, the heads and the raw bytes go.
@@ -64,6 +311,14 @@ pub struct OutputPlan {
     /// Refuse a binary body: it would go to stdout, a terminal, with no
     /// `-o` at all (`-o -` forces it), as curl refuses it.
     pub refuse_binary: bool,
+    /// `-J`: name the file from Content-Disposition, in this directory
+    /// (`--output-dir`, else the current one); never over an existing file.
+    pub header_name_in: Option<PathBuf>,
+    /// `--create-dirs`: make the body file's directory first.
+    pub create_dirs: bool,
+    /// A URL after the first of a command: `-D` and `--save-raw` are
+    /// appended to, not created afresh.
+    pub append_captures: bool,
 }
 
 /// The reports on stderr (and `--report`).
@@ -108,8 +363,9 @@ impl Options {
     /// Checks `args`; `stdin` is read for `-d @-`.
     pub fn from_args(args: &FetchArgs, stdin: &mut dyn Read) -> Result<Options> {
         let url = args
-            .url
-            .as_deref()
+            .urls
+            .first()
+            .map(String::as_str)
             .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
         let target = Target::parse(url)?;
         let mut headers = inputs::header_args(&args.headers, stdin)?;
@@ -147,7 +403,7 @@ impl Options {
             (None, false, Some(_)) => "POST".to_owned(),
             (None, false, None) => "GET".to_owned(),
         };
-        let spec = RequestSpec {
+        let mut spec = RequestSpec {
             method,
             http10: args.http10,
             user_agent: args.user_agent.clone().unwrap_or_else(default_user_agent),
@@ -155,6 +411,23 @@ impl Options {
             body,
         };
 
+        let body_path = body_path(args, &target)?;
+        let bodies = BodyPlan::from_args(args, &mut spec, body_path.as_deref())?;
+        let retry = RetryPlan {
+            count: args.retry,
+            delay: args
+                .retry_delay
+                .map(|d| {
+                    Duration::try_from_secs_f64(d)
+                        .map_err(|_| Error::new(ErrorKind::Usage, format!("bad --retry-delay {d}")))
+                })
+                .transpose()?,
+            max_time: seconds("--retry-max-time", args.retry_max_time)?,
+            all_errors: args.retry_all_errors,
+            connrefused: args.retry_connrefused,
+            attempt_time: seconds("-m/--max-time", args.max_time)?,
+            resume_from_file: args.continue_at.as_deref() == Some("-"),
+        };
         let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);
         let connect = ConnectOptions {
             resolve: args
@@ -167,7 +440,6 @@ impl Options {
             insecure: args.insecure,
             cacert: args.cacert.clone(),
         };
-        let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
         if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -193,13 +465,20 @@ impl Options {
                 && !args.verbose
                 && !args.head
                 && std::io::stderr().is_terminal(),
-            refuse_binary: args.output.is_none() && std::io::stdout().is_terminal(),
+            refuse_binary: args.outputs.is_empty() && std::io::stdout().is_terminal(),
             body: body_path,
             heads,
             no_body: args.head,
             raw: args.raw,
             save_raw: args.save_raw.clone(),
             keep_partial: args.keep_partial,
+            header_name_in: args.remote_header_name.then(|| {
+                args.output_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("."))
+            }),
+            create_dirs: args.create_dirs,
+            append_captures: false,
         };
         let report = ReportPlan {
             silent: args.silent,
@@ -239,6 +518,8 @@ impl Options {
             follow: args.location.then_some(args.max_redirs),
             fail: args.fail,
             dry_run: args.dry_run,
+            bodies,
+            retry,
         })
     }
 }
@@ -409,6 +690,78 @@ mod tests {
             opts(&["--resolve", "bad", "h"]).unwrap_err().kind(),
             ErrorKind::Usage
         );
+    }
+
+    #[test]
+    fn max_filesize_sizes() {
+        let max = |a: &str| {
+            let flag = format!("--max-filesize={a}");
+            opts(&[&flag, "h"]).map(|o| o.bodies.max_filesize)
+        };
+        assert_eq!(max("100").unwrap(), Some(100));
+        assert_eq!(max("2k").unwrap(), Some(2048));
+        assert_eq!(max("3M").unwrap(), Some(3 << 20));
+        assert_eq!(max("1g").unwrap(), Some(1 << 30));
+        for bad in ["", "k", "-1", "1.5M", "1T", "99999999999999999999G"] {
+            assert_eq!(max(bad).unwrap_err().kind(), ErrorKind::Usage, "{bad}");
+        }
+    }
+
+    #[test]
+    fn codings_ask_unless_a_header_says_otherwise() {
+        let o = opts(&["--compressed", "--tr-encoding", "h"]).unwrap();
+        assert_eq!(
+            o.spec.headers,
+            vec![
+                HeaderEdit::Set("Accept-Encoding".into(), "gzip, deflate, br, zstd".into()),
+                HeaderEdit::Set("TE".into(), "gzip".into()),
+                HeaderEdit::Set("Connection".into(), "TE, close".into()),
+            ]
+        );
+        assert!(o.bodies.content && o.bodies.transfer);
+        let o = opts(&["--compressed", "-H", "Accept-Encoding: br", "--raw", "h"]).unwrap();
+        assert_eq!(o.spec.headers.len(), 1);
+        assert!(!o.bodies.content, "--raw keeps the encoded bytes");
+    }
+
+    #[test]
+    fn range_and_resume_ask_for_bytes() {
+        let o = opts(&["-r", "10-19", "h"]).unwrap();
+        assert_eq!(o.bodies.range, Some(Some(10)));
+        assert_eq!(
+            o.spec.headers,
+            vec![HeaderEdit::Set("Range".into(), "bytes=10-19".into())]
+        );
+        let o = opts(&["-C", "100", "h"]).unwrap();
+        assert_eq!(o.bodies.resume, Some(100));
+        assert_eq!(
+            o.spec.headers,
+            vec![HeaderEdit::Set("Range".into(), "bytes=100-".into())]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("part");
+        let f = f.to_str().unwrap();
+        assert_eq!(
+            opts(&["-C", "-", "-o", f, "h"]).unwrap().bodies.resume,
+            None
+        );
+        std::fs::write(f, b"12345").unwrap();
+        let o = opts(&["-C", "-", "-o", f, "h"]).unwrap();
+        assert_eq!(o.bodies.resume, Some(5));
+        assert_eq!(
+            opts(&["-C", "5", "-o", f, "h"]).unwrap().bodies.resume,
+            Some(5)
+        );
+        for bad in [
+            &["-C", "4", "-o", f, "h"][..],
+            &["-C", "-", "h"],
+            &["-C", "x", "h"],
+            &["-C", "1", "-r", "1-2", "h"],
+            &["-C", "1", "--compressed", "h"],
+            &["-r", "2-1", "h"],
+        ] {
+            assert_eq!(opts(bad).unwrap_err().kind(), ErrorKind::Usage, "{bad:?}");
+        }
     }
 
     #[test]

@@ -70,11 +70,15 @@ pub fn one_line(err: &clap::Error) -> String {
 /// otherwise resolve a host called "echo-server" (exit 6 after a DNS
 /// lookup). A host of that name is still reachable as `http://replay/`.
 pub fn check(cli: &Cli) -> Result<(), String> {
-    let url = match (&cli.command, &cli.fetch.url) {
-        (None, Some(url)) => url,
-        _ => return Ok(()),
-    };
-    match SUBCOMMANDS.iter().find(|s| **s == url.as_str()) {
+    if cli.command.is_some() {
+        return Ok(());
+    }
+    let named = cli
+        .fetch
+        .urls
+        .iter()
+        .find_map(|url| SUBCOMMANDS.iter().find(|s| **s == url.as_str()));
+    match named {
         Some(sub) => Err(format!(
             "'{sub}' is a subcommand, and its flags go after it: `rawget {sub} [OPTIONS]`; \
              for a host of that name write http://{sub}/"
@@ -83,11 +87,10 @@ pub fn check(cli: &Cli) -> Result<(), String> {
     }
 }
 
-/// Two URLs. rawget fetches one URL per run for now.
+/// A word clap took for a misplaced subcommand (several URLs are legal).
 fn second_url(extra: &str) -> String {
     format!(
-        "one URL at a time: '{extra}' is a second URL (or a misplaced subcommand); \
-         run rawget once for each URL, and put a subcommand first"
+        "'{extra}' is not an option or a URL here: a subcommand goes first (`rawget {extra} ...`)"
     )
 }
 
@@ -143,7 +146,7 @@ mod tests {
 
     #[test]
     fn each_clap_kind_becomes_one_line_naming_the_flag() {
-        let cases: [(&[&str], &str); 7] = [
+        let cases: [(&[&str], &str); 6] = [
             (&["--nope", "x"], "unknown option --nope;"),
             (&["--max-redir", "3", "x"], "(did you mean --max-redirs?)"),
             (&["x", "-o"], "--output needs a value"),
@@ -152,7 +155,6 @@ mod tests {
                 &["--generate", "nope"],
                 "possible values: man, complete-bash",
             ),
-            (&["a", "b"], "one URL at a time: 'b' is a second URL"),
             (&[], "no URL given"),
         ];
         for (args, want) in cases {
@@ -170,5 +172,10 @@ mod tests {
             .contains("rawget echo-server [OPTIONS]"));
         let cli = Cli::try_parse_from(["rawget", "-v", "http://replay/"]).unwrap();
         assert!(check(&cli).is_ok());
+        // Several URLs are legal; a subcommand name among them is not.
+        let cli = Cli::try_parse_from(["rawget", "a", "b"]).unwrap();
+        assert!(check(&cli).is_ok());
+        let cli = Cli::try_parse_from(["rawget", "-s", "a", "replay"]).unwrap();
+        assert!(check(&cli).is_err());
     }
 }

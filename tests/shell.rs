@@ -137,22 +137,6 @@ fn usage_errors_are_one_line_naming_the_flag() {
 }
 
 #[test]
-fn two_urls_get_a_sentence_saying_what_to_do() {
-    let server = serve(Plan::new(fixture("ok.http"))).expect_unused();
-    let url = server.url("/");
-    for args in [
-        &[url.as_str(), url.as_str()][..],
-        &["-v", url.as_str(), "b"],
-    ] {
-        let run = rawget(args);
-        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
-        let line = run.error_line();
-        assert!(line.contains("one URL at a time"), "{line}");
-        assert!(line.contains("run rawget once for each URL"), "{line}");
-    }
-}
-
-#[test]
 fn a_subcommand_after_a_fetch_flag_is_not_taken_for_a_host() {
     for sub in ["echo-server", "echo-client", "replay"] {
         let run = rawget(&["-v", sub]);

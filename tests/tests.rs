@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bodies;
 mod colour;
 mod debugging;
 mod echo;

@@ -46,6 +46,7 @@ impl Fetch<'_> {
             return Ok(outcome);
         }
         self.receive_body(&mut conn, &mut reader)?;
+        self.end_decoding()?;
         self.finish(&mut conn, &mut reader, &head, spec)?;
         conn.close();
         Ok(Outcome::Done)
@@ -156,6 +157,7 @@ impl Fetch<'_> {
                 }));
             }
         }
+        self.check_transient(head)?;
         if self.opts.fail && head.status >= 400 {
             return Err(Error::new(
                 ErrorKind::HttpFail,
@@ -166,8 +168,16 @@ impl Fetch<'_> {
                 ),
             ));
         }
+        if let Some(outcome) = self.check_range(head)? {
+            return Ok(Some(outcome));
+        }
         self.close_delimited = framing == Framing::Close;
-        self.sink.start(promised);
+        self.check_promised(promised)?;
+        self.name_from_header(head)?;
+        self.begin_decoding(head, framing)?;
+        // The progress bar counts decoded bytes, which Content-Length does not.
+        self.sink
+            .start(promised.filter(|_| self.decoding.is_none()));
         Ok(None)
     }
 
@@ -179,7 +189,7 @@ impl Fetch<'_> {
             self.note(reader.take_findings())?;
             let step = step?;
             if step.event == Event::Body {
-                self.sink.write_ranges(conn.input(), &self.ranges)?;
+                self.write_body(conn.input())?;
             }
             self.trace.body_received(&conn.input()[..step.consumed]);
             conn.consume(step.consumed);
@@ -285,6 +295,7 @@ impl Fetch<'_> {
             && self.raw.is_none()
             && !self.trace.wants_bytes()
             && self.sink.may_splice()
+            && self.decoding.is_none()
             && conn.is_drained();
         let (Some(socket), true) = (conn.stream.tcp_fd(), plain) else {
             return Ok(None);

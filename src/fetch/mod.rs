@@ -15,7 +15,11 @@
 //! a complete fetch whose `--report` cannot be written is exit 23.
 
 mod conn;
+mod decode;
 mod exchange;
+mod naming;
+mod ranges;
+mod retry;
 mod write_out;
 
 use std::ops::Range;
@@ -41,10 +45,21 @@ pub fn run(opts: &Options) -> Result<()> {
         // The same bytes the fetch would send, from the same function.
         return StdStream::stdout().write_all(&request::build(&opts.target, &opts.spec));
     }
+    retry::run(opts)
+}
+
+/// One attempt at the whole fetch (`--retry` makes several): its outcome,
+/// and whether it ended on a status worth retrying.
+fn attempt(opts: &Options, retry_left: bool) -> (Result<()>, Option<retry::Transient>) {
     // Open every output before connecting: a bad -o fails at once.
-    let mut fetch = Fetch::open(opts)?;
+    let mut fetch = match Fetch::open(opts) {
+        Ok(fetch) => fetch,
+        Err(e) => return (Err(e), None),
+    };
+    fetch.retry_left = retry_left;
     let result = fetch.follow();
-    fetch.settle(result)
+    let transient = fetch.transient.take();
+    (fetch.settle(result), transient)
 }
 
 /// Writes `report` as JSON to `path` (`-` is stdout).
@@ -81,6 +96,14 @@ struct Fetch<'a> {
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
     #[cfg(target_os = "linux")]
     pipe: Option<std::io::Result<crate::transport::splice::Pipe>>,
+    /// The body's decoders, when its codings are undone (`decode.rs`).
+    decoding: Option<crate::response::coding::Decoding>,
+    /// Their output buffer, allocated with the first decoder.
+    decoded: Vec<u8>,
+    /// `--retry` has an attempt left after this one.
+    retry_left: bool,
+    /// This attempt ended on a status worth retrying (`retry.rs`).
+    transient: Option<retry::Transient>,
 }
 
 /// What one exchange ended with.
@@ -95,15 +118,26 @@ impl<'a> Fetch<'a> {
     /// Opens the body's destination, the `-D` and `--save-raw` files.
     fn open(opts: &'a Options) -> Result<Fetch<'a>> {
         let out = &opts.output;
-        let body = BodyOut::open(out.body.as_deref(), out.keep_partial)?;
+        naming::create_dirs(opts)?;
+        let body = match (out.body.as_deref(), opts.bodies.resume) {
+            (Some(path), Some(at)) => BodyOut::append(path, at, out.keep_partial)?,
+            (path, _) => BodyOut::open(path, out.keep_partial)?,
+        };
         Ok(Fetch {
             opts,
-            sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary),
-            heads: HeadOut::open(&out.heads)?,
+            sink: BodySink::new(body, Progress::new(out.progress), out.refuse_binary)
+                .limit(opts.bodies.max_filesize),
+            heads: match out.append_captures {
+                true => HeadOut::open_append(&out.heads)?,
+                false => HeadOut::open(&out.heads)?,
+            },
             raw: out
                 .save_raw
                 .as_deref()
-                .map(RawCapture::create)
+                .map(match out.append_captures {
+                    true => RawCapture::append,
+                    false => RawCapture::create,
+                })
                 .transpose()?,
             trace: Trace::new(opts.report.verbose, opts.report.timing)
                 .with_colour(opts.report.colour)
@@ -122,6 +156,10 @@ impl<'a> Fetch<'a> {
             close_delimited: false,
             #[cfg(target_os = "linux")]
             pipe: None,
+            decoding: None,
+            decoded: Vec::new(),
+            retry_left: false,
+            transient: None,
         })
     }
 

@@ -60,6 +60,14 @@ pub struct Hop {
     pub promised: Option<u64>,
     /// Body bytes received (decoded).
     pub body_bytes: u64,
+    /// The codings undone (`--compressed`, `--tr-encoding`), in header
+    /// order: `gzip` or `br, gzip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coding: Option<String>,
+    /// With `coding`: the body bytes as they came (framing removed),
+    /// before decoding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_bytes: Option<u64>,
     /// Departures from RFC 9112/9110 seen in this response.
     pub findings: Vec<FindingJson>,
     /// Chunks seen (chunked bodies).
@@ -253,12 +261,27 @@ impl Report {
             if let Some(n) = hop.chunks {
                 out.push_str(&format!("{prefix}{n} chunks\n"));
             }
+            if let (Some(c), Some(wire)) = (&hop.coding, hop.wire_bytes) {
+                out.push_str(&format!(
+                    "{prefix}coding: {c}: {wire} bytes on the wire, {} decoded\n",
+                    hop.body_bytes
+                ));
+            }
         }
         out.push_str(&format!("explain: verdict: {}", self.completeness));
         if let Some(hop) = self.hops.last() {
-            match hop.promised {
-                Some(n) => out.push_str(&format!(", {} of {n} body bytes", hop.body_bytes)),
-                None => out.push_str(&format!(", {} body bytes", hop.body_bytes)),
+            match (hop.wire_bytes, hop.promised) {
+                // Content-Length counts the encoded bytes.
+                (Some(wire), Some(n)) => out.push_str(&format!(
+                    ", {} body bytes decoded from {wire} of {n}",
+                    hop.body_bytes
+                )),
+                (Some(wire), None) => out.push_str(&format!(
+                    ", {} body bytes decoded from {wire}",
+                    hop.body_bytes
+                )),
+                (None, Some(n)) => out.push_str(&format!(", {} of {n} body bytes", hop.body_bytes)),
+                (None, None) => out.push_str(&format!(", {} body bytes", hop.body_bytes)),
             }
         }
         out.push('\n');

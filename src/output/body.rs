@@ -46,6 +46,11 @@ impl BodyOut {
         }
     }
 
+    /// `-C`: appends to FILE after its `at` bytes ([`FileOut::append`]).
+    pub fn append(path: &Path, at: u64, keep_partial: bool) -> Result<BodyOut> {
+        FileOut::append(path, at, keep_partial).map(BodyOut::File)
+    }
+
     /// The descriptor body bytes go to (for splice); -1 for a stdout that
     /// was closed at exec, so that splice fails with EBADF as a write does.
     pub fn raw_fd(&self) -> std::os::fd::RawFd {

@@ -9,7 +9,9 @@
 //! beside FILE. What is not a regular file is written in place, never renamed
 //! over: devices, FIFOs and sockets (`-o /dev/null`, `-o /dev/full`), and
 //! the `/proc/self/fd/N` links behind `/dev/stdout` and `/dev/fd/N`, which
-//! name an open file rather than a path.
+//! name an open file rather than a path. A resume (`-C`) appends to FILE
+//! in place ([`FileOut::append`]), cut back to its old length on failure
+//! or a signal (with `--keep-partial`, what was appended is kept).
 
 use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
@@ -37,9 +39,70 @@ pub struct FileOut {
     finish: Finish,
     keep_partial: bool,
     pub(super) written: u64,
+    /// `-C`: FILE is appended to in place, and held this many bytes before.
+    append_from: Option<u64>,
 }
 
 impl FileOut {
+    /// `-C`: opens FILE to append a resumed body after its `at` bytes.
+    ///
+    /// Resuming is the one case where FILE is written in place: its bytes
+    /// are the start of the body, so there is nothing to replace. It is
+    /// still safe: the fetch appends only a 206 that starts exactly at
+    /// `at`; a failure part-way, or SIGINT/SIGTERM/SIGHUP, cuts FILE back
+    /// to its `at` bytes (with `--keep-partial` it keeps what arrived, a
+    /// longer prefix that `-C -` resumes from).
+    pub fn append(path: &Path, at: u64, keep_partial: bool) -> Result<FileOut> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| create_error(path, e))?;
+        let len = file.metadata().map_err(|e| create_error(path, e))?.len();
+        if len != at {
+            return Err(Error::new(
+                ErrorKind::Write,
+                format!(
+                    "{} changed: it has {len} bytes, not the {at} to resume after",
+                    path.display()
+                ),
+            ));
+        }
+        {
+            use std::os::fd::AsRawFd;
+            signals::arm_append(file.as_raw_fd(), at, path, keep_partial);
+        }
+        Ok(FileOut {
+            file,
+            path: path.to_owned(),
+            target: path.to_owned(),
+            temp: None,
+            finish: Finish::Rename,
+            keep_partial,
+            written: 0,
+            append_from: Some(at),
+        })
+    }
+
+    /// A resumed body did not complete: FILE goes back to its old length,
+    /// unless `--keep-partial` keeps what arrived. Returns the note.
+    fn abort_append(&mut self, at: u64) -> Option<String> {
+        signals::disarm();
+        if self.keep_partial {
+            return Some(format!(
+                "kept the partial body in {} ({} bytes appended to its {at})",
+                self.path.display(),
+                self.written
+            ));
+        }
+        match self.file.set_len(at) {
+            Ok(()) => None,
+            Err(e) => Some(format!(
+                "warning: could not cut {} back to its {at} bytes: {}",
+                self.path.display(),
+                one_line(&e)
+            )),
+        }
+    }
     /// Creates the temporary file beside `path` (or opens a device).
     pub fn create(path: &Path, keep_partial: bool) -> Result<FileOut> {
         let (target, existing) = match resolve(path)? {
@@ -101,6 +164,7 @@ impl FileOut {
             finish,
             keep_partial,
             written: 0,
+            append_from: None,
         })
     }
 
@@ -136,6 +200,7 @@ impl FileOut {
             finish: Finish::Rename,
             keep_partial,
             written: 0,
+            append_from: None,
         })
     }
 
@@ -154,6 +219,10 @@ impl FileOut {
     }
 
     pub(super) fn commit(mut self) -> Result<()> {
+        if self.append_from.take().is_some() {
+            // Complete: a signal from now on leaves FILE whole.
+            signals::disarm();
+        }
         // No fsync: like curl and wget, rawget leaves durability to the
         // system; a full disk already fails the write itself (exit 23).
         let Some(temp) = self.temp.take() else {
@@ -167,6 +236,9 @@ impl FileOut {
     }
 
     pub(super) fn abort(mut self) -> Option<String> {
+        if let Some(at) = self.append_from.take() {
+            return self.abort_append(at);
+        }
         let temp = self.temp.take()?;
         let note = if self.keep_partial {
             Some(match self.make_final(&temp) {
@@ -223,6 +295,9 @@ fn refused(e: &io::Error) -> bool {
 
 impl Drop for FileOut {
     fn drop(&mut self) {
+        if let Some(at) = self.append_from.take() {
+            let _ = self.abort_append(at);
+        }
         // Neither committed nor aborted (an early return): leave nothing behind.
         if let Some(temp) = self.temp.take() {
             let _ = fs::remove_file(temp);

@@ -83,15 +83,31 @@ impl HeadRouting {
 impl HeadOut {
     /// Opens what the routing names (the `-D` file).
     pub fn open(routing: &HeadRouting) -> Result<HeadOut> {
+        HeadOut::open_with(routing, false)
+    }
+
+    /// The same, appending to the `-D` file: the URLs after the first of
+    /// a command add their heads to it.
+    pub fn open_append(routing: &HeadRouting) -> Result<HeadOut> {
+        HeadOut::open_with(routing, true)
+    }
+
+    fn open_with(routing: &HeadRouting, append: bool) -> Result<HeadOut> {
         let dump = match &routing.dump {
             Some(p) => Some((
-                File::create(p).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Write,
-                        format!("could not create {}", p.display()),
-                    )
-                    .with_source(e)
-                })?,
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .append(append)
+                    .truncate(!append)
+                    .open(p)
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::Write,
+                            format!("could not create {}", p.display()),
+                        )
+                        .with_source(e)
+                    })?,
                 p.clone(),
             )),
             None => None,

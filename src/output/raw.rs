@@ -16,13 +16,28 @@ pub struct RawCapture {
 impl RawCapture {
     /// Creates (truncates) FILE.
     pub fn create(path: &Path) -> Result<RawCapture> {
-        let file = File::create(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Write,
-                format!("could not create {}", path.display()),
-            )
-            .with_source(e)
-        })?;
+        RawCapture::open(path, false)
+    }
+
+    /// Appends to FILE: the URLs after the first of a command add to it.
+    pub fn append(path: &Path) -> Result<RawCapture> {
+        RawCapture::open(path, true)
+    }
+
+    fn open(path: &Path, append: bool) -> Result<RawCapture> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Write,
+                    format!("could not create {}", path.display()),
+                )
+                .with_source(e)
+            })?;
         Ok(RawCapture {
             file,
             path: path.to_owned(),

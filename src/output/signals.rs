@@ -7,8 +7,8 @@
 //! A signal the user ignored (`nohup`) is left ignored.
 //!
 //! The handler may only call async-signal-safe functions (POSIX.1-2017
-//! 2.4.3): open, read, write, close, rename, unlink, stat, nanosleep,
-//! sigaction and raise are on the list; malloc and formatting are not, so
+//! 2.4.3): open, read, write, close, rename, unlink, stat, fstat,
+//! ftruncate, nanosleep, sigaction and raise are on the list; malloc and formatting are not, so
 //! everything it needs is prepared when the file is armed, and never freed
 //! (a handler on another thread may still be reading it).
 
@@ -28,6 +28,11 @@ pub(super) enum OnSignal {
     /// Copy it over FILE, then remove it (`--keep-partial` through
     /// `$TMPDIR`; also a copy over FILE already under way).
     Copy = 2,
+    /// A resume (`-C`) appends to FILE itself: cut it back to the length
+    /// it had (ftruncate on the armed descriptor).
+    Cut = 3,
+    /// A resume with `--keep-partial`: keep what was appended, say so.
+    KeepAppended = 4,
 }
 
 /// Everything the handler needs, as C strings made in advance.
@@ -37,6 +42,9 @@ struct Armed {
     /// `rawget: kept the partial body in FILE (`, the count and ` bytes)`
     /// follow.
     note: Vec<u8>,
+    /// A resume: FILE's descriptor and the length it had (-1 otherwise).
+    fd: libc::c_int,
+    len: libc::off_t,
 }
 
 /// The armed temporary file, or null. Leaked on purpose: see the module doc.
@@ -59,7 +67,39 @@ pub(super) fn arm(temp: &Path, target: &Path, shown: &Path, action: OnSignal) {
     let mut note = b"rawget: kept the partial body in ".to_vec();
     note.extend_from_slice(shown.as_os_str().as_bytes());
     note.extend_from_slice(b" (");
-    let armed = Box::into_raw(Box::new(Armed { temp, target, note }));
+    let armed = Box::into_raw(Box::new(Armed {
+        temp,
+        target,
+        note,
+        fd: -1,
+        len: 0,
+    }));
+    ACTION.store(action as u8, Ordering::SeqCst);
+    ARMED.store(armed, Ordering::SeqCst);
+    install();
+}
+
+/// Arms a resume: FILE (open as `fd`) had `len` bytes before the body was
+/// appended; a signal cuts it back to them, or with `keep_partial` keeps
+/// what was appended and says so.
+pub(super) fn arm_append(fd: libc::c_int, len: u64, shown: &Path, keep_partial: bool) {
+    let Ok(len) = libc::off_t::try_from(len) else {
+        return;
+    };
+    let mut note = b"rawget: kept the partial body in ".to_vec();
+    note.extend_from_slice(shown.as_os_str().as_bytes());
+    note.extend_from_slice(b" (");
+    let armed = Box::into_raw(Box::new(Armed {
+        temp: CString::default(),
+        target: CString::default(),
+        note,
+        fd,
+        len,
+    }));
+    let action = match keep_partial {
+        true => OnSignal::KeepAppended,
+        false => OnSignal::Cut,
+    };
     ACTION.store(action as u8, Ordering::SeqCst);
     ARMED.store(armed, Ordering::SeqCst);
     install();
@@ -116,6 +156,23 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Only from the signal handler (or with the same care): it makes
 /// async-signal-safe calls only.
 unsafe fn clean_up(armed: &Armed, action: u8) {
+    // A resume: FILE is the armed descriptor, and there is no temporary
+    // file to touch.
+    if action == OnSignal::Cut as u8 {
+        libc::ftruncate(armed.fd, armed.len);
+        return;
+    }
+    if action == OnSignal::KeepAppended as u8 {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(armed.fd, &mut st) == 0 {
+            let appended = (st.st_size - armed.len).max(0) as u64;
+            write_all(&armed.note);
+            let mut digits = [0u8; 20];
+            write_all(decimal(appended, &mut digits));
+            write_all(b" bytes appended)\n");
+        }
+        return;
+    }
     let kept = if action == OnSignal::Rename as u8 {
         if libc::rename(armed.temp.as_ptr(), armed.target.as_ptr()) == 0 {
             let mut st: libc::stat = std::mem::zeroed();

@@ -16,6 +16,10 @@ pub struct BodySink {
     progress: Progress,
     /// Still to check that the body is not binary bound for a terminal.
     guard: bool,
+    /// `--max-filesize`: the most bytes one body may have.
+    limit: Option<u64>,
+    /// [`BodySink::bytes`] when the current body began.
+    body_start: u64,
 }
 
 impl BodySink {
@@ -27,7 +31,44 @@ impl BodySink {
             out,
             bytes: 0,
             progress,
+            limit: None,
+            body_start: 0,
         }
+    }
+
+    /// `--max-filesize`: a body may have at most `limit` bytes; a piece
+    /// that would pass it is not written (exit 63).
+    pub fn limit(mut self, limit: Option<u64>) -> BodySink {
+        self.limit = limit;
+        self
+    }
+
+    /// Fails with exit 63 when `more` bytes would take the body past the
+    /// limit, before they are written.
+    fn check_limit(&self, more: u64) -> Result<()> {
+        let Some(max) = self.limit else {
+            return Ok(());
+        };
+        let total = self.bytes - self.body_start + more;
+        if total > max {
+            return Err(Error::new(
+                ErrorKind::FileTooLarge,
+                format!("the body passed --max-filesize ({max} bytes)"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes body bytes held in a buffer of their own (decoded ones).
+    pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.check_limit(data.len() as u64)?;
+        self.refuse_binary(data)?;
+        self.out.write_all(data)?;
+        self.count(data.len() as u64);
+        Ok(())
     }
 
     /// Body bytes written so far, over every hop.
@@ -37,13 +78,14 @@ impl BodySink {
 
     /// A new body of `total` bytes (when known) begins: for the progress bar.
     pub fn start(&mut self, total: Option<u64>) {
+        self.body_start = self.bytes;
         self.progress.start(total);
     }
 
     /// Whether every byte may bypass user space (splice): nothing is left
-    /// to look at in the body.
+    /// to look at in the body, and no limit to hold it to.
     pub fn may_splice(&self) -> bool {
-        !self.guard
+        !self.guard && self.limit.is_none()
     }
 
     /// The writer, for what goes the same way as the body without being
@@ -54,6 +96,7 @@ impl BodySink {
 
     /// Writes the pieces `ranges` of `buf` with vectored writes.
     pub fn write_ranges(&mut self, buf: &[u8], ranges: &[Range<usize>]) -> Result<()> {
+        self.check_limit(ranges.iter().map(|r| r.len() as u64).sum())?;
         if let Some(first) = ranges.first() {
             self.refuse_binary(&buf[first.clone()])?;
         }
