@@ -114,6 +114,16 @@ pub struct FetchArgs {
     #[arg(long = "data-urlencode", value_name = "DATA", help_heading = "Request")]
     pub data_urlencode: Vec<String>,
 
+    /// PUT FILE (unless -X), streamed with its Content-Length; `-` sends stdin chunked.
+    /// A URL ending in `/` gets the file's name
+    #[arg(
+        short = 'T',
+        long = "upload-file",
+        value_name = "FILE",
+        help_heading = "Request"
+    )]
+    pub upload_file: Option<PathBuf>,
+
     /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
     #[arg(short = 'G', long = "get", help_heading = "Request")]
     pub get: bool,

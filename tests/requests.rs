@@ -46,7 +46,7 @@ fn normalise(request: &str, addr: std::net::SocketAddr) -> String {
 
 /// rawget and curl send the same bytes for `args`; returns them.
 #[track_caller]
-fn same_as_curl(dir: &Path, args: &[&str], input: &[u8]) -> String {
+pub(crate) fn same_as_curl(dir: &Path, args: &[&str], input: &[u8]) -> String {
     assert!(
         Path::new(CURL).exists(),
         "this test compares with curl: install it (apt-get install curl)"

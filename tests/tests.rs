@@ -16,3 +16,4 @@ mod requests;
 mod response_defects;
 mod tls;
 mod transport_defects;
+mod uploads;

@@ -16,6 +16,7 @@
 
 mod conn;
 mod exchange;
+mod upload;
 
 use std::ops::Range;
 
@@ -36,8 +37,16 @@ pub use conn::BUF_SIZE;
 /// Runs the fetch the options describe.
 pub fn run(opts: &Options) -> Result<()> {
     if opts.dry_run {
-        // The same bytes the fetch would send, from the same function.
-        return StdStream::stdout().write_all(&request::build(&opts.target, &opts.spec));
+        // The same bytes the fetch would send, from the same functions.
+        let mut out = StdStream::stdout();
+        out.write_all(&request::build_head(&opts.target, &opts.spec))?;
+        return match upload::write_body(&opts.spec, &mut out) {
+            Ok(_) => Ok(()),
+            Err(upload::Failure::Read(e)) => Err(e),
+            Err(upload::Failure::Write(e)) => {
+                Err(Error::new(ErrorKind::Write, "could not write to stdout").with_source(e))
+            }
+        };
     }
     // Open every output before connecting: a bad -o fails at once.
     let mut fetch = Fetch::open(opts)?;
