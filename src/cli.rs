@@ -124,6 +124,24 @@ pub struct FetchArgs {
     )]
     pub upload_file: Option<PathBuf>,
 
+    /// POST multipart/form-data: `name=value`, `name=@FILE` (a file part, streamed),
+    /// `name=<FILE` (its contents as the value), with `;type=` and `;filename=`
+    #[arg(
+        short = 'F',
+        long = "form",
+        value_name = "NAME=CONTENT",
+        help_heading = "Request"
+    )]
+    pub form: Vec<String>,
+
+    /// Like -F, the value taken literally (no @, < or ; meaning)
+    #[arg(
+        long = "form-string",
+        value_name = "NAME=STRING",
+        help_heading = "Request"
+    )]
+    pub form_string: Vec<String>,
+
     /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
     #[arg(short = 'G', long = "get", help_heading = "Request")]
     pub get: bool,

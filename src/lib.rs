@@ -10,6 +10,7 @@ pub mod cli;
 pub mod echo;
 pub mod error;
 pub mod fetch;
+pub mod form;
 pub mod inputs;
 pub mod observe;
 pub mod options;

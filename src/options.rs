@@ -14,7 +14,7 @@ use crate::cli::FetchArgs;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs;
 use crate::output::{HeadFlags, HeadRouting};
-use crate::request::{default_user_agent, HeaderEdit, RequestSpec, Upload};
+use crate::request::{default_user_agent, HeaderEdit, Multipart, RequestSpec, Upload};
 use crate::target::Target;
 use crate::transport::{ConnectOptions, ResolveOverride};
 
@@ -105,6 +105,16 @@ impl Options {
             }
         }
         let upload = upload_arg(args.upload_file.as_deref())?;
+        let multipart = Multipart::from_args(&args.form, &args.form_string, stdin)?;
+        if multipart.is_some() && (body.is_some() || upload.is_some()) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "-F cannot be combined with -d, --data-*, --json or -T",
+            ));
+        }
+        if args.head && multipart.is_some() && args.method.is_none() {
+            return Err(Error::new(ErrorKind::Usage, "-I (HEAD) cannot send -F"));
+        }
         if let Some(u) = &upload {
             if body.is_some() {
                 return Err(Error::new(
@@ -142,6 +152,7 @@ impl Options {
             }
             (None, true, _) => "HEAD".to_owned(),
             (None, false, _) if upload.is_some() => "PUT".to_owned(),
+            (None, false, _) if multipart.is_some() => "POST".to_owned(),
             (None, false, Some(_)) => "POST".to_owned(),
             (None, false, None) => "GET".to_owned(),
         };
@@ -152,6 +163,7 @@ impl Options {
             headers,
             body,
             upload,
+            multipart,
         };
 
         let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);

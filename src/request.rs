@@ -7,6 +7,7 @@
 //! Content-Length.
 
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::form::Multipart;
 use crate::target::{base64, Target};
 
 /// One `-H` argument.
@@ -87,6 +88,8 @@ pub struct RequestSpec {
     pub body: Option<Body>,
     /// `-T`: a body streamed at send time instead of `body`.
     pub upload: Option<Upload>,
+    /// `-F`: a multipart/form-data body, its files streamed at send time.
+    pub multipart: Option<Multipart>,
 }
 
 /// `-T FILE` or `-T -`: a body read while it is sent, never whole.
@@ -119,6 +122,7 @@ impl RequestSpec {
             headers: Vec::new(),
             body: None,
             upload: None,
+            multipart: None,
         }
     }
 
@@ -139,6 +143,9 @@ impl RequestSpec {
 
     /// The body's length: `Some(0)` without one, `None` when unknown.
     fn body_len(&self) -> Option<u64> {
+        if let Some(m) = &self.multipart {
+            return Some(m.len());
+        }
         match (&self.upload, &self.body) {
             (Some(u), _) => u.len,
             (None, Some(b)) => Some(b.bytes.len() as u64),
@@ -234,6 +241,16 @@ pub fn build_head(target: &Target, spec: &RequestSpec) -> Vec<u8> {
                 header(&mut out, "Transfer-Encoding", b"chunked")
             }
             _ => {}
+        }
+    }
+    if let Some(m) = &spec.multipart {
+        // curl's order: the length, then the type naming the boundary.
+        if !spec.names("Content-Length") {
+            header(&mut out, "Content-Length", m.len().to_string().as_bytes());
+        }
+        if !spec.names("Content-Type") {
+            let ty = format!("multipart/form-data; boundary={}", m.boundary);
+            header(&mut out, "Content-Type", ty.as_bytes());
         }
     }
     if spec.expects_continue() && !spec.names("Expect") {

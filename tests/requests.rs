@@ -30,7 +30,16 @@ fn sends(program: &str, dir: &Path, args: &[&str], input: &[u8]) -> String {
 /// One User-Agent and server address for both, and no `Connection: close`
 /// (rawget's default, not curl's).
 fn normalise(request: &str, addr: std::net::SocketAddr) -> String {
-    let request = request.replace(&addr.to_string(), "SERVER");
+    let mut request = request.replace(&addr.to_string(), "SERVER");
+    // A multipart boundary is random in both: one name for it.
+    if let Some(at) = request.find("; boundary=") {
+        let start = at + "; boundary=".len();
+        let end = request[start..]
+            .find("\r\n")
+            .map_or(request.len(), |e| start + e);
+        let boundary = request[start..end].to_owned();
+        request = request.replace(&boundary, "BOUNDARY");
+    }
     request
         .split_inclusive("\r\n")
         .filter(|l| *l != "Connection: close\r\n")
@@ -251,4 +260,69 @@ fn a_header_file_that_cannot_be_read_or_parsed_is_one_line() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn forms_are_sent_as_curl_sends_them() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("up.txt"), "hello\n").unwrap();
+    std::fs::write(dir.path().join("a.png"), "x").unwrap();
+    std::fs::write(dir.path().join("j.json"), "{}\n").unwrap();
+    let r = same_as_curl(
+        dir.path(),
+        &[
+            "-F",
+            "a=1",
+            "-F",
+            "f=@up.txt",
+            "-F",
+            "g=@a.png;type=x/y;filename=n\"q.bin",
+            "-F",
+            "h=<up.txt",
+            "-F",
+            "e=@j.json",
+            "--form-string",
+            "s=@lit;type=z",
+        ],
+        b"",
+    );
+    assert!(
+        r.contains(
+            "Content-Type: multipart/form-data; boundary=BOUNDARY\r\n\r\n\
+             --BOUNDARY\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+        ) && r.ends_with("name=\"s\"\r\n\r\n@lit;type=z\r\n--BOUNDARY--\r\n"),
+        "{r}"
+    );
+    let boundary = |run: &Run| {
+        let out = run.stdout_str();
+        let at = out.find("boundary=").unwrap() + 9;
+        out[at..at + 40].to_owned()
+    };
+    // Fresh each time, and in curl's shape.
+    let one = rawget(&["--dry-run", "-F", "a=1", "http://h/"]);
+    let two = rawget(&["--dry-run", "-F", "a=1", "http://h/"]);
+    assert_ne!(boundary(&one), boundary(&two));
+    assert!(boundary(&one).starts_with(&"-".repeat(24)));
+}
+
+#[test]
+fn a_bad_form_argument_is_one_line() {
+    let server = serve_fixture("ok.http").expect_unused();
+    let run = rawget(&["-F", "novalue", &server.url("/")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.error_line().contains("bad -F \"novalue\""),
+        "{}",
+        run.stderr
+    );
+    let run = rawget(&["-F", "f=@/nonexistent/f", &server.url("/")]);
+    assert_eq!(run.code, 26);
+    assert!(
+        run.error_line()
+            .contains("could not read form file /nonexistent/f"),
+        "{}",
+        run.stderr
+    );
+    let run = rawget(&["-F", "a=1", "-d", "x", &server.url("/")]);
+    assert_eq!(run.code, 2);
 }

@@ -411,3 +411,59 @@ fn a_reset_while_the_body_waits_for_100_is_exit_56() {
         run.stderr
     );
 }
+
+/// A form with a 3 MiB file part: the target splits the stored body at the
+/// boundary the head names and finds each part whole, the file's bytes
+/// exactly; the upload waited for the 100 as a large body does.
+#[test]
+fn a_form_file_part_is_streamed_and_arrives_whole() {
+    let dir = scratch();
+    let data = patterned(3 * 1024 * 1024);
+    std::fs::write(dir.path().join("big.bin"), &data).unwrap();
+    let (addr, target) = upload_target(OnExpect::Continue);
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-F",
+            "note=hi",
+            "-F",
+            "file=@big.bin",
+            &url(addr, "/f"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let got = target.join().unwrap();
+    assert!(got.head.starts_with("POST /f HTTP/1.1\r\n"), "{}", got.head);
+    assert!(
+        got.head.contains("\r\nExpect: 100-continue\r\n"),
+        "{}",
+        got.head
+    );
+    let at = got.head.find("boundary=").expect("a boundary") + "boundary=".len();
+    let boundary = got.head[at..].lines().next().unwrap().trim().to_owned();
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = &got.body[..];
+    while let Some(i) = find(rest, delimiter.as_bytes()) {
+        parts.push(&rest[..i]);
+        rest = &rest[i + delimiter.len()..];
+    }
+    assert_eq!(rest, b"--\r\n", "the close delimiter ends the body");
+    assert_eq!(parts.len(), 3, "preamble, two parts");
+    assert_eq!(
+        parts[1],
+        b"\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n"
+    );
+    let file_head = b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\
+                      Content-Type: application/octet-stream\r\n\r\n";
+    assert!(parts[2].starts_with(file_head));
+    assert!(
+        parts[2][file_head.len()..parts[2].len() - 2] == data[..],
+        "the file part differs"
+    );
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}

@@ -99,7 +99,8 @@ impl Fetch<'_> {
         let head = request::build_head(target, spec);
         self.trace.request(&head);
         let mut sent = conn.send(&head);
-        if sent.is_ok() && (spec.body.is_some() || spec.upload.is_some()) {
+        let has_body = spec.body.is_some() || spec.upload.is_some() || spec.multipart.is_some();
+        if sent.is_ok() && has_body {
             if spec.expects_continue() {
                 if let Continue::Answered(head) = self.await_continue(conn, reader)? {
                     self.trace.step(|| {

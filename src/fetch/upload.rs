@@ -15,8 +15,9 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::error::{Doing, Error, ErrorKind};
+use crate::form::Segment;
 use crate::output::MAX_IOV;
-use crate::request::{RequestSpec, Upload};
+use crate::request::{Multipart, RequestSpec, Upload};
 use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader};
 
@@ -45,6 +46,9 @@ pub fn write_body(spec: &RequestSpec, out: &mut dyn Write) -> Result<u64, Failur
     if let Some(upload) = &spec.upload {
         return write_upload(upload, out);
     }
+    if let Some(m) = &spec.multipart {
+        return write_multipart(m, out);
+    }
     let bytes = spec.body.as_ref().map_or(&[][..], |b| &b.bytes[..]);
     out.write_all(bytes).map_err(Failure::Write)?;
     out.flush().map_err(Failure::Write)?;
@@ -59,10 +63,7 @@ fn write_upload(upload: &Upload, out: &mut dyn Write) -> Result<u64, Failure> {
             let file = std::fs::File::open(path).map_err(|e| read_error(&name, e))?;
             let sent = copy(&mut file.take(len), out, &mut piece, &name)?;
             if sent < len {
-                return Err(Failure::Read(Error::new(
-                    ErrorKind::ReadInput,
-                    format!("{name} shrank while it was sent: {sent} of {len} bytes"),
-                )));
+                return Err(shrank(&name, sent, len));
             }
             sent
         }
@@ -76,6 +77,38 @@ fn write_upload(upload: &Upload, out: &mut dyn Write) -> Result<u64, Failure> {
     };
     out.flush().map_err(Failure::Write)?;
     Ok(sent)
+}
+
+/// The multipart body, each file streamed as it was measured.
+fn write_multipart(m: &Multipart, out: &mut dyn Write) -> Result<u64, Failure> {
+    let mut piece = vec![0u8; PIECE];
+    let mut total = 0u64;
+    for segment in &m.segments {
+        match segment {
+            Segment::Bytes(b) => {
+                out.write_all(b).map_err(Failure::Write)?;
+                total += b.len() as u64;
+            }
+            Segment::File(path, len) => {
+                let name = path.display().to_string();
+                let file = std::fs::File::open(path).map_err(|e| read_error(&name, e))?;
+                let sent = copy(&mut file.take(*len), out, &mut piece, &name)?;
+                if sent < *len {
+                    return Err(shrank(&name, sent, *len));
+                }
+                total += sent;
+            }
+        }
+    }
+    out.flush().map_err(Failure::Write)?;
+    Ok(total)
+}
+
+fn shrank(name: &str, sent: u64, len: u64) -> Failure {
+    Failure::Read(Error::new(
+        ErrorKind::ReadInput,
+        format!("{name} shrank while it was sent: {sent} of {len} bytes"),
+    ))
 }
 
 /// Copies `from` to `out` through `piece`; returns the bytes copied.
