@@ -142,6 +142,29 @@ pub struct FetchArgs {
     )]
     pub form_string: Vec<String>,
 
+    /// Send cookies: `name=value; ...` as given, or read FILE (Netscape format or
+    /// Set-Cookie lines) and send the cookies that match each request
+    #[arg(
+        short = 'b',
+        long = "cookie",
+        value_name = "DATA|FILE",
+        help_heading = "Request"
+    )]
+    pub cookie: Vec<String>,
+
+    /// Write every cookie to FILE (Netscape format) at the end; turns on the cookie engine
+    #[arg(
+        short = 'c',
+        long = "cookie-jar",
+        value_name = "FILE",
+        help_heading = "Request"
+    )]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// With -b FILE: leave the session cookies out
+    #[arg(short = 'j', long = "junk-session-cookies", help_heading = "Request")]
+    pub junk_session_cookies: bool,
+
     /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
     #[arg(short = 'G', long = "get", help_heading = "Request")]
     pub get: bool,

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::cli::FetchArgs;
+use crate::cookies::CookiePlan;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs;
 use crate::output::{HeadFlags, HeadRouting};
@@ -39,6 +40,8 @@ pub struct Options {
     pub fail: bool,
     /// `--dry-run`: print the request, send nothing.
     pub dry_run: bool,
+    /// `-b`, `-c`, `-j`.
+    pub cookies: CookiePlan,
 }
 
 /// Where the body, the heads and the raw bytes go.
@@ -228,6 +231,11 @@ impl Options {
             follow: args.location.then_some(args.max_redirs),
             fail: args.fail,
             dry_run: args.dry_run,
+            cookies: CookiePlan::from_args(
+                &args.cookie,
+                args.cookie_jar.as_deref(),
+                args.junk_session_cookies,
+            )?,
         })
     }
 }

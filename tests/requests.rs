@@ -326,3 +326,124 @@ fn a_bad_form_argument_is_one_line() {
     let run = rawget(&["-F", "a=1", "-d", "x", &server.url("/")]);
     assert_eq!(run.code, 2);
 }
+
+#[test]
+fn a_cookie_string_is_sent_as_curl_sends_it() {
+    let dir = scratch();
+    let r = same_as_curl(
+        dir.path(),
+        &["-e", "http://r/", "-b", "a=1; b=2", "-H", "X: 1"],
+        b"",
+    );
+    assert!(
+        r.ends_with("Accept: */*\r\nReferer: http://r/\r\nCookie: a=1; b=2\r\nX: 1\r\n\r\n"),
+        "{r}"
+    );
+}
+
+#[test]
+fn cookies_from_a_file_match_the_request_and_the_jar_is_written() {
+    let dir = scratch();
+    let file = "# Netscape HTTP Cookie File\n\
+                127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\ts\n\
+                127.0.0.1\tFALSE\t/x\tFALSE\t4102444800\tdeep\td\n\
+                127.0.0.1\tFALSE\t/other\tFALSE\t4102444800\telsewhere\te\n\
+                127.0.0.1\tFALSE\t/\tTRUE\t4102444800\tsecure\tz\n";
+    std::fs::write(dir.path().join("in.txt"), file).unwrap();
+    // curl reads the same file the same way (cookie order aside).
+    let ours = sends(BIN, dir.path(), &["-b", "in.txt"], b"");
+    let curls = sends(CURL, dir.path(), &["-b", "in.txt"], b"");
+    let cookie = |r: &str| {
+        let line = r.lines().find(|l| l.starts_with("Cookie: ")).unwrap_or("");
+        let mut v: Vec<String> = line["Cookie: ".len().min(line.len())..]
+            .split("; ")
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    // /other does not match /x; the Secure one goes to 127.0.0.1 over http,
+    // a loopback being a secure context for both.
+    assert_eq!(cookie(&ours), ["deep=d", "secure=z", "session=s"], "{ours}");
+    assert_eq!(cookie(&ours), cookie(&curls), "{curls}");
+    assert!(
+        ours.contains("Cookie: deep=d; "),
+        "longest path first: {ours}"
+    );
+    // -j leaves the session cookie out.
+    let ours = sends(BIN, dir.path(), &["-j", "-b", "in.txt"], b"");
+    assert_eq!(cookie(&ours), ["deep=d", "secure=z"], "{ours}");
+    // The jar: what the file held plus what the server set (ok.http sets
+    // no cookie, so the file's own), in curl's format.
+    let server = serve_fixture("ok.http");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-b",
+            "in.txt",
+            "-c",
+            "out.txt",
+            "-o",
+            "/dev/null",
+            &server.url("/x"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let jar = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    assert!(jar.starts_with("# Netscape HTTP Cookie File\n"), "{jar}");
+    assert!(
+        jar.contains("127.0.0.1\tFALSE\t/x\tFALSE\t4102444800\tdeep\td\n"),
+        "{jar}"
+    );
+    assert!(
+        jar.contains("127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\ts\n"),
+        "{jar}"
+    );
+    // A -b file that does not exist is skipped, as curl skips it.
+    let ours = sends(
+        BIN,
+        dir.path(),
+        &["-b", "missing.txt", "-c", "new.txt"],
+        b"",
+    );
+    assert!(!ours.contains("Cookie"), "{ours}");
+}
+
+#[test]
+fn cookies_set_by_a_redirect_go_with_the_next_hop_and_into_the_jar() {
+    let redirect = "HTTP/1.1 302 Found\r\nLocation: /next\r\nSet-Cookie: hop=1; Path=/\r\n\
+                    Set-Cookie: gone=1; Path=/; Max-Age=0\r\nContent-Length: 0\r\n\r\n";
+    let final_ = "HTTP/1.1 200 OK\r\nSet-Cookie: last=2; Path=/; Max-Age=3600\r\nContent-Length: 2\r\n\r\nok";
+    let server = serve_sequence(vec![Plan::new(redirect), Plan::new(final_)]);
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-L",
+            "-c",
+            "jar",
+            "-o",
+            "/dev/null",
+            &server.url("/start"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = server.wait_requests(2);
+    assert!(!requests[0].contains("Cookie"), "{}", requests[0]);
+    assert!(
+        requests[1].contains("\r\nCookie: hop=1\r\n"),
+        "{}",
+        requests[1]
+    );
+    let jar = std::fs::read_to_string(dir.path().join("jar")).unwrap();
+    let names: Vec<&str> = jar
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').nth(5).unwrap())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["hop", "last"], "{jar}");
+}

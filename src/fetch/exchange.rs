@@ -56,6 +56,7 @@ impl Fetch<'_> {
                 Err(e) => return Err(e),
             },
         };
+        self.cookies.receive(&head, &target.url);
         if let Some(outcome) = self.decide(&head, &reader)? {
             conn.close();
             return Ok(outcome);

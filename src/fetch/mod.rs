@@ -20,6 +20,7 @@ mod upload;
 
 use std::ops::Range;
 
+use crate::cookies::Jar;
 use crate::error::{one_line, Error, ErrorKind, Result};
 use crate::observe::progress::Progress;
 use crate::observe::report::{FindingJson, Hop, Report};
@@ -38,9 +39,10 @@ pub use conn::BUF_SIZE;
 pub fn run(opts: &Options) -> Result<()> {
     if opts.dry_run {
         // The same bytes the fetch would send, from the same functions.
+        let spec = Jar::new(&opts.cookies, &opts.target.url).apply(&opts.spec, &opts.target.url);
         let mut out = StdStream::stdout();
-        out.write_all(&request::build_head(&opts.target, &opts.spec))?;
-        return match upload::write_body(&opts.spec, &mut out) {
+        out.write_all(&request::build_head(&opts.target, &spec))?;
+        return match upload::write_body(&spec, &mut out) {
             Ok(_) => Ok(()),
             Err(upload::Failure::Read(e)) => Err(e),
             Err(upload::Failure::Write(e)) => {
@@ -83,6 +85,8 @@ struct Fetch<'a> {
     /// Where the body pieces of one read lie in the read buffer (reused:
     /// no allocation per read).
     ranges: Vec<Range<usize>>,
+    /// `-b`, `-c`: the cookies across hops.
+    cookies: Jar,
     /// The final body was close-delimited (its completeness unverifiable).
     close_delimited: bool,
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
@@ -118,6 +122,7 @@ impl<'a> Fetch<'a> {
                 ..Report::default()
             },
             ranges: Vec::with_capacity(MAX_IOV),
+            cookies: Jar::new(&opts.cookies, &opts.target.url),
             close_delimited: false,
             #[cfg(target_os = "linux")]
             pipe: None,
@@ -135,7 +140,7 @@ impl<'a> Fetch<'a> {
                 ..Hop::default()
             });
             let before = self.sink.bytes();
-            let outcome = self.exchange(&target, &spec);
+            let outcome = self.exchange(&target, &self.cookies.apply(&spec, &target.url));
             self.hop().body_bytes = self.sink.bytes() - before;
             let (status, location) = match outcome? {
                 Outcome::Done => return Ok(()),
@@ -180,6 +185,9 @@ impl<'a> Fetch<'a> {
                 Err(e)
             }
         };
+        if let Err(e) = self.cookies.save() {
+            diag::line(format_args!("rawget: warning: {}", one_line(&e)));
+        }
         let plan = &self.opts.report;
         if !plan.explain && plan.report_file.is_none() {
             return result;
