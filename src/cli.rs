@@ -165,6 +165,15 @@ pub struct FetchArgs {
     #[arg(short = 'j', long = "junk-session-cookies", help_heading = "Request")]
     pub junk_session_cookies: bool,
 
+    /// Read options from FILE in curl's config syntax (`-` is stdin), as if typed here
+    #[arg(
+        short = 'K',
+        long = "config",
+        value_name = "FILE",
+        help_heading = "Request"
+    )]
+    pub config: Vec<PathBuf>,
+
     /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
     #[arg(short = 'G', long = "get", help_heading = "Request")]
     pub get: bool,

@@ -7,6 +7,7 @@
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
+pub mod config;
 pub mod cookies;
 pub mod echo;
 pub mod error;

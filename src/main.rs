@@ -9,7 +9,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = rawget::cli::Cli::parse();
+    // -K FILE is replaced by the file's options before clap sees them.
+    let args = std::env::args_os().collect();
+    let args = match rawget::config::expand(args, &mut std::io::stdin().lock()) {
+        Ok(args) => args,
+        Err(err) => {
+            rawget::output::diag::line(format_args!(
+                "rawget: error: {}",
+                rawget::error::one_line(&err)
+            ));
+            return ExitCode::from(err.exit_code() as u8);
+        }
+    };
+    let cli = rawget::cli::Cli::parse_from(args);
     match rawget::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -447,3 +447,52 @@ fn cookies_set_by_a_redirect_go_with_the_next_hop_and_into_the_jar() {
     names.sort();
     assert_eq!(names, ["hop", "last"], "{jar}");
 }
+
+#[test]
+fn a_config_file_is_read_as_curl_reads_it() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("recipe"),
+        "# a debugging recipe\n\
+         header = \"X-Trace: on \\\"1\\\"\"\n\
+         -H \"Accept: text/html\"\n\
+         user-agent: recipe/1\n\
+         referer http://from/\n\
+         data-urlencode = \"q=a b\"\n",
+    )
+    .unwrap();
+    let r = same_as_curl(dir.path(), &["-H", FORM, "-K", "recipe"], b"");
+    assert!(
+        r.contains("User-Agent: UA\r\n")
+            && r.contains("\r\nX-Trace: on \"1\"\r\nAccept: text/html\r\n")
+            && r.ends_with("\r\n\r\nq=a+b"),
+        "{r}"
+    );
+    // `url` in the file, and -K - from stdin.
+    let run = rawget_input(
+        &["--dry-run", "-K", "-"],
+        b"url = \"http://h/from-config\"\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run
+        .stdout_str()
+        .starts_with("GET /from-config HTTP/1.1\r\n"));
+}
+
+#[test]
+fn a_config_file_that_cannot_be_read_or_parsed_is_one_line() {
+    let run = rawget(&["-K", "/nonexistent/k", "http://127.0.0.1:9/"]);
+    assert_eq!(run.code, 26);
+    assert!(
+        run.error_line()
+            .contains("could not read config file /nonexistent/k"),
+        "{}",
+        run.stderr
+    );
+    let run = rawget_input(&["-K", "-", "http://127.0.0.1:9/"], b"header \"open\n");
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: - line 1: unterminated quoted value\n"
+    );
+}
