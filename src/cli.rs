@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Show HTTP exactly as it crosses the wire.
 ///
@@ -174,6 +174,11 @@ pub struct FetchArgs {
     )]
     pub config: Vec<PathBuf>,
 
+    /// The data flags' values in command-line order (set by [`parse_from`];
+    /// empty: take them flag by flag).
+    #[arg(skip)]
+    pub data_order: Vec<(DataFlag, String)>,
+
     /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
     #[arg(short = 'G', long = "get", help_heading = "Request")]
     pub get: bool,
@@ -304,6 +309,67 @@ pub struct FetchArgs {
     /// Exit 22 and write nothing when the status is 400 or more
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
+}
+
+/// Which flag gave a data piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFlag {
+    /// `--json`
+    Json,
+    /// `-d, --data`
+    Data,
+    /// `--data-raw`
+    Raw,
+    /// `--data-binary`
+    Binary,
+    /// `--data-urlencode`
+    UrlEncode,
+}
+
+impl FetchArgs {
+    /// Every data piece with its flag, in command-line order when known
+    /// (curl joins them in that order), else flag by flag.
+    pub fn data_pieces(&self) -> Vec<(DataFlag, String)> {
+        if !self.data_order.is_empty() {
+            return self.data_order.clone();
+        }
+        let tag = |flag, values: &[String]| {
+            values
+                .iter()
+                .map(move |v| (flag, v.clone()))
+                .collect::<Vec<_>>()
+        };
+        [
+            tag(DataFlag::Json, &self.json),
+            tag(DataFlag::Data, &self.data),
+            tag(DataFlag::Raw, &self.data_raw),
+            tag(DataFlag::Binary, &self.data_binary),
+            tag(DataFlag::UrlEncode, &self.data_urlencode),
+        ]
+        .concat()
+    }
+}
+
+/// Parses `args` as [`Cli::try_parse_from`] does, and records the order
+/// of the data flags across each other, which the derived struct loses.
+pub fn parse_from(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut order = Vec::new();
+    for (id, flag) in [
+        ("json", DataFlag::Json),
+        ("data", DataFlag::Data),
+        ("data_raw", DataFlag::Raw),
+        ("data_binary", DataFlag::Binary),
+        ("data_urlencode", DataFlag::UrlEncode),
+    ] {
+        if let (Some(at), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) {
+            order.extend(at.zip(values).map(|(i, v)| (i, flag, v.clone())));
+        }
+    }
+    order.sort_by_key(|(i, _, _)| *i);
+    cli.fetch.data_order = order.into_iter().map(|(_, f, v)| (f, v)).collect();
+    Ok(cli)
 }
 
 /// `rawget echo-server`
@@ -470,6 +536,33 @@ mod tests {
         assert_eq!(f.max_time, Some(2.5));
         assert_eq!(f.resolve, vec!["h:80:127.0.0.1"]);
         assert_eq!(f.max_redirs, 30);
+    }
+
+    #[test]
+    fn data_pieces_keep_the_command_line_order() {
+        let args = [
+            "rawget",
+            "-d",
+            "a",
+            "--data-binary",
+            "b",
+            "--json",
+            "c",
+            "-d",
+            "d",
+            "h",
+        ];
+        let cli = parse_from(args.iter().map(Into::into).collect()).unwrap();
+        let order: Vec<_> = cli.fetch.data_pieces();
+        assert_eq!(
+            order,
+            [
+                (DataFlag::Data, "a".to_owned()),
+                (DataFlag::Binary, "b".to_owned()),
+                (DataFlag::Json, "c".to_owned()),
+                (DataFlag::Data, "d".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -6,8 +6,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // -K FILE is replaced by the file's options before clap sees them.
     let args = std::env::args_os().collect();
@@ -21,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(err.exit_code() as u8);
         }
     };
-    let cli = rawget::cli::Cli::parse_from(args);
+    let cli = rawget::cli::parse_from(args).unwrap_or_else(|e| e.exit());
     match rawget::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

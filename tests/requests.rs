@@ -496,3 +496,40 @@ fn a_config_file_that_cannot_be_read_or_parsed_is_one_line() {
         "rawget: error: - line 1: unterminated quoted value\n"
     );
 }
+
+#[test]
+fn data_pieces_are_joined_in_command_line_order_as_curl_joins_them() {
+    let dir = scratch();
+    let r = same_as_curl(
+        dir.path(),
+        &[
+            "-H",
+            FORM,
+            "-d",
+            "a=1",
+            "--data-binary",
+            "b",
+            "--data-urlencode",
+            "c=x y",
+            "-d",
+            "d",
+        ],
+        b"",
+    );
+    assert!(r.ends_with("\r\n\r\na=1&b&c=x+y&d"), "{r}");
+    let r = same_as_curl(
+        dir.path(),
+        &[
+            "-d",
+            "a",
+            "--json",
+            "[1",
+            "--json",
+            ",2]",
+            "--data-raw",
+            "@z",
+        ],
+        b"",
+    );
+    assert!(r.ends_with("\r\n\r\na[1,2]&@z"), "{r}");
+}
