@@ -116,7 +116,9 @@ trap 'exit 130' INT TERM
 # nginx's workers run as another user when started by root: let them read.
 chmod 755 "$WORK"
 chmod a+rX "$DATA_DIR" "$BIG" "$SMALL"
-mkdir -p "$WORK/www" "$WORK/tmp"
+mkdir -p "$WORK/www" "$WORK/tmp" "$WORK/www/up"
+# nginx's workers store uploads there (as nobody when started by root).
+chmod 777 "$WORK/www/up"
 ln -s "$BIG" "$WORK/www/big.bin"
 ln -s "$SMALL" "$WORK/www/small.bin"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
@@ -125,7 +127,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 
 start_nginx() {
   local base=$1
-  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2))
+  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2)) UPLOAD=$((base + 3))
   cat >"$WORK/nginx.conf" <<EOF
 daemon on;
 worker_processes 1;
@@ -166,6 +168,13 @@ http {
     ssl_certificate $WORK/cert.pem;
     ssl_certificate_key $WORK/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
+  }
+  # Upload: PUT (the dav module) stores -T bodies under /up/, any size.
+  server {
+    listen 127.0.0.1:$UPLOAD;
+    root $WORK/www;
+    client_max_body_size 0;
+    location /up/ { dav_methods PUT; }
   }
 }
 EOF
@@ -304,6 +313,16 @@ rss small rawget "$R" "$SMALL" "$RAWGET" -s -o "$R" "$H/small.bin"
 rss small curl "$C_" "$SMALL" curl -s -o "$C_" "$H/small.bin"
 rss small wget "$W" "$SMALL" wget -q -O "$W" "$H/small.bin"
 
+say "row 5: ${SIZE_MIB} MiB uploaded with -T (PUT) to nginx"
+# The uploaded file nginx stored is the output compared with the source.
+U=http://127.0.0.1:$UPLOAD/up
+UR=$WORK/www/up/rawget.bin UC=$WORK/www/up/curl.bin
+bench upload "$BIG" \
+  rawget "$UR" "$RAWGET -s -o /dev/null -T $BIG $U/rawget.bin" \
+  curl "$UC" "curl -s -o /dev/null -T $BIG $U/curl.bin"
+rss upload rawget "$UR" "$BIG" "$RAWGET" -s -o /dev/null -T "$BIG" "$U/rawget.bin"
+rss upload curl "$UC" "$BIG" curl -s -o /dev/null -T "$BIG" "$U/curl.bin"
+
 # The RSS floor: a process that only loads the binary and its libraries.
 /usr/bin/time -f %M -o "$WORK/floor.rawget.rss" "$RAWGET" --version >/dev/null
 /usr/bin/time -f %M -o "$WORK/floor.curl.rss" curl --version >/dev/null
@@ -354,6 +373,11 @@ size_label="$SIZE_MIB MiB"
     "$SMALL_FETCHES" "$(ms_each "$r")" "$(mib "$rr")" "$(ms_each "$c")" "$(mib "$rc")" \
     "$(ms_each "$w")" "$(mib "$rw")" "start a process $(ms_each "$t")" "$(ratio "$r" "$c")" \
     "at most 1.5 ms each" "$(verdict "$r_ms" 1.5)"
+  r=$(get upload.rawget.median) c=$(get upload.curl.median)
+  rr=$(get upload.rawget.rss) rc=$(get upload.curl.rss)
+  printf '| %s uploaded with -T (PUT to nginx) | %s, %s MiB | %s, %s MiB | | | %s | %s | %s |\n' \
+    "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" "$(ratio "$r" "$c")" \
+    "at most 1.5x curl, under 16 MiB RSS" "$(verdict "$(ratio "$r" "$c")" 1.5 "$rr" 16384)"
   echo
   echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
   echo "chunked: nginx's addition filter, chunks of 32-64 KiB."
