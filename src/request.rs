@@ -253,7 +253,9 @@ pub fn build_head(target: &Target, spec: &RequestSpec) -> Vec<u8> {
             header(&mut out, "Content-Type", ty.as_bytes());
         }
     }
-    if spec.expects_continue() && !spec.names("Expect") {
+    // Not over TLS: the wait cannot be kept without a read that may block
+    // (fetch/upload.rs); the body goes at once there.
+    if spec.expects_continue() && !target.tls && !spec.names("Expect") {
         header(&mut out, "Expect", b"100-continue");
     }
     out.extend_from_slice(b"\r\n");
@@ -424,6 +426,7 @@ mod tests {
             r.ends_with("Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"),
             "{r}"
         );
+        assert!(!req("https://h/x", up(None)).contains("Expect"));
         // `-H 'Expect:'` turns it off; HTTP/1.0 has no 100.
         let r = req("h/x", |s| {
             up(None)(s);

@@ -467,3 +467,38 @@ fn a_form_file_part_is_streamed_and_arrives_whole() {
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
+
+/// Over https the body goes at once, with no `Expect` of rawget's own: a
+/// server that ignores `Expect` (the replay server does) still gets it
+/// and answers at once (the wait could block on TLS session tickets).
+#[test]
+fn over_https_a_large_upload_is_sent_without_the_wait() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("big"), patterned(2 << 20)).unwrap();
+    let server = serve_tls("server", Plan::new(fixture("ok.http")));
+    let ca = tls_fixture("ca.pem");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "--cacert",
+            &ca,
+            "-T",
+            "big",
+            "-o",
+            "/dev/null",
+            &server.url("/up"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let request = &server.replay().requests()[0];
+    let head_end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&request[..head_end]);
+    assert!(!head.contains("Expect"), "{head}");
+    assert!(head.contains("Content-Length: 2097152"), "{head}");
+    assert_eq!(
+        request.len() - head_end - 4,
+        2 << 20,
+        "the whole body arrived"
+    );
+}

@@ -102,7 +102,8 @@ impl Fetch<'_> {
         let mut sent = conn.send(&head);
         let has_body = spec.body.is_some() || spec.upload.is_some() || spec.multipart.is_some();
         if sent.is_ok() && has_body {
-            if spec.expects_continue() {
+            // Over TLS the wait is not kept (upload.rs): the body goes now.
+            if spec.expects_continue() && !conn.stream.is_tls() {
                 if let Continue::Answered(head) = self.await_continue(conn, reader)? {
                     self.trace.step(|| {
                         "a final response came instead of 100: the body is not sent".into()

@@ -10,6 +10,12 @@
 //! a final response instead ends the upload cleanly (the body is not sent
 //! and the response is the answer), and silence for [`CONTINUE_WAIT`]
 //! sends the body anyway, as curl does for servers that ignore `Expect`.
+//!
+//! Over TLS there is no wait (and no automatic `Expect`): the socket
+//! turning readable may be only TLS 1.3 session tickets, and the TLS read
+//! that consumes them then blocks for application data that a server
+//! ignoring `Expect` never sends. Sending the body at once is always
+//! allowed (RFC 9110 section 10.1.1).
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
