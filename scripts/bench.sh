@@ -150,7 +150,9 @@ trap 'exit 130' INT TERM
 # nginx's workers run as another user when started by root: let them read.
 chmod 755 "$WORK"
 chmod a+rX "$DATA_DIR" "$BIG" "$SMALL"
-mkdir -p "$WORK/www" "$WORK/tmp"
+mkdir -p "$WORK/www" "$WORK/tmp" "$WORK/www/up"
+# nginx's workers store uploads there (as nobody when started by root).
+chmod 777 "$WORK/www/up"
 ln -s "$BIG" "$WORK/www/big.bin"
 ln -s "$SMALL" "$WORK/www/small.bin"
 chmod a+r "$TEXT" "$TEXT.gz" "$TEXT.br" "$TEXT.zst" "$BOMB"
@@ -165,7 +167,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 
 start_nginx() {
   local base=$1
-  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2)) CODED=$((base + 3))
+  PLAIN=$base CHUNKED=$((base + 1)) TLS=$((base + 2)) CODED=$((base + 3)) UPLOAD=$((base + 4))
   cat >"$WORK/nginx.conf" <<EOF
 daemon on;
 worker_processes 1;
@@ -217,6 +219,13 @@ http {
     location ~ \.br\$ { add_header Content-Encoding br; }
     location ~ \.zst\$ { add_header Content-Encoding zstd; }
     location = /bomb.gz { add_header Content-Encoding gzip; }
+  }
+  # Upload: PUT (the dav module) stores -T bodies under /up/, any size.
+  server {
+    listen 127.0.0.1:$UPLOAD;
+    root $WORK/www;
+    client_max_body_size 0;
+    location /up/ { dav_methods PUT; }
   }
 }
 EOF
@@ -374,6 +383,15 @@ done
 say "row bomb: 1 GiB of zeros in about 1 MiB of gzip, to /dev/null"
 rss bomb rawget - - "$RAWGET" -s --compressed -o /dev/null "$Z/bomb.gz"
 rss bomb curl - - curl -s --compressed -o /dev/null "$Z/bomb.gz"
+say "row 5: ${SIZE_MIB} MiB uploaded with -T (PUT) to nginx"
+# The uploaded file nginx stored is the output compared with the source.
+U=http://127.0.0.1:$UPLOAD/up
+UR=$WORK/www/up/rawget.bin UC=$WORK/www/up/curl.bin
+bench upload "$BIG" \
+  rawget "$UR" "$RAWGET -s -o /dev/null -T $BIG $U/rawget.bin" \
+  curl "$UC" "curl -s -o /dev/null -T $BIG $U/curl.bin"
+rss upload rawget "$UR" "$BIG" "$RAWGET" -s -o /dev/null -T "$BIG" "$U/rawget.bin"
+rss upload curl "$UC" "$BIG" curl -s -o /dev/null -T "$BIG" "$U/curl.bin"
 
 # The RSS floor: a process that only loads the binary and its libraries.
 /usr/bin/time -f %M -o "$WORK/floor.rawget.rss" "$RAWGET" --version >/dev/null
@@ -444,6 +462,11 @@ size_label="$SIZE_MIB MiB"
   printf '| gzip bomb: 1 GiB of zeros in %s MiB, to /dev/null | %s MiB | %s MiB | - | - | - | peak RSS under 16 MiB | %s |\n' \
     "$(mib $(($(stat -L -c %s "$BOMB") / 1024)))" "$(mib "$rr")" "$(mib "$rc")" \
     "$(awk -v r="$rr" 'BEGIN { print (r < 16384 ? "PASS" : "MISS") }')"
+  r=$(get upload.rawget.median) c=$(get upload.curl.median)
+  rr=$(get upload.rawget.rss) rc=$(get upload.curl.rss)
+  printf '| %s uploaded with -T (PUT to nginx) | %s, %s MiB | %s, %s MiB | | | %s | %s | %s |\n' \
+    "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" "$(ratio "$r" "$c")" \
+    "at most 1.5x curl, under 16 MiB RSS" "$(verdict "$(ratio "$r" "$c")" 1.5 "$rr" 16384)"
   echo
   echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
   echo "chunked: nginx's addition filter, chunks of 32-64 KiB."

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Show HTTP exactly as it crosses the wire.
 ///
@@ -115,6 +115,71 @@ pub struct FetchArgs {
     /// `@FILE`, `name@FILE` (as curl)
     #[arg(long = "data-urlencode", value_name = "DATA", help_heading = "Request")]
     pub data_urlencode: Vec<String>,
+
+    /// PUT FILE (unless -X), streamed with its Content-Length; `-` sends stdin chunked.
+    /// A URL ending in `/` gets the file's name
+    #[arg(
+        short = 'T',
+        long = "upload-file",
+        value_name = "FILE",
+        help_heading = "Request"
+    )]
+    pub upload_file: Option<PathBuf>,
+
+    /// POST multipart/form-data: `name=value`, `name=@FILE` (a file part, streamed),
+    /// `name=<FILE` (its contents as the value), with `;type=` and `;filename=`
+    #[arg(
+        short = 'F',
+        long = "form",
+        value_name = "NAME=CONTENT",
+        help_heading = "Request"
+    )]
+    pub form: Vec<String>,
+
+    /// Like -F, the value taken literally (no @, < or ; meaning)
+    #[arg(
+        long = "form-string",
+        value_name = "NAME=STRING",
+        help_heading = "Request"
+    )]
+    pub form_string: Vec<String>,
+
+    /// Send cookies: `name=value; ...` as given, or read FILE (Netscape format or
+    /// Set-Cookie lines) and send the cookies that match each request
+    #[arg(
+        short = 'b',
+        long = "cookie",
+        value_name = "DATA|FILE",
+        help_heading = "Request"
+    )]
+    pub cookie: Vec<String>,
+
+    /// Write every cookie to FILE (Netscape format) at the end; turns on the cookie engine
+    #[arg(
+        short = 'c',
+        long = "cookie-jar",
+        value_name = "FILE",
+        help_heading = "Request"
+    )]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// With -b FILE: leave the session cookies out
+    #[arg(short = 'j', long = "junk-session-cookies", help_heading = "Request")]
+    pub junk_session_cookies: bool,
+
+    /// Read options from FILE in curl's config syntax (`-` is stdin), as if typed here
+    #[arg(
+        short = 'K',
+        long = "config",
+        value_name = "FILE",
+        help_heading = "Request"
+    )]
+    pub config: Vec<PathBuf>,
+
+    /// The data flags' values in command-line order (set by [`parse_from`];
+    /// empty: take them flag by flag).
+    #[arg(skip)]
+    pub data_order: Vec<(DataFlag, String)>,
 
     /// Send the -d/--data-* data in the URL's query with GET (HEAD with -I)
     #[arg(short = 'G', long = "get", help_heading = "Request")]
@@ -446,6 +511,67 @@ pub enum GenerateKind {
     CompletePowershell,
 }
 
+/// Which flag gave a data piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFlag {
+    /// `--json`
+    Json,
+    /// `-d, --data`
+    Data,
+    /// `--data-raw`
+    Raw,
+    /// `--data-binary`
+    Binary,
+    /// `--data-urlencode`
+    UrlEncode,
+}
+
+impl FetchArgs {
+    /// Every data piece with its flag, in command-line order when known
+    /// (curl joins them in that order), else flag by flag.
+    pub fn data_pieces(&self) -> Vec<(DataFlag, String)> {
+        if !self.data_order.is_empty() {
+            return self.data_order.clone();
+        }
+        let tag = |flag, values: &[String]| {
+            values
+                .iter()
+                .map(move |v| (flag, v.clone()))
+                .collect::<Vec<_>>()
+        };
+        [
+            tag(DataFlag::Json, &self.json),
+            tag(DataFlag::Data, &self.data),
+            tag(DataFlag::Raw, &self.data_raw),
+            tag(DataFlag::Binary, &self.data_binary),
+            tag(DataFlag::UrlEncode, &self.data_urlencode),
+        ]
+        .concat()
+    }
+}
+
+/// Parses `args` as [`Cli::try_parse_from`] does, and records the order
+/// of the data flags across each other, which the derived struct loses.
+pub fn parse_from(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let mut order = Vec::new();
+    for (id, flag) in [
+        ("json", DataFlag::Json),
+        ("data", DataFlag::Data),
+        ("data_raw", DataFlag::Raw),
+        ("data_binary", DataFlag::Binary),
+        ("data_urlencode", DataFlag::UrlEncode),
+    ] {
+        if let (Some(at), Some(values)) = (matches.indices_of(id), matches.get_many::<String>(id)) {
+            order.extend(at.zip(values).map(|(i, v)| (i, flag, v.clone())));
+        }
+    }
+    order.sort_by_key(|(i, _, _)| *i);
+    cli.fetch.data_order = order.into_iter().map(|(_, f, v)| (f, v)).collect();
+    Ok(cli)
+}
+
 /// `rawget echo-server`
 #[derive(Debug, Args)]
 pub struct EchoServerArgs {
@@ -674,6 +800,33 @@ mod tests {
         assert_eq!(f.max_time, Some(2.5));
         assert_eq!(f.resolve, vec!["h:80:127.0.0.1"]);
         assert_eq!(f.max_redirs, 30);
+    }
+
+    #[test]
+    fn data_pieces_keep_the_command_line_order() {
+        let args = [
+            "rawget",
+            "-d",
+            "a",
+            "--data-binary",
+            "b",
+            "--json",
+            "c",
+            "-d",
+            "d",
+            "h",
+        ];
+        let cli = parse_from(args.iter().map(Into::into).collect()).unwrap();
+        let order: Vec<_> = cli.fetch.data_pieces();
+        assert_eq!(
+            order,
+            [
+                (DataFlag::Data, "a".to_owned()),
+                (DataFlag::Binary, "b".to_owned()),
+                (DataFlag::Json, "c".to_owned()),
+                (DataFlag::Data, "d".to_owned()),
+            ]
+        );
     }
 
     #[test]

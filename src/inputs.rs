@@ -6,38 +6,37 @@
 
 use std::io::Read;
 
-use crate::cli::FetchArgs;
+use crate::cli::{DataFlag, FetchArgs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::request::{Body, HeaderEdit};
 
-/// The body the data flags make, or `None` when none is given. The
-/// `--json` pieces are concatenated with nothing between them (curl joins
-/// JSON so), and the pieces are joined by `&`: JSON first, then `-d`,
-/// `--data-raw`, `--data-binary`, `--data-urlencode` (clap keeps each
-/// flag's values in order, not the order between flags).
+/// The body the data flags make, or `None` when none is given: the pieces
+/// in command-line order, each but the first after `&`, except that a
+/// `--json` piece follows with nothing between (curl 7.88 concatenates
+/// JSON to whatever came before it).
 pub fn data_body(args: &FetchArgs, stdin: &mut dyn Read) -> Result<Option<Body>> {
-    let mut pieces = Vec::new();
-    if !args.json.is_empty() {
-        let mut json = Vec::new();
-        for j in &args.json {
-            json.extend(data_arg(j, true, stdin)?);
+    let mut bytes = Vec::new();
+    let (mut any, mut json) = (false, false);
+    for (flag, value) in args.data_pieces() {
+        let piece = match flag {
+            DataFlag::Json => data_arg(&value, true, stdin)?,
+            DataFlag::Data => data_arg(&value, false, stdin)?,
+            DataFlag::Raw => value.as_bytes().to_vec(),
+            DataFlag::Binary => data_arg(&value, true, stdin)?,
+            DataFlag::UrlEncode => urlencode_arg(&value, stdin)?,
+        };
+        let is_json = flag == DataFlag::Json;
+        if any && !is_json {
+            bytes.push(b'&');
         }
-        pieces.push(json);
+        bytes.extend(piece);
+        any = true;
+        json |= is_json;
     }
-    for d in &args.data {
-        pieces.push(data_arg(d, false, stdin)?);
-    }
-    pieces.extend(args.data_raw.iter().map(|d| d.as_bytes().to_vec()));
-    for d in &args.data_binary {
-        pieces.push(data_arg(d, true, stdin)?);
-    }
-    for d in &args.data_urlencode {
-        pieces.push(urlencode_arg(d, stdin)?);
-    }
-    Ok((!pieces.is_empty()).then(|| Body {
-        bytes: pieces.join(&b'&'),
+    Ok(any.then_some(Body {
+        bytes,
         form: true,
-        json: !args.json.is_empty(),
+        json,
     }))
 }
 

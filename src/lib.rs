@@ -7,9 +7,12 @@
 #![deny(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
+pub mod config;
+pub mod cookies;
 pub mod echo;
 pub mod error;
 pub mod fetch;
+pub mod form;
 pub mod generate;
 pub mod inputs;
 pub mod observe;

@@ -7,10 +7,20 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = match rawget::cli::Cli::try_parse() {
+    // -K FILE is replaced by the file's options before clap sees them.
+    let args = std::env::args_os().collect();
+    let args = match rawget::config::expand(args, &mut std::io::stdin().lock()) {
+        Ok(args) => args,
+        Err(err) => {
+            rawget::output::diag::line(format_args!(
+                "rawget: error: {}",
+                rawget::error::one_line(&err)
+            ));
+            return ExitCode::from(err.exit_code() as u8);
+        }
+    };
+    let cli = match rawget::cli::parse_from(args) {
         Ok(cli) => cli,
         Err(err) if rawget::usage::is_help(&err) => {
             // --help and --version: clap prints them on stdout. A closed

@@ -13,10 +13,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::cli::FetchArgs;
+use crate::cookies::CookiePlan;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inputs;
 use crate::output::{HeadFlags, HeadRouting};
-use crate::request::{default_user_agent, HeaderEdit, RequestSpec};
+use crate::request::{default_user_agent, HeaderEdit, Multipart, RequestSpec, Upload};
 use crate::target::Target;
 use crate::transport::{ConnectOptions, ResolveOverride};
 
@@ -45,6 +46,8 @@ pub struct Options {
     pub bodies: BodyPlan,
     /// `--retry` and its companions.
     pub retry: RetryPlan,
+    /// `-b`, `-c`, `-j`.
+    pub cookies: CookiePlan,
 }
 
 /// When and how a failed transfer is tried again (`--retry N`, as curl).
@@ -379,6 +382,32 @@ impl Options {
                 target = target.with_query_data(&data.bytes)?;
             }
         }
+        let upload = upload_arg(args.upload_file.as_deref())?;
+        let multipart = Multipart::from_args(&args.form, &args.form_string, stdin)?;
+        if multipart.is_some() && (body.is_some() || upload.is_some()) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                "-F cannot be combined with -d, --data-*, --json or -T",
+            ));
+        }
+        if args.head && multipart.is_some() && args.method.is_none() {
+            return Err(Error::new(ErrorKind::Usage, "-I (HEAD) cannot send -F"));
+        }
+        if let Some(u) = &upload {
+            if body.is_some() {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    "-T cannot be combined with -d, --data-* or --json data",
+                ));
+            }
+            // `-T FILE` to a URL ending in `/` names the file there, as curl.
+            if let Some(name) = u.path.as_deref().and_then(|p| p.file_name()) {
+                target = target.with_file_name(&name.to_string_lossy())?;
+            }
+        }
+        if args.head && upload.is_some() && args.method.is_none() {
+            return Err(Error::new(ErrorKind::Usage, "-I (HEAD) cannot send -T"));
+        }
         if args.head && body.is_some() && args.method.is_none() {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -400,6 +429,8 @@ impl Options {
                 m.clone()
             }
             (None, true, _) => "HEAD".to_owned(),
+            (None, false, _) if upload.is_some() => "PUT".to_owned(),
+            (None, false, _) if multipart.is_some() => "POST".to_owned(),
             (None, false, Some(_)) => "POST".to_owned(),
             (None, false, None) => "GET".to_owned(),
         };
@@ -409,6 +440,8 @@ impl Options {
             user_agent: args.user_agent.clone().unwrap_or_else(default_user_agent),
             headers,
             body,
+            upload,
+            multipart,
         };
 
         let body_path = body_path(args, &target)?;
@@ -520,6 +553,11 @@ impl Options {
             dry_run: args.dry_run,
             bodies,
             retry,
+            cookies: CookiePlan::from_args(
+                &args.cookie,
+                args.cookie_jar.as_deref(),
+                args.junk_session_cookies,
+            )?,
         })
     }
 }
@@ -557,6 +595,44 @@ fn write_out_format(arg: &str, stdin: &mut dyn Read) -> Result<String> {
         .with_source(e)
     })?;
     Ok(text)
+}
+
+/// `-T FILE` (`-` is stdin): the file is opened now, so that one that
+/// cannot be read fails before anything connects (exit 26), and its length
+/// taken for `Content-Length`; what is not a regular file (a FIFO) has none
+/// and is sent chunked, as stdin is.
+fn upload_arg(arg: Option<&std::path::Path>) -> Result<Option<Upload>> {
+    let Some(path) = arg else {
+        return Ok(None);
+    };
+    if path.as_os_str() == "-" {
+        return Ok(Some(Upload {
+            path: None,
+            len: None,
+        }));
+    }
+    let meta = std::fs::File::open(path)
+        .and_then(|f| f.metadata())
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::ReadInput,
+                format!("could not read upload file {}", path.display()),
+            )
+            .with_source(e)
+        })?;
+    if meta.is_dir() {
+        return Err(Error::new(
+            ErrorKind::ReadInput,
+            format!(
+                "could not read upload file {}: it is a directory",
+                path.display()
+            ),
+        ));
+    }
+    Ok(Some(Upload {
+        path: Some(path.to_owned()),
+        len: meta.is_file().then_some(meta.len()),
+    }))
 }
 
 /// `-e URL`: a `Referer` line before the `-H` lines, where curl puts it;

@@ -7,6 +7,7 @@
 //! Content-Length.
 
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::form::Multipart;
 use crate::target::{base64, Target};
 
 /// One `-H` argument.
@@ -85,7 +86,26 @@ pub struct RequestSpec {
     pub headers: Vec<HeaderEdit>,
     /// The body, if any.
     pub body: Option<Body>,
+    /// `-T`: a body streamed at send time instead of `body`.
+    pub upload: Option<Upload>,
+    /// `-F`: a multipart/form-data body, its files streamed at send time.
+    pub multipart: Option<Multipart>,
 }
+
+/// `-T FILE` or `-T -`: a body read while it is sent, never whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The file, or `None` for stdin.
+    pub path: Option<std::path::PathBuf>,
+    /// The file's length, sent as `Content-Length`; `None` (stdin): the
+    /// length is unknown and the body is sent chunked.
+    pub len: Option<u64>,
+}
+
+/// Bodies larger than this (or of unknown length) are sent after
+/// `Expect: 100-continue`, as curl does (its `EXPECT_100_THRESHOLD`):
+/// a server that refuses them says so before the bytes are sent.
+pub const EXPECT_THRESHOLD: u64 = 1024 * 1024;
 
 /// The default `User-Agent`.
 pub fn default_user_agent() -> String {
@@ -101,6 +121,35 @@ impl RequestSpec {
             user_agent: default_user_agent(),
             headers: Vec::new(),
             body: None,
+            upload: None,
+            multipart: None,
+        }
+    }
+
+    /// Whether the body waits for `100 Continue`: a `-H Expect:
+    /// 100-continue` says so; otherwise a body over [`EXPECT_THRESHOLD`]
+    /// or of unknown length, over HTTP/1.1, unless a `-H` names `Expect`.
+    pub fn expects_continue(&self) -> bool {
+        let given = self.headers.iter().find_map(|h| match h {
+            HeaderEdit::Set(n, v) if n.eq_ignore_ascii_case("Expect") => Some(Some(v)),
+            h if h.name().eq_ignore_ascii_case("Expect") => Some(None),
+            _ => None,
+        });
+        match given {
+            Some(value) => value.is_some_and(|v| v.eq_ignore_ascii_case("100-continue")),
+            None => !self.http10 && self.body_len().is_none_or(|n| n > EXPECT_THRESHOLD),
+        }
+    }
+
+    /// The body's length: `Some(0)` without one, `None` when unknown.
+    fn body_len(&self) -> Option<u64> {
+        if let Some(m) = &self.multipart {
+            return Some(m.len());
+        }
+        match (&self.upload, &self.body) {
+            (Some(u), _) => u.len,
+            (None, Some(b)) => Some(b.bytes.len() as u64),
+            (None, None) => Some(0),
         }
     }
 
@@ -111,10 +160,20 @@ impl RequestSpec {
     }
 }
 
-/// The request bytes: head, then body.
+/// The request bytes: head, then body (an upload's bytes are streamed by
+/// the fetch after the head, so they are not here).
 pub fn build(target: &Target, spec: &RequestSpec) -> Vec<u8> {
+    let mut out = build_head(target, spec);
+    if let Some(b) = &spec.body {
+        out.extend_from_slice(&b.bytes);
+    }
+    out
+}
+
+/// The request head, up to and including the empty line.
+pub fn build_head(target: &Target, spec: &RequestSpec) -> Vec<u8> {
     let body = spec.body.as_ref().map_or(&[][..], |b| &b.bytes[..]);
-    let mut out = Vec::with_capacity(256 + body.len());
+    let mut out = Vec::with_capacity(256);
     let version = if spec.http10 { "HTTP/1.0" } else { "HTTP/1.1" };
     out.extend_from_slice(
         format!("{} {} {version}\r\n", spec.method, target.path_and_query).as_bytes(),
@@ -173,8 +232,33 @@ pub fn build(target: &Target, spec: &RequestSpec) -> Vec<u8> {
             );
         }
     }
+    if let Some(u) = &spec.upload {
+        match u.len {
+            Some(n) if !spec.names("Content-Length") => {
+                header(&mut out, "Content-Length", n.to_string().as_bytes())
+            }
+            None if !spec.names("Transfer-Encoding") => {
+                header(&mut out, "Transfer-Encoding", b"chunked")
+            }
+            _ => {}
+        }
+    }
+    if let Some(m) = &spec.multipart {
+        // curl's order: the length, then the type naming the boundary.
+        if !spec.names("Content-Length") {
+            header(&mut out, "Content-Length", m.len().to_string().as_bytes());
+        }
+        if !spec.names("Content-Type") {
+            let ty = format!("multipart/form-data; boundary={}", m.boundary);
+            header(&mut out, "Content-Type", ty.as_bytes());
+        }
+    }
+    // Not over TLS: the wait cannot be kept without a read that may block
+    // (fetch/upload.rs); the body goes at once there.
+    if spec.expects_continue() && !target.tls && !spec.names("Expect") {
+        header(&mut out, "Expect", b"100-continue");
+    }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
     out
 }
 
@@ -314,6 +398,62 @@ mod tests {
             r.ends_with("Connection: close\r\nAccept: text/x\r\nContent-Type: a/b\r\nContent-Length: 7\r\n\r\n{\"a\":1}"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn upload_head_says_its_length_or_chunked_and_large_bodies_expect_100() {
+        let up = |len: Option<u64>| {
+            move |s: &mut RequestSpec| {
+                s.method = "PUT".into();
+                s.upload = Some(Upload {
+                    path: Some("f".into()),
+                    len,
+                });
+            }
+        };
+        let r = req("h/x", up(Some(6)));
+        assert!(
+            r.ends_with("Connection: close\r\nContent-Length: 6\r\n\r\n"),
+            "{r}"
+        );
+        let r = req("h/x", up(Some(EXPECT_THRESHOLD + 1)));
+        assert!(
+            r.ends_with("Content-Length: 1048577\r\nExpect: 100-continue\r\n\r\n"),
+            "{r}"
+        );
+        let r = req("h/x", up(None));
+        assert!(
+            r.ends_with("Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"),
+            "{r}"
+        );
+        assert!(!req("https://h/x", up(None)).contains("Expect"));
+        // `-H 'Expect:'` turns it off; HTTP/1.0 has no 100.
+        let r = req("h/x", |s| {
+            up(None)(s);
+            s.headers = vec![HeaderEdit::parse("Expect:").unwrap()];
+        });
+        assert!(!r.contains("Expect"), "{r}");
+        let r = req("h/x", |s| {
+            up(None)(s);
+            s.http10 = true;
+        });
+        assert!(!r.contains("Expect"), "{r}");
+        // A large -d body asks too; a small one does not.
+        let big = |n: usize| {
+            move |s: &mut RequestSpec| {
+                s.body = Some(Body {
+                    bytes: vec![b'a'; n],
+                    form: true,
+                    json: false,
+                })
+            }
+        };
+        let mut spec = RequestSpec::get();
+        big(1 << 21)(&mut spec);
+        assert!(spec.expects_continue());
+        big(10)(&mut spec);
+        assert!(!spec.expects_continue());
+        assert!(!RequestSpec::get().expects_continue());
     }
 
     #[test]

@@ -156,6 +156,19 @@ impl Target {
         Target::from_url(url)
     }
 
+    /// `-T FILE`: a URL whose path ends in `/` gets `name` appended (as
+    /// curl does), percent-encoded as a path segment; any other is as given.
+    pub fn with_file_name(&self, name: &str) -> Result<Target> {
+        if !self.url.path().ends_with('/') {
+            return Ok(self.clone());
+        }
+        let mut url = self.url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(name);
+        }
+        Target::from_url(url)
+    }
+
     /// The URL as text, without credentials (for messages).
     pub fn redacted(&self) -> String {
         let mut u = self.url.clone();

@@ -967,13 +967,21 @@ fn large_chunked_body_to_a_pipe_and_a_file_byte_for_byte() {
 fn exit_56_when_the_server_resets_while_the_request_is_sent() {
     // The server resets as soon as it accepts; an 8 MiB body cannot all
     // have gone out by then, so the send fails, and with no response to
-    // read the send failure is what rawget reports.
+    // read the send failure is what rawget reports. (`Expect:` off: with
+    // it the body would wait for the server's answer, the reset.)
     let dir = scratch();
     std::fs::write(dir.path().join("big.bin"), patterned(8 << 20)).unwrap();
     let server = serve(Plan::new(Vec::new()).read_request(false).end(End::Reset));
     let run = rawget_in(
         dir.path(),
-        &["-s", "--data-binary", "@big.bin", &server.url("/upload")],
+        &[
+            "-s",
+            "-H",
+            "Expect:",
+            "--data-binary",
+            "@big.bin",
+            &server.url("/upload"),
+        ],
     );
     assert_eq!(run.code, 56, "{}", run.stderr);
     assert!(

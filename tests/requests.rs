@@ -30,7 +30,16 @@ fn sends(program: &str, dir: &Path, args: &[&str], input: &[u8]) -> String {
 /// One User-Agent and server address for both, and no `Connection: close`
 /// (rawget's default, not curl's).
 fn normalise(request: &str, addr: std::net::SocketAddr) -> String {
-    let request = request.replace(&addr.to_string(), "SERVER");
+    let mut request = request.replace(&addr.to_string(), "SERVER");
+    // A multipart boundary is random in both: one name for it.
+    if let Some(at) = request.find("; boundary=") {
+        let start = at + "; boundary=".len();
+        let end = request[start..]
+            .find("\r\n")
+            .map_or(request.len(), |e| start + e);
+        let boundary = request[start..end].to_owned();
+        request = request.replace(&boundary, "BOUNDARY");
+    }
     request
         .split_inclusive("\r\n")
         .filter(|l| *l != "Connection: close\r\n")
@@ -46,7 +55,7 @@ fn normalise(request: &str, addr: std::net::SocketAddr) -> String {
 
 /// rawget and curl send the same bytes for `args`; returns them.
 #[track_caller]
-fn same_as_curl(dir: &Path, args: &[&str], input: &[u8]) -> String {
+pub(crate) fn same_as_curl(dir: &Path, args: &[&str], input: &[u8]) -> String {
     assert!(
         Path::new(CURL).exists(),
         "this test compares with curl: install it (apt-get install curl)"
@@ -251,4 +260,276 @@ fn a_header_file_that_cannot_be_read_or_parsed_is_one_line() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn forms_are_sent_as_curl_sends_them() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("up.txt"), "hello\n").unwrap();
+    std::fs::write(dir.path().join("a.png"), "x").unwrap();
+    std::fs::write(dir.path().join("j.json"), "{}\n").unwrap();
+    let r = same_as_curl(
+        dir.path(),
+        &[
+            "-F",
+            "a=1",
+            "-F",
+            "f=@up.txt",
+            "-F",
+            "g=@a.png;type=x/y;filename=n\"q.bin",
+            "-F",
+            "h=<up.txt",
+            "-F",
+            "e=@j.json",
+            "--form-string",
+            "s=@lit;type=z",
+        ],
+        b"",
+    );
+    assert!(
+        r.contains(
+            "Content-Type: multipart/form-data; boundary=BOUNDARY\r\n\r\n\
+             --BOUNDARY\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+        ) && r.ends_with("name=\"s\"\r\n\r\n@lit;type=z\r\n--BOUNDARY--\r\n"),
+        "{r}"
+    );
+    let boundary = |run: &Run| {
+        let out = run.stdout_str();
+        let at = out.find("boundary=").unwrap() + 9;
+        out[at..at + 40].to_owned()
+    };
+    // Fresh each time, and in curl's shape.
+    let one = rawget(&["--dry-run", "-F", "a=1", "http://h/"]);
+    let two = rawget(&["--dry-run", "-F", "a=1", "http://h/"]);
+    assert_ne!(boundary(&one), boundary(&two));
+    assert!(boundary(&one).starts_with(&"-".repeat(24)));
+}
+
+#[test]
+fn a_bad_form_argument_is_one_line() {
+    let server = serve_fixture("ok.http").expect_unused();
+    let run = rawget(&["-F", "novalue", &server.url("/")]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.error_line().contains("bad -F \"novalue\""),
+        "{}",
+        run.stderr
+    );
+    let run = rawget(&["-F", "f=@/nonexistent/f", &server.url("/")]);
+    assert_eq!(run.code, 26);
+    assert!(
+        run.error_line()
+            .contains("could not read form file /nonexistent/f"),
+        "{}",
+        run.stderr
+    );
+    let run = rawget(&["-F", "a=1", "-d", "x", &server.url("/")]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn a_cookie_string_is_sent_as_curl_sends_it() {
+    let dir = scratch();
+    let r = same_as_curl(
+        dir.path(),
+        &["-e", "http://r/", "-b", "a=1; b=2", "-H", "X: 1"],
+        b"",
+    );
+    assert!(
+        r.ends_with("Accept: */*\r\nReferer: http://r/\r\nCookie: a=1; b=2\r\nX: 1\r\n\r\n"),
+        "{r}"
+    );
+}
+
+#[test]
+fn cookies_from_a_file_match_the_request_and_the_jar_is_written() {
+    let dir = scratch();
+    let file = "# Netscape HTTP Cookie File\n\
+                127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\ts\n\
+                127.0.0.1\tFALSE\t/x\tFALSE\t4102444800\tdeep\td\n\
+                127.0.0.1\tFALSE\t/other\tFALSE\t4102444800\telsewhere\te\n\
+                127.0.0.1\tFALSE\t/\tTRUE\t4102444800\tsecure\tz\n";
+    std::fs::write(dir.path().join("in.txt"), file).unwrap();
+    // curl reads the same file the same way (cookie order aside).
+    let ours = sends(BIN, dir.path(), &["-b", "in.txt"], b"");
+    let curls = sends(CURL, dir.path(), &["-b", "in.txt"], b"");
+    let cookie = |r: &str| {
+        let line = r.lines().find(|l| l.starts_with("Cookie: ")).unwrap_or("");
+        let mut v: Vec<String> = line["Cookie: ".len().min(line.len())..]
+            .split("; ")
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    // /other does not match /x; the Secure one goes to 127.0.0.1 over http,
+    // a loopback being a secure context for both.
+    assert_eq!(cookie(&ours), ["deep=d", "secure=z", "session=s"], "{ours}");
+    assert_eq!(cookie(&ours), cookie(&curls), "{curls}");
+    assert!(
+        ours.contains("Cookie: deep=d; "),
+        "longest path first: {ours}"
+    );
+    // -j leaves the session cookie out.
+    let ours = sends(BIN, dir.path(), &["-j", "-b", "in.txt"], b"");
+    assert_eq!(cookie(&ours), ["deep=d", "secure=z"], "{ours}");
+    // The jar: what the file held plus what the server set (ok.http sets
+    // no cookie, so the file's own), in curl's format.
+    let server = serve_fixture("ok.http");
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-b",
+            "in.txt",
+            "-c",
+            "out.txt",
+            "-o",
+            "/dev/null",
+            &server.url("/x"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let jar = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    assert!(jar.starts_with("# Netscape HTTP Cookie File\n"), "{jar}");
+    assert!(
+        jar.contains("127.0.0.1\tFALSE\t/x\tFALSE\t4102444800\tdeep\td\n"),
+        "{jar}"
+    );
+    assert!(
+        jar.contains("127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\ts\n"),
+        "{jar}"
+    );
+    // A -b file that does not exist is skipped, as curl skips it.
+    let ours = sends(
+        BIN,
+        dir.path(),
+        &["-b", "missing.txt", "-c", "new.txt"],
+        b"",
+    );
+    assert!(!ours.contains("Cookie"), "{ours}");
+}
+
+#[test]
+fn cookies_set_by_a_redirect_go_with_the_next_hop_and_into_the_jar() {
+    let redirect = "HTTP/1.1 302 Found\r\nLocation: /next\r\nSet-Cookie: hop=1; Path=/\r\n\
+                    Set-Cookie: gone=1; Path=/; Max-Age=0\r\nContent-Length: 0\r\n\r\n";
+    let final_ = "HTTP/1.1 200 OK\r\nSet-Cookie: last=2; Path=/; Max-Age=3600\r\nContent-Length: 2\r\n\r\nok";
+    let server = serve_sequence(vec![Plan::new(redirect), Plan::new(final_)]);
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &[
+            "-s",
+            "-L",
+            "-c",
+            "jar",
+            "-o",
+            "/dev/null",
+            &server.url("/start"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = server.wait_requests(2);
+    assert!(!requests[0].contains("Cookie"), "{}", requests[0]);
+    assert!(
+        requests[1].contains("\r\nCookie: hop=1\r\n"),
+        "{}",
+        requests[1]
+    );
+    let jar = std::fs::read_to_string(dir.path().join("jar")).unwrap();
+    let names: Vec<&str> = jar
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').nth(5).unwrap())
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(names, ["hop", "last"], "{jar}");
+}
+
+#[test]
+fn a_config_file_is_read_as_curl_reads_it() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("recipe"),
+        "# a debugging recipe\n\
+         header = \"X-Trace: on \\\"1\\\"\"\n\
+         -H \"Accept: text/html\"\n\
+         user-agent: recipe/1\n\
+         referer http://from/\n\
+         data-urlencode = \"q=a b\"\n",
+    )
+    .unwrap();
+    let r = same_as_curl(dir.path(), &["-H", FORM, "-K", "recipe"], b"");
+    assert!(
+        r.contains("User-Agent: UA\r\n")
+            && r.contains("\r\nX-Trace: on \"1\"\r\nAccept: text/html\r\n")
+            && r.ends_with("\r\n\r\nq=a+b"),
+        "{r}"
+    );
+    // `url` in the file, and -K - from stdin.
+    let run = rawget_input(
+        &["--dry-run", "-K", "-"],
+        b"url = \"http://h/from-config\"\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run
+        .stdout_str()
+        .starts_with("GET /from-config HTTP/1.1\r\n"));
+}
+
+#[test]
+fn a_config_file_that_cannot_be_read_or_parsed_is_one_line() {
+    let run = rawget(&["-K", "/nonexistent/k", "http://127.0.0.1:9/"]);
+    assert_eq!(run.code, 26);
+    assert!(
+        run.error_line()
+            .contains("could not read config file /nonexistent/k"),
+        "{}",
+        run.stderr
+    );
+    let run = rawget_input(&["-K", "-", "http://127.0.0.1:9/"], b"header \"open\n");
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: - line 1: unterminated quoted value\n"
+    );
+}
+
+#[test]
+fn data_pieces_are_joined_in_command_line_order_as_curl_joins_them() {
+    let dir = scratch();
+    let r = same_as_curl(
+        dir.path(),
+        &[
+            "-H",
+            FORM,
+            "-d",
+            "a=1",
+            "--data-binary",
+            "b",
+            "--data-urlencode",
+            "c=x y",
+            "-d",
+            "d",
+        ],
+        b"",
+    );
+    assert!(r.ends_with("\r\n\r\na=1&b&c=x+y&d"), "{r}");
+    let r = same_as_curl(
+        dir.path(),
+        &[
+            "-d",
+            "a",
+            "--json",
+            "[1",
+            "--json",
+            ",2]",
+            "--data-raw",
+            "@z",
+        ],
+        b"",
+    );
+    assert!(r.ends_with("\r\n\r\na[1,2]&@z"), "{r}");
 }

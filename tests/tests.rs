@@ -25,4 +25,5 @@ mod shell;
 mod tls;
 mod trace;
 mod transport_defects;
+mod uploads;
 mod write_out;

@@ -16,7 +16,16 @@ use crate::target::Target;
 use crate::transport::{self, Stream};
 
 use super::conn::Conn;
+use super::upload::{self, Continue, Failure};
 use super::{Fetch, Outcome};
+
+/// What the send step ended with.
+enum Sent {
+    /// The request was written, or its write failed (kept to judge).
+    Written(Result<()>),
+    /// A final response came while the body waited for `100 Continue`.
+    Answered(Head),
+}
 
 use crate::output::MAX_IOV;
 
@@ -24,23 +33,30 @@ impl Fetch<'_> {
     /// One request and its response.
     pub(super) fn exchange(&mut self, target: &Target, spec: &RequestSpec) -> Result<Outcome> {
         let mut conn = self.connect(target)?;
-        let sent = self.send(&mut conn, target, spec);
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)
             .raw(plan.output.raw)
             .no_body(plan.output.no_body)
             .record_chunks(plan.report.chunks)
             .findings(plan.report.findings);
-        let head = match self.receive_head(&mut conn, &mut reader) {
-            Ok(head) => head,
-            // A server may answer (and close) before reading all of a large
-            // request; its answer is still worth reading, so a failed send
-            // is reported only when no response follows.
-            Err(e) if matches!(e.kind(), ErrorKind::EmptyReply | ErrorKind::Recv) => {
-                return Err(sent.err().unwrap_or(e))
-            }
-            Err(e) => return Err(e),
+        let sent = match self.send(&mut conn, &mut reader, target, spec)? {
+            Sent::Answered(head) => Ok(head),
+            Sent::Written(sent) => Err(sent),
         };
+        let head = match sent {
+            Ok(head) => head,
+            Err(sent) => match self.receive_head(&mut conn, &mut reader) {
+                Ok(head) => head,
+                // A server may answer (and close) before reading all of a
+                // large request; its answer is still worth reading, so a
+                // failed send is reported only when no response follows.
+                Err(e) if matches!(e.kind(), ErrorKind::EmptyReply | ErrorKind::Recv) => {
+                    return Err(sent.err().unwrap_or(e))
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        self.cookies.receive(&head, &target.url);
         if let Some(outcome) = self.decide(&head, &reader)? {
             conn.close();
             return Ok(outcome);
@@ -73,18 +89,74 @@ impl Fetch<'_> {
         Ok(Conn::new(stream))
     }
 
-    /// Writes the request; a failure is kept for [`Fetch::exchange`] to judge.
-    fn send(&mut self, conn: &mut Conn, target: &Target, spec: &RequestSpec) -> Result<()> {
-        let request = request::build(target, spec);
-        self.trace.request(&request);
+    /// Writes the request: the head, then (after the wait for `100
+    /// Continue` when the head asked for one) the body, streamed. A failed
+    /// write is kept in [`Sent::Written`] for [`Fetch::exchange`] to judge;
+    /// an unreadable upload, or a bad answer during the wait, is returned.
+    fn send(
+        &mut self,
+        conn: &mut Conn,
+        reader: &mut Reader,
+        target: &Target,
+        spec: &RequestSpec,
+    ) -> Result<Sent> {
+        let head = request::build_head(target, spec);
+        self.trace.request(&head);
         let wire = &mut self.hop().wire;
         wire.method.clone_from(&spec.method);
-        wire.request_bytes = request.len() as u64;
-        wire.upload_bytes = spec.body.as_ref().map_or(0, |b| b.bytes.len() as u64);
-        let sent = conn.send(&request);
+        wire.request_bytes = head.len() as u64;
+        let mut sent = conn.send(&head);
+        let has_body = spec.body.is_some() || spec.upload.is_some() || spec.multipart.is_some();
+        if sent.is_ok() && has_body {
+            // Over TLS the wait is not kept (upload.rs): the body goes now.
+            if spec.expects_continue() && !conn.stream.is_tls() {
+                if let Continue::Answered(head) = self.await_continue(conn, reader)? {
+                    self.trace.step(|| {
+                        "a final response came instead of 100: the body is not sent".into()
+                    });
+                    return Ok(Sent::Answered(head));
+                }
+            }
+            if let Some(b) = &spec.body {
+                self.trace.request_body(&b.bytes);
+            }
+            sent = match upload::write_body(spec, &mut conn.stream) {
+                Ok(n) => {
+                    self.hop().wire.upload_bytes = n;
+                    if spec.upload.is_some() {
+                        self.trace.step(|| format!("upload: {n} bytes sent"));
+                    }
+                    Ok(())
+                }
+                Err(Failure::Read(e)) => return Err(e),
+                Err(Failure::Write(e)) => Err(e),
+            };
+        }
         self.trace.timings.sent = Some(self.trace.elapsed());
         let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
-        sent.map_err(|e| connection_error(e, Doing::Send, elapsed, received))
+        Ok(Sent::Written(sent.map_err(|e| {
+            connection_error(e, Doing::Send, elapsed, received)
+        })))
+    }
+
+    /// Prints, traces and reports a head the reader found in the first
+    /// `consumed` bytes of the input, and consumes them.
+    pub(super) fn take_head(
+        &mut self,
+        conn: &mut Conn,
+        consumed: usize,
+        head: &Head,
+        interim: bool,
+    ) -> Result<()> {
+        let bytes = &conn.input()[..consumed];
+        self.trace.response(bytes);
+        self.heads.write(bytes, self.sink.out())?;
+        conn.consume(consumed);
+        self.hop().wire.head_bytes += consumed as u64;
+        if self.opts.report.findings {
+            self.report_head(head, interim);
+        }
+        Ok(())
     }
 
     /// Reads heads until the final one; interim 1xx heads are printed and
@@ -96,14 +168,7 @@ impl Fetch<'_> {
             let step = step?;
             match step.event {
                 Event::Head { head, interim } => {
-                    let bytes = &conn.input()[..step.consumed];
-                    self.trace.response(bytes);
-                    self.heads.write(bytes, self.sink.out())?;
-                    conn.consume(step.consumed);
-                    self.hop().wire.head_bytes += step.consumed as u64;
-                    if self.opts.report.findings {
-                        self.report_head(&head, interim);
-                    }
+                    self.take_head(conn, step.consumed, &head, interim)?;
                     if !interim {
                         return Ok(head);
                     }

@@ -20,10 +20,12 @@ mod exchange;
 mod naming;
 mod ranges;
 mod retry;
+mod upload;
 mod write_out;
 
 use std::ops::Range;
 
+use crate::cookies::Jar;
 use crate::error::{one_line, Error, ErrorKind, Result};
 use crate::observe::progress::Progress;
 use crate::observe::report::{FindingJson, Hop, Report};
@@ -42,8 +44,17 @@ pub use conn::BUF_SIZE;
 /// Runs the fetch the options describe.
 pub fn run(opts: &Options) -> Result<()> {
     if opts.dry_run {
-        // The same bytes the fetch would send, from the same function.
-        return StdStream::stdout().write_all(&request::build(&opts.target, &opts.spec));
+        // The same bytes the fetch would send, from the same functions.
+        let spec = Jar::new(&opts.cookies, &opts.target.url).apply(&opts.spec, &opts.target.url);
+        let mut out = StdStream::stdout();
+        out.write_all(&request::build_head(&opts.target, &spec))?;
+        return match upload::write_body(&spec, &mut out) {
+            Ok(_) => Ok(()),
+            Err(upload::Failure::Read(e)) => Err(e),
+            Err(upload::Failure::Write(e)) => {
+                Err(Error::new(ErrorKind::Write, "could not write to stdout").with_source(e))
+            }
+        };
     }
     retry::run(opts)
 }
@@ -91,6 +102,8 @@ struct Fetch<'a> {
     /// Where the body pieces of one read lie in the read buffer (reused:
     /// no allocation per read).
     ranges: Vec<Range<usize>>,
+    /// `-b`, `-c`: the cookies across hops.
+    cookies: Jar,
     /// The final body was close-delimited (its completeness unverifiable).
     close_delimited: bool,
     /// The pipe for splice(2), made on first use; `Err` once splice failed.
@@ -153,6 +166,7 @@ impl<'a> Fetch<'a> {
                 ..Report::default()
             },
             ranges: Vec::with_capacity(MAX_IOV),
+            cookies: Jar::new(&opts.cookies, &opts.target.url),
             close_delimited: false,
             #[cfg(target_os = "linux")]
             pipe: None,
@@ -175,7 +189,7 @@ impl<'a> Fetch<'a> {
             });
             self.trace.begin_hop();
             let before = self.sink.bytes();
-            let outcome = self.exchange(&target, &spec);
+            let outcome = self.exchange(&target, &self.cookies.apply(&spec, &target.url));
             self.hop().body_bytes = self.sink.bytes() - before;
             let (status, location) = match outcome? {
                 Outcome::Done => return Ok(()),
@@ -219,6 +233,9 @@ impl<'a> Fetch<'a> {
                 Err(e)
             }
         };
+        if let Err(e) = self.cookies.save() {
+            diag::line(format_args!("rawget: warning: {}", one_line(&e)));
+        }
         let plan = &self.opts.report;
         if !plan.explain && plan.report_file.is_none() && plan.write_out.is_none() {
             return result;

@@ -175,6 +175,15 @@ impl Trace {
         self.wire(|w| w.sent(bytes));
     }
 
+    /// `> ` lines too: request body bytes written after the head; `--trace`
+    /// shows them as data.
+    pub fn request_body(&self, bytes: &[u8]) {
+        if self.verbose {
+            diag::write(&prefixed(&self.prefix(b"> "), bytes));
+        }
+        self.wire(|w| w.sent_data(bytes));
+    }
+
     /// `< ` lines: a response head as received.
     pub fn response(&self, bytes: &[u8]) {
         if self.verbose {

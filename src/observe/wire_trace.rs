@@ -159,6 +159,12 @@ impl WireTrace {
         self.block(Kind::SendData, &request[head_len..]);
     }
 
+    /// Request body bytes written after the head (sent on their own when
+    /// the head waited for `100 Continue`, or streamed).
+    pub fn sent_data(&mut self, data: &[u8]) {
+        self.block(Kind::SendData, data);
+    }
+
     /// A head as received, one block per line (LF-terminated), as curl
     /// shows them.
     pub fn head(&mut self, head: &[u8]) {

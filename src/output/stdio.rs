@@ -96,6 +96,18 @@ impl StdStream {
     }
 }
 
+/// For what streams into stdout (`--dry-run` writing an upload as it
+/// would be sent); unbuffered, so flush has nothing to do.
+impl Write for StdStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.open()?.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Whether fd 1 was closed when rawget was started (Linux; elsewhere
 /// always false).
 pub fn stdout_was_closed() -> bool {

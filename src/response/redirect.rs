@@ -31,6 +31,8 @@ pub fn next_request(mut spec: RequestSpec, status: u16, from: &Target, to: &Targ
     if to_get {
         spec.method = "GET".to_owned();
         spec.body = None;
+        spec.upload = None;
+        spec.multipart = None;
         spec.headers.retain(|h| {
             !h.name().eq_ignore_ascii_case("Content-Type")
                 && !h.name().eq_ignore_ascii_case("Content-Length")
