@@ -16,6 +16,7 @@ pub mod output;
 pub mod replay;
 pub mod request;
 pub mod response;
+pub mod send;
 pub mod target;
 pub mod transport;
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::EchoServer(args)) => echo::server::run(&args)?,
         Some(Command::EchoClient(args)) => echo::client::run(&args)?,
         Some(Command::Replay(args)) => replay::run(&args)?,
+        Some(Command::Send(args)) => send::run(&args)?,
         None => {
             let opts = options::Options::from_args(&cli.fetch, &mut std::io::stdin().lock())?;
             output::diag::set_verbose(opts.report.verbose);

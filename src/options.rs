@@ -141,18 +141,13 @@ impl Options {
             body,
         };
 
-        let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);
-        let connect = ConnectOptions {
-            resolve: args
-                .resolve
-                .iter()
-                .map(|r| ResolveOverride::parse(r))
-                .collect::<Result<_>>()?,
-            connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
-            deadline,
-            insecure: args.insecure,
-            cacert: args.cacert.clone(),
-        };
+        let connect = connect_options(
+            &args.resolve,
+            args.connect_timeout,
+            args.max_time,
+            args.insecure,
+            args.cacert.clone(),
+        )?;
         let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
         if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
@@ -205,6 +200,29 @@ impl Options {
             dry_run: args.dry_run,
         })
     }
+}
+
+/// How to connect, from `--resolve`, `--connect-timeout`, `-m`, `-k` and
+/// `--cacert`: the same for the fetch and `rawget send`. The `-m` deadline
+/// starts now.
+pub(crate) fn connect_options(
+    resolve: &[String],
+    connect_timeout: Option<f64>,
+    max_time: Option<f64>,
+    insecure: bool,
+    cacert: Option<PathBuf>,
+) -> Result<ConnectOptions> {
+    let deadline = seconds("-m/--max-time", max_time)?.map(|d| Instant::now() + d);
+    Ok(ConnectOptions {
+        resolve: resolve
+            .iter()
+            .map(|r| ResolveOverride::parse(r))
+            .collect::<Result<_>>()?,
+        connect_timeout: seconds("--connect-timeout", connect_timeout)?,
+        deadline,
+        insecure,
+        cacert,
+    })
 }
 
 /// A time limit in seconds; 0 means none, as in curl.

@@ -56,7 +56,7 @@ impl HeaderEdit {
 }
 
 /// RFC 9110 section 5.6.2: token characters.
-fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -13,5 +13,6 @@ mod hostile;
 mod output_defects;
 mod replay;
 mod response_defects;
+mod send;
 mod tls;
 mod transport_defects;

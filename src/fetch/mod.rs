@@ -14,8 +14,8 @@
 //! exit code even if `--json` cannot be written then (that is a warning);
 //! a complete fetch whose `--json` cannot be written is exit 23.
 
-mod conn;
-mod exchange;
+pub(crate) mod conn;
+pub(crate) mod exchange;
 
 use std::ops::Range;
 
@@ -46,7 +46,7 @@ pub fn run(opts: &Options) -> Result<()> {
 }
 
 /// Writes `report` as JSON to `path` (`-` is stdout).
-fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
+fn write_json(report: &impl serde::Serialize, path: &std::path::Path) -> Result<()> {
     let mut text = serde_json::to_vec_pretty(report).map_err(|e| {
         Error::new(ErrorKind::Write, "could not encode the JSON summary").with_source(e)
     })?;
@@ -61,6 +61,24 @@ fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
         )
         .with_source(e)
     })
+}
+
+/// Writes the `--json` report after an exchange that ended with `result`:
+/// the exchange's own failure wins over a failure to write the report
+/// (module doc). The fetch's last step, and `rawget send`'s.
+pub(crate) fn with_json(
+    result: Result<()>,
+    report: &impl serde::Serialize,
+    path: &std::path::Path,
+) -> Result<()> {
+    match (result, write_json(report, path)) {
+        (Ok(()), json) => json,
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(json)) => {
+            diag::line(format_args!("rawget: warning: {}", one_line(&json)));
+            Err(e)
+        }
+    }
 }
 
 /// Everything one fetch writes to, across its hops.
@@ -186,14 +204,7 @@ impl<'a> Fetch<'a> {
         let Some(path) = &plan.json else {
             return result;
         };
-        match (result, write_json(report, path)) {
-            (Ok(()), json) => json,
-            (Err(e), Ok(())) => Err(e),
-            (Err(e), Err(json)) => {
-                diag::line(format_args!("rawget: warning: {}", one_line(&json)));
-                Err(e)
-            }
-        }
+        with_json(result, report, path)
     }
 
     /// The hop being exchanged.

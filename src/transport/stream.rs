@@ -303,6 +303,13 @@ impl Stream {
         self.socket_mut().arm()
     }
 
+    /// Holds every later read and write to `at` instead (`None`: no limit):
+    /// `rawget send` waits a bounded time for stray bytes after the last
+    /// response, never past `--max-time`.
+    pub fn set_deadline(&mut self, at: Option<Instant>) {
+        self.socket_mut().deadline = Deadline::new(at);
+    }
+
     /// What the TLS handshake settled (TLS only).
     pub fn tls_info(&self) -> Option<&TlsInfo> {
         self.tls_info.as_ref()
