@@ -14,5 +14,6 @@ mod output_defects;
 mod replay;
 mod response_defects;
 mod send;
+mod send_servers;
 mod tls;
 mod transport_defects;
