@@ -218,6 +218,16 @@ pub struct FetchArgs {
     /// Exit 22 and write nothing when the status is 400 or more
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
+
+    // ---- the request-target (issue 13) ----
+    /// Send TARGET as the request-target instead of the URL's path and query
+    /// (`*` for OPTIONS *, an absolute URI for a proxy); no whitespace or control bytes
+    #[arg(
+        long = "request-target",
+        value_name = "TARGET",
+        help_heading = "Request"
+    )]
+    pub request_target: Option<String>,
 }
 
 /// `rawget echo-server`

@@ -92,6 +92,10 @@ impl Options {
             .as_deref()
             .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
         let target = Target::parse(url)?;
+        let target = match &args.request_target {
+            Some(t) => crate::request::with_request_target(&target, t)?,
+            None => target,
+        };
         let headers = args
             .headers
             .iter()

@@ -12,6 +12,7 @@ mod framing_props;
 mod hostile;
 mod output_defects;
 mod replay;
+mod request_target;
 mod response_defects;
 mod send;
 mod send_servers;
