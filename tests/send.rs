@@ -303,3 +303,26 @@ fn an_unreadable_file_is_exit_26() {
         .error_line()
         .contains("could not read /nonexistent/req.http"));
 }
+
+#[test]
+fn a_long_pipeline_is_written_while_the_replies_are_read() {
+    // The server answers at once with 24 MiB and reads nothing until that
+    // is written; the client sends 24 MiB. Written first and read after,
+    // both sides stall with every buffer full (the server gives up after
+    // 30 s, -m ends it first): the writer must run while the replies are read.
+    const SIZE: usize = 24 << 20;
+    let body = vec![b'x'; SIZE];
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {SIZE}\r\n\r\n");
+    let server = serve(Plan::new([head.as_bytes(), &body].concat()).read_request(false));
+    let request = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {SIZE}\r\n\r\n");
+    let run = rawget_input(
+        &["send", "--pipeline", "-m", "20", &server.url("/")],
+        &[request.as_bytes(), &body].concat(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        verdict(&run).contains("1 response received"),
+        "{}",
+        run.stderr
+    );
+}

@@ -6,9 +6,10 @@
 //! wait a bounded time for what the server sends unasked. No protocol rule
 //! lives here.
 
+use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::framing::Framed;
 use super::report::{self, Report, ResponseJson, RestJson};
@@ -23,6 +24,7 @@ use crate::output::sink::BodySink;
 use crate::output::{diag, BodyOut, RawCapture, StdStream, MAX_IOV};
 use crate::response::framing::Framing;
 use crate::response::reader::{Event, ReadError, Reader};
+use crate::transport::Stream;
 
 /// One `rawget send`: its outputs and what happened so far.
 pub(super) struct Session<'a> {
@@ -99,18 +101,7 @@ impl<'a> Session<'a> {
         let bytes = &self.plan.bytes;
         let requests = &self.framed.requests;
         if self.plan.pipeline {
-            // A server may answer (and close) before reading everything; its
-            // answers are still worth reading, so a failed write is the
-            // error only when nothing came back.
-            let sent = self.write(&mut conn, bytes);
-            for i in 0..requests.len() {
-                match self.expect(&mut conn, &mut reader, i) {
-                    Err(e) if i == 0 && sent.is_err() && e.kind() == ErrorKind::EmptyReply => {
-                        return sent
-                    }
-                    other => other?,
-                }
-            }
+            self.pipeline(&mut conn, &mut reader)?;
         } else {
             for (i, r) in requests.iter().enumerate() {
                 if i > 0 && !conn.is_drained() {
@@ -139,18 +130,52 @@ impl<'a> Session<'a> {
     /// Writes `bytes`, in `--split` pieces `--delay` apart when asked.
     fn write(&mut self, conn: &mut Conn, bytes: &[u8]) -> Result<()> {
         self.trace.request(bytes);
-        let piece = self.plan.split.unwrap_or(bytes.len()).max(1);
-        for (k, part) in bytes.chunks(piece).enumerate() {
-            if k > 0 && !self.plan.delay.is_zero() {
-                std::thread::sleep(self.plan.delay);
+        let (n, sent) = write_pieces(&mut conn.stream, bytes, self.plan.split, self.plan.delay);
+        self.sent(n, sent)
+    }
+
+    /// Counts `n` bytes written; a failed write is the error of a send.
+    fn sent(&mut self, n: u64, sent: std::io::Result<()>) -> Result<()> {
+        self.report.bytes_sent += n;
+        let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
+        sent.map_err(|e| connection_error(e, Doing::Send, elapsed, received))
+    }
+
+    /// `--pipeline`: every byte written while the responses are read. Over
+    /// plain TCP a writer thread holds a second handle on the socket, so a
+    /// long pipeline cannot stall with the server's replies filling both
+    /// sides' buffers; over TLS everything is written first. A server may
+    /// answer (and close) before reading everything; its answers are still
+    /// worth reading, so a failed write is the error only when nothing
+    /// came back.
+    fn pipeline(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
+        let plan = self.plan;
+        let Some(Ok(mut writer)) = conn.stream.try_clone_writer() else {
+            let sent = self.write(conn, &plan.bytes);
+            let read = self.read_pipelined(conn, reader);
+            return pipelined_outcome(read, sent);
+        };
+        self.trace.request(&plan.bytes);
+        let (n, sent, read) = std::thread::scope(|s| {
+            let handle =
+                s.spawn(move || write_pieces(&mut writer, &plan.bytes, plan.split, plan.delay));
+            let read = self.read_pipelined(conn, reader);
+            if read.is_err() {
+                // Unblocks a writer stalled on a server that went away.
+                conn.close();
             }
-            conn.send(part).map_err(|e| {
-                let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
-                connection_error(e, Doing::Send, elapsed, received)
-            })?;
-            self.report.bytes_sent += part.len() as u64;
-        }
-        Ok(())
+            let (n, sent) = handle
+                .join()
+                .unwrap_or_else(|_| (0, Err(std::io::ErrorKind::Other.into())));
+            (n, sent, read)
+        });
+        let sent = self.sent(n, sent);
+        pipelined_outcome(read, sent)
+    }
+
+    /// Reads the response to every request framed, in order.
+    fn read_pipelined(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
+        (0..self.framed.requests.len()).try_for_each(|i| self.expect(conn, reader, i))
     }
 
     /// Reads the response to request `i` (from 0).
@@ -365,6 +390,38 @@ impl<'a> Session<'a> {
         };
         crate::fetch::with_json(result, &self.report, path)
     }
+}
+
+/// What a pipelined exchange ended with: a failed write matters only when
+/// no response came at all.
+fn pipelined_outcome(read: Result<()>, sent: Result<()>) -> Result<()> {
+    match (read, sent) {
+        (Err(e), Err(s)) if e.kind() == ErrorKind::EmptyReply => Err(s),
+        (read, _) => read,
+    }
+}
+
+/// Writes `bytes` to `out` in pieces of `split` bytes (all at once
+/// without), sleeping `delay` between them; returns the bytes written and
+/// how it ended.
+fn write_pieces(
+    out: &mut Stream,
+    bytes: &[u8],
+    split: Option<usize>,
+    delay: Duration,
+) -> (u64, std::io::Result<()>) {
+    let piece = split.unwrap_or(bytes.len()).max(1);
+    let mut n = 0;
+    for (k, part) in bytes.chunks(piece).enumerate() {
+        if k > 0 && !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        if let Err(e) = out.write_all(part).and_then(|()| out.flush()) {
+            return (n, Err(e));
+        }
+        n += part.len() as u64;
+    }
+    (n, Ok(()))
 }
 
 fn open_sink(path: &Path) -> Result<BodySink> {

@@ -303,6 +303,18 @@ impl Stream {
         self.socket_mut().arm()
     }
 
+    /// A second handle on a plain TCP stream's socket, held to the same
+    /// deadline, for a writer on another thread: `rawget send --pipeline`
+    /// writes while it reads, so that a long pipeline cannot stall with
+    /// both sides' buffers full. `None` under TLS, whose stream is one
+    /// state machine.
+    pub fn try_clone_writer(&self) -> Option<io::Result<Stream>> {
+        match &self.inner {
+            Inner::Tcp(t) => Some(t.tcp.try_clone().map(|c| Stream::tcp(c, t.deadline.at))),
+            Inner::Tls(_) => None,
+        }
+    }
+
     /// Holds every later read and write to `at` instead (`None`: no limit):
     /// `rawget send` waits a bounded time for stray bytes after the last
     /// response, never past `--max-time`.
