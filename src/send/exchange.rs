@@ -70,7 +70,13 @@ impl<'a> Session<'a> {
             } else {
                 "keep-alive"
             },
-            requests: framed.into(),
+            // Kept per request and response only for --json: a pipeline of
+            // 100,000 requests is counted, not stored.
+            requests: if plan.json.is_some() {
+                framed.into()
+            } else {
+                Vec::new()
+            },
             rest: framed.rest.as_ref().map(|r| RestJson {
                 start: r.start,
                 error: r.error.to_string(),
@@ -183,11 +189,19 @@ impl<'a> Session<'a> {
         reader.next_response(&self.framed.requests[i].method);
         match self.read_response(conn, reader, Some(i), false)? {
             Some(response) => {
-                self.report.responses.push(response);
+                self.record(response);
                 Ok(())
             }
-            None if self.report.responses.is_empty() => Err(ReadError::EmptyReply.into()),
+            None if self.report.responses_received == 0 => Err(ReadError::EmptyReply.into()),
             None => Err(self.closed_early(i, None)),
+        }
+    }
+
+    /// Counts a complete response, and keeps it for `--json`.
+    fn record(&mut self, response: ResponseJson) {
+        self.report.responses_received += 1;
+        if self.plan.json.is_some() {
+            self.report.responses.push(response);
         }
     }
 
@@ -216,7 +230,7 @@ impl<'a> Session<'a> {
         while !(self.closed && conn.is_drained()) {
             reader.next_response("GET");
             match self.read_response(conn, reader, None, true) {
-                Ok(Some(response)) => self.report.responses.push(response),
+                Ok(Some(response)) => self.record(response),
                 Ok(None) => break,
                 Err(e) => {
                     self.report.stray_bytes += conn.input().len() as u64;
@@ -228,7 +242,7 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        self.report.closed = match (self.closed, self.report.responses.len()) {
+        self.report.closed = match (self.closed, self.report.responses_received) {
             (true, 0) => "the server closed the connection without a response".to_owned(),
             (true, n) => format!("the server closed the connection after response {n}"),
             (false, _) => format!(
@@ -269,7 +283,8 @@ impl<'a> Session<'a> {
                     if !self.plan.silent {
                         StdStream::stdout().write_all(bytes)?;
                     }
-                    if !interim || response.heads.len() + 1 < MAX_HEADS {
+                    let keep = self.plan.json.is_some();
+                    if keep && (!interim || response.heads.len() + 1 < MAX_HEADS) {
                         response.heads.push(HeadJson::from(head));
                     }
                     if !interim {
@@ -284,7 +299,7 @@ impl<'a> Session<'a> {
                                 _ => None,
                             };
                         }
-                        let n = self.report.responses.len() + 1;
+                        let n = self.report.responses_received + 1;
                         sink = Some(self.body_sink(n)?);
                     }
                 }
@@ -367,7 +382,8 @@ impl<'a> Session<'a> {
             };
         }
         let rest = self.framed.rest.as_ref().map(|r| &r.error);
-        let verdict = report::verdict(&self.report, rest, self.early);
+        let requests = self.framed.requests.len();
+        let verdict = report::verdict(&self.report, requests, rest, self.early);
         let result = match (result, &verdict.desync) {
             (Ok(()), Some(d)) => Err(Error::new(
                 ErrorKind::BadResponse,

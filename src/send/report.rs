@@ -30,6 +30,8 @@ pub struct Report {
     pub requests: Vec<RequestJson>,
     /// What follows the last complete request, when anything does.
     pub rest: Option<RestJson>,
+    /// How many complete responses came.
+    pub responses_received: usize,
     /// Each response, in order.
     pub responses: Vec<ResponseJson>,
     /// Bytes received after the last complete response that are no response.
@@ -190,17 +192,17 @@ pub struct Verdict {
     pub desync: Option<String>,
 }
 
-/// Judges the exchange in `report` (requests, rest, responses, stray bytes
-/// and the close already filled in); `early` is stray bytes that arrived
+/// Judges the exchange in `report` (responses, stray bytes and the close
+/// already filled in) to `requests` framed and the `rest`; `early` is stray bytes that arrived
 /// before the next request was sent (keep-alive), with the response they
 /// followed.
 pub fn verdict(
     report: &Report,
+    requests: usize,
     rest: Option<&RequestError>,
     early: Option<(usize, u64)>,
 ) -> Verdict {
-    let requests = report.requests.len();
-    let responses = report.responses.len();
+    let responses = report.responses_received;
     let mut lines = vec![format!(
         "{} framed in {} bytes sent; {} received; {} bytes after the last complete \
          response; {}",
