@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::framing::Framed;
+use super::framing::{frames, Framed, Rest};
 use super::report::{self, Report, ResponseJson, RestJson};
 use super::Plan;
 use crate::error::{connection_error, one_line, Doing, Error, ErrorKind, Result};
@@ -29,7 +29,9 @@ use crate::transport::Stream;
 /// One `rawget send`: its outputs and what happened so far.
 pub(super) struct Session<'a> {
     plan: &'a Plan,
-    framed: &'a Framed,
+    /// How many requests the bytes hold, and what follows them.
+    requests: usize,
+    rest: Option<Rest>,
     trace: Trace,
     raw: Option<RawCapture>,
     ranges: Vec<Range<usize>>,
@@ -48,7 +50,13 @@ pub(super) struct Session<'a> {
 impl<'a> Session<'a> {
     /// Opens `--save-raw` and `--output-dir` before connecting: a bad path
     /// fails at once.
-    pub(super) fn open(plan: &'a Plan, framed: &'a Framed) -> Result<Session<'a>> {
+    /// `framed`: every request kept, for `--json`.
+    pub(super) fn open(
+        plan: &'a Plan,
+        framed: Option<&Framed>,
+        requests: usize,
+        rest: Option<Rest>,
+    ) -> Result<Session<'a>> {
         let raw = plan
             .save_raw
             .as_deref()
@@ -72,12 +80,8 @@ impl<'a> Session<'a> {
             },
             // Kept per request and response only for --json: a pipeline of
             // 100,000 requests is counted, not stored.
-            requests: if plan.json.is_some() {
-                framed.into()
-            } else {
-                Vec::new()
-            },
-            rest: framed.rest.as_ref().map(|r| RestJson {
+            requests: framed.map(Vec::from).unwrap_or_default(),
+            rest: rest.as_ref().map(|r| RestJson {
                 start: r.start,
                 error: r.error.to_string(),
                 findings: r.findings.iter().map(FindingJson::from).collect(),
@@ -86,7 +90,8 @@ impl<'a> Session<'a> {
         };
         Ok(Session {
             plan,
-            framed,
+            requests,
+            rest,
             trace: Trace::new(plan.verbose, false),
             raw,
             ranges: Vec::with_capacity(MAX_IOV),
@@ -105,11 +110,10 @@ impl<'a> Session<'a> {
         self.report.tls = conn.stream.certificate();
         let mut reader = Reader::new("GET").findings(true);
         let bytes = &self.plan.bytes;
-        let requests = &self.framed.requests;
         if self.plan.pipeline {
             self.pipeline(&mut conn, &mut reader)?;
         } else {
-            for (i, r) in requests.iter().enumerate() {
+            for (i, r) in frames(bytes).map_while(Result::ok).enumerate() {
                 if i > 0 && !conn.is_drained() {
                     self.early.get_or_insert((i, conn.input().len() as u64));
                 }
@@ -122,10 +126,10 @@ impl<'a> Session<'a> {
                         _ => self.closed_early(i, Some(e)),
                     });
                 }
-                self.expect(&mut conn, &mut reader, i)?;
+                self.expect(&mut conn, &mut reader, i, &r.method)?;
             }
-            if let (Some(rest), false) = (&self.framed.rest, self.closed) {
-                self.write(&mut conn, &bytes[rest.start..])?;
+            if let (Some(start), false) = (self.rest.as_ref().map(|r| r.start), self.closed) {
+                self.write(&mut conn, &bytes[start..])?;
             }
         }
         self.linger(&mut conn, &mut reader);
@@ -181,12 +185,22 @@ impl<'a> Session<'a> {
 
     /// Reads the response to every request framed, in order.
     fn read_pipelined(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
-        (0..self.framed.requests.len()).try_for_each(|i| self.expect(conn, reader, i))
+        let plan = self.plan;
+        for (i, r) in frames(&plan.bytes).map_while(Result::ok).enumerate() {
+            self.expect(conn, reader, i, &r.method)?;
+        }
+        Ok(())
     }
 
-    /// Reads the response to request `i` (from 0).
-    fn expect(&mut self, conn: &mut Conn, reader: &mut Reader, i: usize) -> Result<()> {
-        reader.next_response(&self.framed.requests[i].method);
+    /// Reads the response to request `i` (from 0), sent with `method`.
+    fn expect(
+        &mut self,
+        conn: &mut Conn,
+        reader: &mut Reader,
+        i: usize,
+        method: &str,
+    ) -> Result<()> {
+        reader.next_response(method);
         match self.read_response(conn, reader, Some(i), false)? {
             Some(response) => {
                 self.record(response);
@@ -211,7 +225,7 @@ impl<'a> Session<'a> {
             ErrorKind::Partial,
             format!(
                 "the server closed the connection after answering {i} of {} requests",
-                self.framed.requests.len()
+                self.requests
             ),
         );
         match cause {
@@ -381,9 +395,8 @@ impl<'a> Session<'a> {
                 "the exchange ended early".to_owned()
             };
         }
-        let rest = self.framed.rest.as_ref().map(|r| &r.error);
-        let requests = self.framed.requests.len();
-        let verdict = report::verdict(&self.report, requests, rest, self.early);
+        let rest = self.rest.as_ref().map(|r| &r.error);
+        let verdict = report::verdict(&self.report, self.requests, rest, self.early);
         let result = match (result, &verdict.desync) {
             (Ok(()), Some(d)) => Err(Error::new(
                 ErrorKind::BadResponse,

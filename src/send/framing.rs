@@ -152,33 +152,81 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// Frames every request in `bytes`.
+/// Frames every request in `bytes`, keeping them all (for `--explain`
+/// and `--json`).
 pub fn frame(bytes: &[u8]) -> Framed {
     let mut requests = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        match frame_one(&bytes[at..]) {
-            Ok(mut r) => {
-                r.range = at + r.range.start..at + r.range.end;
-                at = r.range.end;
-                requests.push(r);
-            }
-            Err((error, findings)) => {
-                let rest = Rest {
-                    start: at,
-                    error,
-                    findings,
-                };
+    for f in frames(bytes) {
+        match f {
+            Ok(r) => requests.push(r),
+            Err(rest) => {
                 return Framed {
                     requests,
                     rest: Some(rest),
-                };
+                }
             }
         }
     }
     Framed {
         requests,
         rest: None,
+    }
+}
+
+/// How many requests `bytes` hold, and what follows them: [`frame`]
+/// without keeping the requests.
+pub fn count(bytes: &[u8]) -> (usize, Option<Rest>) {
+    let mut n = 0;
+    for f in frames(bytes) {
+        match f {
+            Ok(_) => n += 1,
+            Err(rest) => return (n, Some(rest)),
+        }
+    }
+    (n, None)
+}
+
+/// The requests in `bytes` one at a time, as [`frame`] finds them, and
+/// then the [`Rest`] if any: nothing is kept, so a pipeline of any length
+/// is framed in constant memory.
+pub fn frames(bytes: &[u8]) -> Frames<'_> {
+    Frames {
+        bytes,
+        at: 0,
+        done: false,
+    }
+}
+
+/// The iterator of [`frames`].
+#[derive(Debug, Clone)]
+pub struct Frames<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    done: bool,
+}
+
+impl Iterator for Frames<'_> {
+    type Item = Result<Request, Rest>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.at >= self.bytes.len() {
+            return None;
+        }
+        match frame_one(&self.bytes[self.at..]) {
+            Ok(mut r) => {
+                r.range = self.at + r.range.start..self.at + r.range.end;
+                self.at = r.range.end;
+                Some(Ok(r))
+            }
+            Err((error, findings)) => {
+                self.done = true;
+                Some(Err(Rest {
+                    start: self.at,
+                    error,
+                    findings,
+                }))
+            }
+        }
     }
 }
 
@@ -628,6 +676,8 @@ mod tests {
     /// a prefix cut inside a request leaves it incomplete, not unframeable.
     fn frame_every_split(bytes: &[u8]) -> Framed {
         let whole = frame(bytes);
+        // Counting (what keep-alive and pipelining do) agrees with keeping.
+        assert_eq!(count(bytes), (whole.requests.len(), whole.rest.clone()));
         for cut in 0..bytes.len() {
             let part = frame(&bytes[..cut]);
             assert!(part.requests.len() <= whole.requests.len(), "cut {cut}");

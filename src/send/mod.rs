@@ -108,9 +108,13 @@ impl Plan {
 pub fn run(args: &SendArgs) -> Result<()> {
     let plan = Plan::from_args(args, &mut std::io::stdin().lock())?;
     diag::set_verbose(plan.verbose);
-    let framed = framing::frame(&plan.bytes);
-    if plan.explain || plan.dry_run {
-        diag::write(report::explain(&framed, plan.bytes.len()).as_bytes());
+    // Every request is kept only when the analysis or the report shows
+    // them all; otherwise they are counted here and framed again, one at a
+    // time, as they are sent and answered.
+    let framed =
+        (plan.explain || plan.dry_run || plan.json.is_some()).then(|| framing::frame(&plan.bytes));
+    if let (true, Some(framed)) = (plan.explain || plan.dry_run, &framed) {
+        diag::write(report::explain(framed, plan.bytes.len()).as_bytes());
     }
     if plan.dry_run {
         return StdStream::stdout().write_all(&plan.bytes);
@@ -121,7 +125,11 @@ pub fn run(args: &SendArgs) -> Result<()> {
             "nothing to send: the input is empty",
         ));
     }
-    let mut session = exchange::Session::open(&plan, &framed)?;
+    let (requests, rest) = match &framed {
+        Some(f) => (f.requests.len(), f.rest.clone()),
+        None => framing::count(&plan.bytes),
+    };
+    let mut session = exchange::Session::open(&plan, framed.as_ref(), requests, rest)?;
     let result = session.run();
     session.settle(result)
 }
