@@ -210,7 +210,7 @@ fn dry_run_frames_and_names_an_ambiguous_request_and_sends_nothing() {
     let e = &run.stderr;
     assert!(e.contains("explain: 2 requests framed in"), "{e}");
     assert!(
-        e.contains("request 1: bytes 0..80: POST / HTTP/1.1: chunked body, 1 chunks"),
+        e.contains("request 1: bytes 0..80: POST / HTTP/1.1: chunked body, 1 chunk"),
         "{e}"
     );
     assert!(e.contains("request 2: bytes 80..112: GET /admin"), "{e}");
@@ -325,4 +325,36 @@ fn a_long_pipeline_is_written_while_the_replies_are_read() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn a_101_ends_the_http_exchange() {
+    let switch = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n";
+    for pipeline in [false, true] {
+        let server = serve(Plan::new(cat(&[switch, b"new protocol"])));
+        let dir = scratch();
+        let out = dir.path().join("b");
+        let mut args = vec!["send", "--output-dir", out.to_str().unwrap()];
+        if pipeline {
+            args.push("--pipeline");
+        }
+        let url = server.url("/");
+        args.push(&url);
+        let run = rawget_input(&args, &cat(&[GET, GET]));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stdout, switch);
+        // What follows the 101 is the new protocol, read to the close.
+        assert_eq!(
+            std::fs::read(out.join("response-1.body")).unwrap(),
+            b"new protocol"
+        );
+        let v = verdict(&run);
+        assert!(v.contains("response 1 is 101 Switching Protocols"), "{v}");
+        assert!(
+            v.contains("1 requests framed after it were not read as HTTP")
+                || v.contains("1 request"),
+            "{v}"
+        );
+        assert!(!v.contains("DESYNC"), "{v}");
+    }
 }

@@ -43,6 +43,9 @@ pub(super) struct Session<'a> {
     /// Bytes that came after a response before the next request was sent
     /// (keep-alive): the response they followed (from 1) and how many.
     early: Option<(usize, u64)>,
+    /// The response (from 1) that was 101 Switching Protocols: the rest of
+    /// the connection is the new protocol, not HTTP.
+    switched: Option<usize>,
     /// Where bodies go without `--output-dir`: counted, then dropped.
     null: Option<BodySink>,
 }
@@ -99,6 +102,7 @@ impl<'a> Session<'a> {
             offset: 0,
             closed: false,
             early: None,
+            switched: None,
             null: None,
         })
     }
@@ -127,6 +131,9 @@ impl<'a> Session<'a> {
                     });
                 }
                 self.expect(&mut conn, &mut reader, i, &r.method)?;
+                if self.switched.is_some() {
+                    break;
+                }
             }
             if let (Some(start), false) = (self.rest.as_ref().map(|r| r.start), self.closed) {
                 self.write(&mut conn, &bytes[start..])?;
@@ -188,6 +195,9 @@ impl<'a> Session<'a> {
         let plan = self.plan;
         for (i, r) in frames(&plan.bytes).map_while(Result::ok).enumerate() {
             self.expect(conn, reader, i, &r.method)?;
+            if self.switched.is_some() {
+                break;
+            }
         }
         Ok(())
     }
@@ -203,6 +213,9 @@ impl<'a> Session<'a> {
         reader.next_response(method);
         match self.read_response(conn, reader, Some(i), false)? {
             Some(response) => {
+                if response.status == Some(101) {
+                    self.switched = Some(i + 1);
+                }
                 self.record(response);
                 Ok(())
             }
@@ -406,6 +419,13 @@ impl<'a> Session<'a> {
         };
         self.report.desync = verdict.desync.is_some();
         self.report.verdict = verdict.lines;
+        if let Some(k) = self.switched {
+            let after = report::count(self.requests - k, "request");
+            self.report.verdict.push(format!(
+                "response {k} is 101 Switching Protocols: the rest of the connection is the new \
+                 protocol (read to the close as its body); {after} framed after it not read as HTTP"
+            ));
+        }
         self.report.exit_code = result.as_ref().err().map_or(0, Error::exit_code);
         self.report.error = result.as_ref().err().map(|e| one_line(e));
         // Nothing sent (no connection): the error says it all.

@@ -142,7 +142,7 @@ pub fn explain(framed: &Framed, len: usize) -> String {
         let body = match r.body {
             Body::None => "no body".to_owned(),
             Body::Length(b) => format!("{b} body bytes"),
-            Body::Chunked(c) => format!("chunked body, {c} chunks"),
+            Body::Chunked(c) => format!("chunked body, {}", count(c as usize, "chunk")),
         };
         out.push_str(&format!(
             "explain: request {n}: bytes {}..{}: {} {} HTTP/1.{}: {body}: {}\n",
@@ -255,7 +255,7 @@ pub fn verdict(
 }
 
 /// `1 request`, `2 requests`.
-fn count(n: usize, what: &str) -> String {
+pub(super) fn count(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
