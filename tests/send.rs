@@ -358,3 +358,17 @@ fn a_101_ends_the_http_exchange() {
         assert!(!v.contains("DESYNC"), "{v}");
     }
 }
+
+#[test]
+fn verbose_shows_each_write_and_each_head() {
+    let server = serve(Plan::new(OK));
+    let run = rawget_input(&["send", "-v", &server.url("/")], GET);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let e = &run.stderr;
+    assert!(e.contains("* connected to 127.0.0.1:"), "{e}");
+    assert!(e.contains("> GET /a HTTP/1.1\n> Host: x\n"), "{e}");
+    assert!(
+        e.contains("< HTTP/1.1 200 OK\n< Content-Length: 2\n"),
+        "{e}"
+    );
+}
