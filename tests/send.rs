@@ -372,3 +372,41 @@ fn verbose_shows_each_write_and_each_head() {
         "{e}"
     );
 }
+
+#[test]
+fn interim_heads_are_printed_and_skipped() {
+    let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+    let server = serve(Plan::new(cat(&[interim, OK])));
+    let run = rawget_input(&["send", &server.url("/")], GET);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, cat(&[interim, head_of(OK)]));
+    assert!(
+        verdict(&run).contains("1 response received"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_split_pipeline_is_still_answered_in_order() {
+    let server = serve(Plan::new(cat(&[OK, TWO])));
+    let run = rawget_input(
+        &[
+            "send",
+            "--pipeline",
+            "--split",
+            "5",
+            "--delay",
+            "1",
+            &server.url("/"),
+        ],
+        &cat(&[GET, GET]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, cat(&[head_of(OK), head_of(TWO)]));
+    assert!(
+        verdict(&run).contains("56 bytes sent; 2 responses received"),
+        "{}",
+        run.stderr
+    );
+}
