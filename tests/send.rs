@@ -46,6 +46,10 @@ fn one_request_is_sent_exactly_and_its_head_printed() {
     assert_eq!(run.stdout, head_of(OK));
     let v = verdict(&run);
     assert!(v.contains("could not be framed"), "{v}");
+    assert!(
+        v.contains("the bytes from offset 0 are not a request: field line"),
+        "{v}"
+    );
     assert!(!v.contains("DESYNC"), "{v}");
 }
 
@@ -408,5 +412,31 @@ fn a_split_pipeline_is_still_answered_in_order() {
         verdict(&run).contains("56 bytes sent; 2 responses received"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn an_incomplete_request_is_named_and_the_silence_reported() {
+    // No empty line ends the head: the server waits; so does rawget, for
+    // --wait, then reports what it saw.
+    let server = serve(Plan::new(OK).hang_limit(std::time::Duration::from_secs(2)));
+    let run = rawget_input(
+        &["send", "--wait", "200", &server.url("/")],
+        b"GET / HTTP/1.1\r\nHost: x\r\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    let v = verdict(&run);
+    assert!(
+        v.contains("0 requests framed in 25 bytes sent; 0 responses received"),
+        "{v}"
+    );
+    assert!(
+        v.contains("the server kept the connection open (200 ms waited)"),
+        "{v}"
+    );
+    assert!(
+        v.contains("not a request: the head has no empty line yet"),
+        "{v}"
     );
 }

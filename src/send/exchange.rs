@@ -419,6 +419,13 @@ impl<'a> Session<'a> {
         };
         self.report.desync = verdict.desync.is_some();
         self.report.verdict = verdict.lines;
+        if let Some(r) = &self.rest {
+            let line = format!(
+                "the bytes from offset {} are not a request: {}",
+                r.start, r.error
+            );
+            self.report.verdict.insert(1, line);
+        }
         if let Some(k) = self.switched {
             let after = report::count(self.requests - k, "request");
             self.report.verdict.push(format!(
