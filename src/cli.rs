@@ -374,8 +374,8 @@ pub struct SendArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Write every request before reading any response (default: each after
-    /// the previous response is complete)
+    /// Write every request without waiting for any response (default: each
+    /// after the previous response is complete)
     #[arg(long, help_heading = "Sending")]
     pub pipeline: bool,
 
@@ -414,7 +414,7 @@ pub struct SendArgs {
     #[arg(long = "dry-run", help_heading = "Debugging")]
     pub dry_run: bool,
 
-    /// Write a JSON report of the whole exchange to FILE (`-` is stdout)
+    /// Write a JSON report of the whole exchange to FILE (`-` is stdout, with -s)
     #[arg(long = "json", value_name = "FILE", help_heading = "Debugging")]
     pub json: Option<PathBuf>,
 
