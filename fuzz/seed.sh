@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../fixtures"
 corpus="$here/corpus"
-mkdir -p "$corpus/head" "$corpus/framing" "$corpus/chunked" "$corpus/target"
+mkdir -p "$corpus/head" "$corpus/framing" "$corpus/chunked" "$corpus/target" "$corpus/request_framing"
 
 for f in "$fixtures"/*.http "$fixtures"/*.txt; do
     name=$(basename "$f")
@@ -47,4 +47,20 @@ for url in \
     i=$((i + 1))
     printf '%s' "$url" >"$corpus/target/url-$i"
 done
-echo "seeded: $(ls "$corpus/head" | wc -l) head, $(ls "$corpus/framing" | wc -l) framing, $(ls "$corpus/chunked" | wc -l) chunked, $(ls "$corpus/target" | wc -l) target"
+# request_framing takes the bytes `rawget send` would write: ordinary
+# requests in a row, and the ambiguous forms the framer names.
+i=0
+for req in \
+    'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n' \
+    'POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloHEAD / HTTP/1.0\r\n\r\n' \
+    'POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n' \
+    'POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n' \
+    'POST / HTTP/1.1\r\nTransfer-Encoding: chunked ,\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n0\r\n\r\n' \
+    'POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello' \
+    'POST / HTTP/1.1\r\nContent-Length: 05\r\nContent-Length: 5\r\n\r\nhello' \
+    'POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\nhello' \
+    '\r\nGET / HTTP/1.1\nX: a\rb\n Folded\n\n'; do
+    i=$((i + 1))
+    printf "$req" >"$corpus/request_framing/req-$i"
+done
+echo "seeded: $(ls "$corpus/head" | wc -l) head, $(ls "$corpus/framing" | wc -l) framing, $(ls "$corpus/chunked" | wc -l) chunked, $(ls "$corpus/target" | wc -l) target, $(ls "$corpus/request_framing" | wc -l) request_framing"

@@ -29,6 +29,9 @@
 #     RSS of both on a gzip bomb (1 GiB of zeros in about 1 MiB);
 #   - measures peak RSS of the whole process with /usr/bin/time -f %M, one run
 #     per tool;
+#   - times rawget send --pipeline of PIPELINE_REQUESTS small GETs on one
+#     connection beside wrk -t1 -c1 (keep-alive, one connection), rounds
+#     alternating, requests per second compared, and its peak RSS;
 #   - prints one markdown table of medians, ratios to curl, targets and
 #     PASS/MISS, then runs scripts/bench-echo.sh for the echo rows if present.
 # Everything it started (nginx) is stopped on exit, even on failure.
@@ -41,6 +44,8 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 SIZE_MIB=${SIZE_MIB:-1024}
 SMALL_FETCHES=${SMALL_FETCHES:-100}
+# rawget send --pipeline: this many small GETs on one connection.
+PIPELINE_REQUESTS=${PIPELINE_REQUESTS:-100000}
 DATA_DIR=${DATA_DIR:-/dev/shm/rawget-bench-data}
 
 cd "$(dirname "$0")/.."
@@ -69,6 +74,7 @@ have wget || need_pkgs+=(wget)
 have openssl || need_pkgs+=(openssl)
 have socat || need_pkgs+=(socat)
 have ncat || need_pkgs+=(ncat)
+have wrk || need_pkgs+=(wrk)
 have cmp || need_pkgs+=(diffutils)
 # The coded-body rows (issue 14): bodies made by the gzip, brotli, zstd tools.
 have gzip || need_pkgs+=(gzip)
@@ -183,6 +189,8 @@ http {
   scgi_temp_path $WORK/tmp/scgi;
   default_type application/octet-stream;
   keepalive_timeout 5;
+  # rawget send's pipeline row: every request on one connection.
+  keepalive_requests 10000000;
   # Plain: Content-Length, sendfile.
   server {
     listen 127.0.0.1:$PLAIN;
@@ -392,6 +400,28 @@ bench upload "$BIG" \
   curl "$UC" "curl -s -o /dev/null -T $BIG $U/curl.bin"
 rss upload rawget "$UR" "$BIG" "$RAWGET" -s -o /dev/null -T "$BIG" "$U/rawget.bin"
 rss upload curl "$UC" "$BIG" curl -s -o /dev/null -T "$BIG" "$U/curl.bin"
+say "row 5: $PIPELINE_REQUESTS small GETs pipelined on one connection (rawget send) beside wrk -t1 -c1"
+# Exit 0 from rawget send means every request framed was answered once, in
+# order (fewer is exit 18, more or stray bytes exit 8): every response was
+# framed and counted. wrk runs keep-alive on one connection for a fixed
+# time, in the same rounds; requests per second are compared.
+awk -v n="$PIPELINE_REQUESTS" 'BEGIN { for (i = 0; i < n; i++)
+  printf "GET /small.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" }' >"$WORK/pipeline.http"
+PIPE_CMD="$RAWGET send --pipeline -s --wait 0 $H/ $WORK/pipeline.http"
+: >"$WORK/pipeline.wrk.rps"
+for round in $(seq 0 "$RUNS"); do
+  hyperfine -N --runs 1 --style none --export-csv "$WORK/round.csv" -n rawget "$PIPE_CMD" \
+    >/dev/null 2>"$WORK/hyperfine.err" ||
+    die "pipeline: rawget send failed: $(tail -5 "$WORK/hyperfine.err")"
+  wrk_rps=$(wrk -t1 -c1 -d3s "$H/small.bin" | awk '/^Requests\/sec:/ { print $2 }')
+  [ -n "$wrk_rps" ] || die "pipeline: wrk printed no Requests/sec"
+  [ "$round" -eq 0 ] && continue # warmup
+  tail -n +2 "$WORK/round.csv" | cut -d, -f4 >>"$WORK/pipeline.rawget.times"
+  echo "$wrk_rps" >>"$WORK/pipeline.wrk.rps"
+done
+median <"$WORK/pipeline.rawget.times" >"$WORK/pipeline.rawget.median"
+median <"$WORK/pipeline.wrk.rps" >"$WORK/pipeline.wrk.median"
+rss pipeline rawget - - $PIPE_CMD
 
 # The RSS floor: a process that only loads the binary and its libraries.
 /usr/bin/time -f %M -o "$WORK/floor.rawget.rss" "$RAWGET" --version >/dev/null
@@ -467,6 +497,12 @@ size_label="$SIZE_MIB MiB"
   printf '| %s uploaded with -T (PUT to nginx) | %s, %s MiB | %s, %s MiB | | | %s | %s | %s |\n' \
     "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" "$(ratio "$r" "$c")" \
     "at most 1.5x curl, under 16 MiB RSS" "$(verdict "$(ratio "$r" "$c")" 1.5 "$rr" 16384)"
+  p=$(get pipeline.rawget.median) pw=$(get pipeline.wrk.median) pr=$(get pipeline.rawget.rss)
+  p_rps=$(awk -v n="$PIPELINE_REQUESTS" -v s="$p" 'BEGIN { printf "%.0f", n / s }')
+  # The ratio is wrk's rate over rawget's, so that at most 1.0 passes.
+  p_ratio=$(ratio "$pw" "$p_rps")
+  printf '| %s GETs pipelined on one connection (rawget send) | %s req/s, %s MiB | | | wrk -t1 -c1 %.0f req/s | wrk/rawget %s | at least wrk req/s, under 8 MiB RSS | %s |\n' \
+    "$PIPELINE_REQUESTS" "$p_rps" "$(mib "$pr")" "$pw" "$p_ratio" "$(verdict "$p_ratio" 1.0 "$pr" 8192)"
   echo
   echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
   echo "chunked: nginx's addition filter, chunks of 32-64 KiB."

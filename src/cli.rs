@@ -42,6 +42,8 @@ pub enum Command {
     EchoClient(EchoClientArgs),
     /// Serve a saved raw response (e.g. from --save-raw) byte for byte to each client.
     Replay(ReplayArgs),
+    /// Send hand-built requests byte for byte and read every response (keep-alive, pipelining).
+    Send(SendArgs),
 }
 
 /// Flags of the default command, `rawget [OPTIONS] <URL>...`.
@@ -458,6 +460,16 @@ pub struct FetchArgs {
         help_heading = "Shell"
     )]
     pub generate: Option<GenerateKind>,
+
+    // ---- the request-target (issue 13) ----
+    /// Send TARGET as the request-target instead of the URL's path and query
+    /// (`*` for OPTIONS *, an absolute URI for a proxy); no whitespace or control bytes
+    #[arg(
+        long = "request-target",
+        value_name = "TARGET",
+        help_heading = "Request"
+    )]
+    pub request_target: Option<String>,
 }
 
 impl FetchArgs {
@@ -759,6 +771,119 @@ pub struct ReplayArgs {
     /// ended) on stderr
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `rawget send URL [FILE]...`
+#[derive(Debug, Args, Default)]
+#[command(
+    after_help = "Exit codes: 0 every request framed was answered once, in order; 8 a reply that \
+                  cannot be read, or a desync (more responses than requests, a response with \
+                  nothing asked, stray bytes after a complete response); 18 the server closed \
+                  before answering every request; 52 it closed without replying; 56 reset; \
+                  and the fetch's codes for connecting (6, 7, 28, 35, 60), input (26) and output (23)."
+)]
+pub struct SendArgs {
+    /// Where to send: the URL's scheme, host and port (https is TLS); its path is not used
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Files holding the requests, sent exactly as stored, one after another
+    /// (none, or `-`: stdin)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write every request without waiting for any response (default: each
+    /// after the previous response is complete)
+    #[arg(long, help_heading = "Sending")]
+    pub pipeline: bool,
+
+    /// Turn each bare LF into CRLF before sending (requests written in an editor)
+    #[arg(long, help_heading = "Sending")]
+    pub crlf: bool,
+
+    /// Write in pieces of N bytes (each its own write)
+    #[arg(long, value_name = "N", help_heading = "Sending")]
+    pub split: Option<usize>,
+
+    /// With --split: sleep MS milliseconds between pieces
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 0,
+        requires = "split",
+        help_heading = "Sending"
+    )]
+    pub delay: u64,
+
+    /// After the last response, wait up to MS milliseconds for stray bytes or the close
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 300,
+        help_heading = "Sending"
+    )]
+    pub wait: u64,
+
+    /// Print how the requests are framed (RFC 9112 section 6) and every ambiguity, on stderr
+    #[arg(long, help_heading = "Debugging")]
+    pub explain: bool,
+
+    /// Print the framing analysis and the bytes that would be sent; connect to nothing
+    #[arg(long = "dry-run", help_heading = "Debugging")]
+    pub dry_run: bool,
+
+    /// Write a JSON report of the whole exchange to FILE (`-` is stdout, with -s)
+    #[arg(long = "json", value_name = "FILE", help_heading = "Debugging")]
+    pub json: Option<PathBuf>,
+
+    /// Save each response's body as DIR/response-N.body (N from 1)
+    #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Write every byte received, exactly, to FILE
+    #[arg(long = "save-raw", value_name = "FILE", help_heading = "Output")]
+    pub save_raw: Option<PathBuf>,
+
+    /// Print neither the heads nor the verdict (the exit code still says it)
+    #[arg(short = 's', long = "silent", help_heading = "Output")]
+    pub silent: bool,
+
+    /// Show connection steps and each request as written on stderr
+    #[arg(short = 'v', long = "verbose", help_heading = "Output")]
+    pub verbose: bool,
+
+    /// Seconds allowed for connecting to each address
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECS",
+        help_heading = "Network"
+    )]
+    pub connect_timeout: Option<f64>,
+
+    /// Seconds allowed for the whole exchange
+    #[arg(
+        short = 'm',
+        long = "max-time",
+        value_name = "SECS",
+        help_heading = "Network"
+    )]
+    pub max_time: Option<f64>,
+
+    /// Use ADDR for HOST:PORT instead of resolving it (repeatable)
+    #[arg(
+        long = "resolve",
+        value_name = "HOST:PORT:ADDR",
+        help_heading = "Network"
+    )]
+    pub resolve: Vec<String>,
+
+    /// Do not verify the server's certificate
+    #[arg(short = 'k', long = "insecure", help_heading = "Network")]
+    pub insecure: bool,
+
+    /// Trust the PEM certificates in FILE
+    #[arg(long = "cacert", value_name = "FILE", help_heading = "Network")]
+    pub cacert: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod output;
 pub mod replay;
 pub mod request;
 pub mod response;
+pub mod send;
 pub mod target;
 pub mod transport;
 pub mod usage;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::EchoServer(args)) => echo::server::run(&args)?,
         Some(Command::EchoClient(args)) => echo::client::run(&args)?,
         Some(Command::Replay(args)) => replay::run(&args)?,
+        Some(Command::Send(args)) => send::run(&args)?,
         None if cli.fetch.generate.is_some() => {
             if let Some(kind) = cli.fetch.generate {
                 generate::run(kind)?

@@ -371,6 +371,10 @@ impl Options {
             .map(String::as_str)
             .ok_or_else(|| Error::new(ErrorKind::Usage, "no URL given"))?;
         let target = Target::parse(url)?;
+        let target = match &args.request_target {
+            Some(t) => crate::request::with_request_target(&target, t)?,
+            None => target,
+        };
         let mut headers = inputs::header_args(&args.headers, stdin)?;
         let mut body = inputs::data_body(args, stdin)?;
         if let Some(referer) = referer_header(args.referer.as_deref(), &headers)? {
@@ -461,18 +465,13 @@ impl Options {
             attempt_time: seconds("-m/--max-time", args.max_time)?,
             resume_from_file: args.continue_at.as_deref() == Some("-"),
         };
-        let deadline = seconds("-m/--max-time", args.max_time)?.map(|d| Instant::now() + d);
-        let connect = ConnectOptions {
-            resolve: args
-                .resolve
-                .iter()
-                .map(|r| ResolveOverride::parse(r))
-                .collect::<Result<_>>()?,
-            connect_timeout: seconds("--connect-timeout", args.connect_timeout)?,
-            deadline,
-            insecure: args.insecure,
-            cacert: args.cacert.clone(),
-        };
+        let connect = connect_options(
+            &args.resolve,
+            args.connect_timeout,
+            args.max_time,
+            args.insecure,
+            args.cacert.clone(),
+        )?;
         if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -560,6 +559,29 @@ impl Options {
             )?,
         })
     }
+}
+
+/// How to connect, from `--resolve`, `--connect-timeout`, `-m`, `-k` and
+/// `--cacert`: the same for the fetch and `rawget send`. The `-m` deadline
+/// starts now.
+pub(crate) fn connect_options(
+    resolve: &[String],
+    connect_timeout: Option<f64>,
+    max_time: Option<f64>,
+    insecure: bool,
+    cacert: Option<PathBuf>,
+) -> Result<ConnectOptions> {
+    let deadline = seconds("-m/--max-time", max_time)?.map(|d| Instant::now() + d);
+    Ok(ConnectOptions {
+        resolve: resolve
+            .iter()
+            .map(|r| ResolveOverride::parse(r))
+            .collect::<Result<_>>()?,
+        connect_timeout: seconds("--connect-timeout", connect_timeout)?,
+        deadline,
+        insecure,
+        cacert,
+    })
 }
 
 /// A time limit in seconds; 0 means none, as in curl.

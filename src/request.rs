@@ -57,7 +57,7 @@ impl HeaderEdit {
 }
 
 /// RFC 9110 section 5.6.2: token characters.
-fn is_tchar(b: u8) -> bool {
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
@@ -158,6 +158,27 @@ impl RequestSpec {
             .iter()
             .any(|h| h.name().eq_ignore_ascii_case(name))
     }
+}
+
+/// `--request-target TARGET` (curl's flag): `target` with TARGET sent as
+/// the request-target instead of the URL's path and query: `*` for
+/// `OPTIONS *`, an absolute URI for a proxy, any other text as given. The
+/// URL still says where to connect and what Host says. Whitespace and
+/// control bytes are refused (exit 2): the request line must stay one line
+/// of three parts (hand-built ones are `rawget send`'s job).
+pub fn with_request_target(target: &Target, text: &str) -> Result<Target> {
+    if text.is_empty() || text.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!(
+                "bad --request-target \"{}\": empty, or whitespace or control bytes in it",
+                text.escape_debug()
+            ),
+        ));
+    }
+    let mut target = target.clone();
+    target.path_and_query = text.to_owned();
+    Ok(target)
 }
 
 /// The request bytes: head, then body (an upload's bytes are streamed by
@@ -281,6 +302,22 @@ mod tests {
 
     fn ua() -> String {
         default_user_agent()
+    }
+
+    #[test]
+    fn request_target_replaces_only_the_request_line_target() {
+        let t = Target::parse("http://h:8080/a?b=1").unwrap();
+        let mut spec = RequestSpec::get();
+        spec.method = "OPTIONS".to_owned();
+        let star = build(&with_request_target(&t, "*").unwrap(), &spec);
+        assert!(star.starts_with(b"OPTIONS * HTTP/1.1\r\nHost: h:8080\r\n"));
+        let proxy = with_request_target(&t, "http://other.example/x?y").unwrap();
+        assert!(build(&proxy, &RequestSpec::get())
+            .starts_with(b"GET http://other.example/x?y HTTP/1.1\r\nHost: h:8080\r\n"));
+        for bad in ["", "a b", "/x\r\nInjected: 1", "/\t", "/\x7f"] {
+            let e = with_request_target(&t, bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Usage, "{bad:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
 use crate::observe::report::{framing_kind, FramingJson, HeadJson, MAX_HEADS};
+use crate::observe::trace::Trace;
 use crate::output::diag;
 use crate::request::{self, RequestSpec};
 use crate::response::deviations;
@@ -13,7 +14,7 @@ use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader};
 use crate::response::redirect;
 use crate::target::Target;
-use crate::transport::{self, Stream};
+use crate::transport::{self, ConnectOptions, Stream};
 
 use super::conn::Conn;
 use super::upload::{self, Continue, Failure};
@@ -70,23 +71,11 @@ impl Fetch<'_> {
 
     /// Resolves, connects and, for https, shakes hands.
     fn connect(&mut self, target: &Target) -> Result<Conn> {
-        let copts = &self.opts.connect;
-        let addrs = transport::resolve(target, copts, &self.trace)?;
-        self.trace.timings.dns = Some(self.trace.elapsed());
-        let tcp = transport::connect(&addrs, copts, &self.trace)?;
-        self.trace.timings.connect = Some(self.trace.elapsed());
-        self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
-        (self.hop().wire.local, self.hop().wire.remote) =
-            (tcp.local_addr().ok(), tcp.peer_addr().ok());
-        let stream = if target.tls {
-            let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
-            self.trace.timings.tls = Some(self.trace.elapsed());
-            self.hop().tls = s.certificate();
-            s
-        } else {
-            Stream::tcp(tcp, copts.deadline)
-        };
-        Ok(Conn::new(stream))
+        let (conn, address) = connect(target, &self.opts.connect, &mut self.trace)?;
+        self.hop().address = address;
+        self.hop().tls = conn.stream.certificate();
+        (self.hop().wire.local, self.hop().wire.remote) = conn.stream.addrs();
+        Ok(conn)
     }
 
     /// Writes the request: the head, then (after the wait for `100
@@ -406,6 +395,29 @@ impl Fetch<'_> {
     fn splice(&mut self, _: &mut Conn, _: &mut Reader) -> Result<Option<bool>> {
         Ok(None)
     }
+}
+
+/// Resolves, connects and, for https, shakes hands, the times noted in
+/// `trace`: the connection and the address it reached. The fetch's step,
+/// and `rawget send`'s.
+pub(crate) fn connect(
+    target: &Target,
+    copts: &ConnectOptions,
+    trace: &mut Trace,
+) -> Result<(Conn, Option<String>)> {
+    let addrs = transport::resolve(target, copts, trace)?;
+    trace.timings.dns = Some(trace.elapsed());
+    let tcp = transport::connect(&addrs, copts, trace)?;
+    trace.timings.connect = Some(trace.elapsed());
+    let address = tcp.peer_addr().ok().map(|a| a.to_string());
+    let stream = if target.tls {
+        let s = transport::tls_handshake(tcp, target, copts, trace)?;
+        trace.timings.tls = Some(trace.elapsed());
+        s
+    } else {
+        Stream::tcp(tcp, copts.deadline)
+    };
+    Ok((Conn::new(stream), address))
 }
 
 /// Text from the peer with control characters escaped, for a message.

@@ -14,9 +14,9 @@
 //! exit code even if `--report` cannot be written then (that is a warning);
 //! a complete fetch whose `--report` cannot be written is exit 23.
 
-mod conn;
+pub(crate) mod conn;
 mod decode;
-mod exchange;
+pub(crate) mod exchange;
 mod naming;
 mod ranges;
 mod retry;
@@ -74,7 +74,7 @@ fn attempt(opts: &Options, retry_left: bool) -> (Result<()>, Option<retry::Trans
 }
 
 /// Writes `report` as JSON to `path` (`-` is stdout).
-fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
+fn write_json(report: &impl serde::Serialize, path: &std::path::Path) -> Result<()> {
     let mut text = serde_json::to_vec_pretty(report).map_err(|e| {
         Error::new(ErrorKind::Write, "could not encode the JSON summary").with_source(e)
     })?;
@@ -89,6 +89,24 @@ fn write_json(report: &Report, path: &std::path::Path) -> Result<()> {
         )
         .with_source(e)
     })
+}
+
+/// Writes the `--json` report after an exchange that ended with `result`:
+/// the exchange's own failure wins over a failure to write the report
+/// (module doc). The fetch's last step, and `rawget send`'s.
+pub(crate) fn with_json(
+    result: Result<()>,
+    report: &impl serde::Serialize,
+    path: &std::path::Path,
+) -> Result<()> {
+    match (result, write_json(report, path)) {
+        (Ok(()), json) => json,
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(json)) => {
+            diag::line(format_args!("rawget: warning: {}", one_line(&json)));
+            Err(e)
+        }
+    }
 }
 
 /// Everything one fetch writes to, across its hops.
@@ -258,14 +276,7 @@ impl<'a> Fetch<'a> {
         let Some(path) = &plan.report_file else {
             return result;
         };
-        match (result, write_json(report, path)) {
-            (Ok(()), json) => json,
-            (Err(e), Ok(())) => Err(e),
-            (Err(e), Err(json)) => {
-                diag::line(format_args!("rawget: warning: {}", one_line(&json)));
-                Err(e)
-            }
-        }
+        with_json(result, report, path)
     }
 
     /// The hop being exchanged.

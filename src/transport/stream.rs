@@ -263,6 +263,12 @@ impl Stream {
         matches!(self.inner, Inner::Tls(_))
     }
 
+    /// The local and the peer's address of the socket (for `-w`).
+    pub fn addrs(&self) -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
+        let tcp = &self.socket().tcp;
+        (tcp.local_addr().ok(), tcp.peer_addr().ok())
+    }
+
     fn socket(&self) -> &Timed {
         match &self.inner {
             Inner::Tcp(t) => t,
@@ -330,6 +336,25 @@ impl Stream {
                 return Err(e);
             }
         }
+    }
+
+    /// A second handle on a plain TCP stream's socket, held to the same
+    /// deadline, for a writer on another thread: `rawget send --pipeline`
+    /// writes while it reads, so that a long pipeline cannot stall with
+    /// both sides' buffers full. `None` under TLS, whose stream is one
+    /// state machine.
+    pub fn try_clone_writer(&self) -> Option<io::Result<Stream>> {
+        match &self.inner {
+            Inner::Tcp(t) => Some(t.tcp.try_clone().map(|c| Stream::tcp(c, t.deadline.at))),
+            Inner::Tls(_) => None,
+        }
+    }
+
+    /// Holds every later read and write to `at` instead (`None`: no limit):
+    /// `rawget send` waits a bounded time for stray bytes after the last
+    /// response, never past `--max-time`.
+    pub fn set_deadline(&mut self, at: Option<Instant>) {
+        self.socket_mut().deadline = Deadline::new(at);
     }
 
     /// What the TLS handshake settled (TLS only).

@@ -2,7 +2,8 @@
 //! ([`run`]), the fixtures and what rawget is expected to send
 //! ([`fixtures`]), raw sockets with timeouts ([`net`]), the one test server
 //! (rawget's replay server, plain or TLS, checked on drop: [`server`]), and
-//! rawget's listening subcommands run as child processes ([`daemon`]), and
+//! rawget's listening subcommands run as child processes ([`daemon`]), real
+//! servers (nginx, haproxy) on loopback ([`real`]), and
 //! what a test needs of the machine ([`env`]: no silent skips).
 //!
 //! Every wait is bounded: a hang fails a test instead of hanging the suite.
@@ -13,6 +14,7 @@ pub mod echo_peers;
 pub mod env;
 pub mod fixtures;
 pub mod net;
+pub mod real;
 pub mod run;
 pub mod server;
 
@@ -21,5 +23,6 @@ pub use echo_peers::*;
 pub use env::*;
 pub use fixtures::*;
 pub use net::*;
+pub use real::*;
 pub use run::*;
 pub use server::*;
