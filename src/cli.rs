@@ -833,8 +833,8 @@ pub struct SendArgs {
     pub dry_run: bool,
 
     /// Write a JSON report of the whole exchange to FILE (`-` is stdout, with -s)
-    #[arg(long = "json", value_name = "FILE", help_heading = "Debugging")]
-    pub json: Option<PathBuf>,
+    #[arg(long = "report", value_name = "FILE", help_heading = "Debugging")]
+    pub report: Option<PathBuf>,
 
     /// Save each response's body as DIR/response-N.body (N from 1)
     #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]

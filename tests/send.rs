@@ -95,7 +95,14 @@ fn a_heads_reply_has_no_body_when_pipelined() {
     let head_reply = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
     let server = serve(Plan::new(cat(&[head_reply, OK])));
     let run = rawget_input(
-        &["send", "--pipeline", "--json", "-", "-s", &server.url("/")],
+        &[
+            "send",
+            "--pipeline",
+            "--report",
+            "-",
+            "-s",
+            &server.url("/"),
+        ],
         &cat(&[HEAD, GET]),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -262,7 +269,7 @@ fn output_dir_save_raw_and_json_keep_the_exchange() {
             out.to_str().unwrap(),
             "--save-raw",
             raw.to_str().unwrap(),
-            "--json",
+            "--report",
             json.to_str().unwrap(),
             &server.url("/"),
         ],

@@ -19,7 +19,7 @@ fn three_in_order(url: &str, pipeline: bool, logs: &dyn Fn() -> String) {
     let out = dir.path().join("bodies");
     let json = dir.path().join("r.json");
     let mut args = vec!["send", "-s", "--output-dir", out.to_str().unwrap()];
-    args.extend(["--json", json.to_str().unwrap()]);
+    args.extend(["--report", json.to_str().unwrap()]);
     if pipeline {
         args.push("--pipeline");
     }

@@ -53,7 +53,7 @@ pub(super) struct Session<'a> {
 impl<'a> Session<'a> {
     /// Opens `--save-raw` and `--output-dir` before connecting: a bad path
     /// fails at once.
-    /// `framed`: every request kept, for `--json`.
+    /// `framed`: every request kept, for `--report`.
     pub(super) fn open(
         plan: &'a Plan,
         framed: Option<&Framed>,
@@ -81,7 +81,7 @@ impl<'a> Session<'a> {
             } else {
                 "keep-alive"
             },
-            // Kept per request and response only for --json: a pipeline of
+            // Kept per request and response only for --report: a pipeline of
             // 100,000 requests is counted, not stored.
             requests: framed.map(Vec::from).unwrap_or_default(),
             rest: rest.as_ref().map(|r| RestJson {
@@ -224,10 +224,10 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Counts a complete response, and keeps it for `--json`.
+    /// Counts a complete response, and keeps it for `--report`.
     fn record(&mut self, response: ResponseJson) {
         self.report.responses_received += 1;
-        if self.plan.json.is_some() {
+        if self.plan.report_file.is_some() {
             self.report.responses.push(response);
         }
     }
@@ -310,7 +310,7 @@ impl<'a> Session<'a> {
                     if !self.plan.silent {
                         StdStream::stdout().write_all(bytes)?;
                     }
-                    let keep = self.plan.json.is_some();
+                    let keep = self.plan.report_file.is_some();
                     if keep && (!interim || response.heads.len() + 1 < MAX_HEADS) {
                         response.heads.push(HeadJson::from(head));
                     }
@@ -398,7 +398,7 @@ impl<'a> Session<'a> {
         Ok(response)
     }
 
-    /// The verdict, printed unless `-s`, and the `--json` report. A desync
+    /// The verdict, printed unless `-s`, and the `--report` report. A desync
     /// is exit 8; an earlier failure keeps its own code.
     pub(super) fn settle(mut self, result: Result<()>) -> Result<()> {
         if self.report.closed.is_empty() {
@@ -441,7 +441,7 @@ impl<'a> Session<'a> {
                 diag::line(format_args!("verdict: {line}"));
             }
         }
-        let Some(path) = &self.plan.json else {
+        let Some(path) = &self.plan.report_file else {
             return result;
         };
         crate::fetch::with_json(result, &self.report, path)

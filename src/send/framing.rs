@@ -153,7 +153,7 @@ impl fmt::Display for RequestError {
 impl std::error::Error for RequestError {}
 
 /// Frames every request in `bytes`, keeping them all (for `--explain`
-/// and `--json`).
+/// and `--report`).
 pub fn frame(bytes: &[u8]) -> Framed {
     let mut requests = Vec::new();
     for f in frames(bytes) {

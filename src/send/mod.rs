@@ -10,7 +10,7 @@
 //!   [`Reader`](crate::response::reader::Reader) on the fetch's own
 //!   [`Conn`](crate::fetch::conn::Conn).
 //! - `report.rs`: what the user is told: `--explain`, the verdict (and the
-//!   desync it may find), the `--json` report.
+//!   desync it may find), the `--report` report.
 
 pub mod framing;
 
@@ -49,8 +49,8 @@ pub struct Plan {
     pub explain: bool,
     /// `--dry-run`.
     pub dry_run: bool,
-    /// `--json FILE`.
-    pub json: Option<PathBuf>,
+    /// `--report FILE`.
+    pub report_file: Option<PathBuf>,
     /// `--output-dir DIR`.
     pub output_dir: Option<PathBuf>,
     /// `--save-raw FILE`.
@@ -75,10 +75,10 @@ impl Plan {
         if args.split == Some(0) {
             return Err(Error::new(ErrorKind::Usage, "--split needs 1 byte or more"));
         }
-        if args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") && !args.silent {
+        if args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") && !args.silent {
             return Err(Error::new(
                 ErrorKind::Usage,
-                "--json - needs -s, so that stdout is one JSON document",
+                "--report - needs -s, so that stdout is one JSON document",
             ));
         }
         let mut bytes = read_inputs(&args.files, stdin)?;
@@ -95,7 +95,7 @@ impl Plan {
             wait: Duration::from_millis(args.wait),
             explain: args.explain,
             dry_run: args.dry_run,
-            json: args.json.clone(),
+            report_file: args.report.clone(),
             output_dir: args.output_dir.clone(),
             save_raw: args.save_raw.clone(),
             silent: args.silent,
@@ -111,8 +111,8 @@ pub fn run(args: &SendArgs) -> Result<()> {
     // Every request is kept only when the analysis or the report shows
     // them all; otherwise they are counted here and framed again, one at a
     // time, as they are sent and answered.
-    let framed =
-        (plan.explain || plan.dry_run || plan.json.is_some()).then(|| framing::frame(&plan.bytes));
+    let framed = (plan.explain || plan.dry_run || plan.report_file.is_some())
+        .then(|| framing::frame(&plan.bytes));
     if let (true, Some(framed)) = (plan.explain || plan.dry_run, &framed) {
         diag::write(report::explain(framed, plan.bytes.len()).as_bytes());
     }

@@ -1,5 +1,5 @@
 //! What `rawget send` tells the user: the framing analysis (`--explain`,
-//! `--dry-run`), the verdict on the exchange, and the `--json` report.
+//! `--dry-run`), the verdict on the exchange, and the `--report` report.
 //!
 //! The verdict compares what RFC 9112 frames in the bytes sent with what
 //! came back. A server that framed the same bytes as the RFC does answers
@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::framing::{Body, Framed, RequestError};
 use crate::observe::report::{FindingJson, FramingJson, HeadJson};
 
-/// The whole exchange, as the `--json` report gives it.
+/// The whole exchange, as the `--report` report gives it.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     /// The URL sent to.
