@@ -184,10 +184,10 @@ pub struct FetchArgs {
     )]
     pub max_time: Option<f64>,
 
-    /// Use ADDR for HOST:PORT instead of resolving it (repeatable)
+    /// Use ADDR (or several, comma-separated) for HOST:PORT instead of resolving it; `*` as HOST matches any (repeatable)
     #[arg(
         long = "resolve",
-        value_name = "HOST:PORT:ADDR",
+        value_name = "HOST:PORT:ADDR[,ADDR]...",
         help_heading = "Network"
     )]
     pub resolve: Vec<String>,
@@ -216,6 +216,28 @@ pub struct FetchArgs {
     /// Exit 22 and write nothing when the status is 400 or more
     #[arg(short = 'f', long = "fail", help_heading = "Network")]
     pub fail: bool,
+
+    // ---- reach: address families and racing (issue 12) ----
+    /// Use only IPv4 addresses
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "Network"
+    )]
+    pub ipv4: bool,
+
+    /// Use only IPv6 addresses
+    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
+    pub ipv6: bool,
+
+    /// Milliseconds an attempt runs alone before the next address is raced beside it (RFC 8305; default 200)
+    #[arg(
+        long = "happy-eyeballs-timeout-ms",
+        value_name = "MS",
+        help_heading = "Network"
+    )]
+    pub happy_eyeballs_timeout_ms: Option<u64>,
 }
 
 /// `rawget echo-server`

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::output::{HeadFlags, HeadRouting};
 use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
 use crate::target::Target;
-use crate::transport::{ConnectOptions, ResolveOverride};
+use crate::transport::{ConnectOptions, Family, ResolveOverride};
 
 /// Everything a fetch needs, checked and decided: the plan. The fetch
 /// never reads a raw flag; what depends on several flags or on the
@@ -152,6 +152,12 @@ impl Options {
             deadline,
             insecure: args.insecure,
             cacert: args.cacert.clone(),
+            family: match (args.ipv4, args.ipv6) {
+                (true, _) => Some(Family::V4),
+                (_, true) => Some(Family::V6),
+                _ => None,
+            },
+            attempt_delay: args.happy_eyeballs_timeout_ms.map(Duration::from_millis),
         };
         let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
         if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {

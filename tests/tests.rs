@@ -11,6 +11,7 @@ mod fetch;
 mod framing_props;
 mod hostile;
 mod output_defects;
+mod reach_race;
 mod replay;
 mod response_defects;
 mod tls;

@@ -8,8 +8,10 @@
 //!
 //! - `mod.rs`: [`ConnectOptions`], what every step reads, and the re-exports
 //!   callers use (`crate::transport::{resolve, connect, ...}`).
-//! - `connect.rs`: `--resolve` ([`ResolveOverride`]), name resolution, and
-//!   connecting to each address in turn.
+//! - `connect.rs`: `--resolve` ([`ResolveOverride`]), name resolution,
+//!   `-4`/`-6` ([`Family`]).
+//! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
+//!   eyeballs).
 //! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
 //!   kept to a jiffy or two; [`EofWatch`], the read-ahead socket under TLS.
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 
 mod connect;
+mod race;
 #[cfg(target_os = "linux")]
 pub mod splice;
 mod stream;
@@ -34,7 +37,8 @@ mod tls;
 mod tls_info;
 
 pub use crate::error::is_tls_truncation;
-pub use connect::{connect, resolve, ResolveOverride};
+pub use connect::{resolve, resolve_host, Family, ResolveOverride};
+pub use race::{connect, interleave};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
@@ -52,6 +56,11 @@ pub struct ConnectOptions {
     pub insecure: bool,
     /// `--cacert`.
     pub cacert: Option<PathBuf>,
+    /// `-4` / `-6`: only this family's addresses.
+    pub family: Option<Family>,
+    /// `--happy-eyeballs-timeout-ms`: how long an attempt runs alone before
+    /// the next address is raced beside it (`None`: the default, 200 ms).
+    pub attempt_delay: Option<Duration>,
 }
 
 impl ConnectOptions {

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod env;
 pub mod fixtures;
 pub mod net;
+pub mod reach;
 pub mod run;
 pub mod server;
 
@@ -19,5 +20,6 @@ pub use daemon::*;
 pub use env::*;
 pub use fixtures::*;
 pub use net::*;
+pub use reach::*;
 pub use run::*;
 pub use server::*;
