@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Exit codes follow curl's: 3 bad URL, 6 resolve, 7 connect, 8 malformed response, \
+    after_help = "Exit codes follow curl's: 3 bad URL, 5 proxy resolve, 6 resolve, 7 connect, 8 malformed response, \
                   18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 35 TLS, \
                   47 redirects, 52 empty reply, 56 receive failure, 60 certificate."
 )]
@@ -238,6 +238,37 @@ pub struct FetchArgs {
         help_heading = "Network"
     )]
     pub happy_eyeballs_timeout_ms: Option<u64>,
+
+    // ---- reach: proxies (issue 12) ----
+    /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), socks4, socks4a, socks5, socks5h; "" for none
+    #[arg(
+        short = 'x',
+        long = "proxy",
+        value_name = "URL",
+        help_heading = "Proxies"
+    )]
+    pub proxy: Option<String>,
+
+    /// Credentials for the proxy (Proxy-Authorization: Basic), over the proxy URL's
+    #[arg(
+        short = 'U',
+        long = "proxy-user",
+        value_name = "USER:PASSWORD",
+        help_heading = "Proxies"
+    )]
+    pub proxy_user: Option<String>,
+
+    /// Tunnel through the HTTP proxy with CONNECT for http URLs too
+    #[arg(short = 'p', long = "proxytunnel", help_heading = "Proxies")]
+    pub proxytunnel: bool,
+
+    /// Hosts that go direct (comma-separated: names with their subdomains, IPs, CIDR ranges, * for all), over $no_proxy
+    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Proxies")]
+    pub noproxy: Option<String>,
+
+    /// Do not print the proxy's CONNECT reply head (-v still shows it)
+    #[arg(long = "suppress-connect-headers", help_heading = "Proxies")]
+    pub suppress_connect_headers: bool,
 }
 
 /// `rawget echo-server`

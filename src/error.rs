@@ -19,6 +19,8 @@ pub enum ErrorKind {
     Usage,
     /// The URL could not be parsed (exit 3).
     BadUrl,
+    /// The proxy's host name did not resolve (exit 5).
+    ProxyResolve,
     /// The host name did not resolve (exit 6).
     Resolve,
     /// No address accepted the connection (exit 7).
@@ -54,6 +56,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedScheme => 1,
             ErrorKind::Usage => 2,
             ErrorKind::BadUrl => 3,
+            ErrorKind::ProxyResolve => 5,
             ErrorKind::Resolve => 6,
             ErrorKind::Connect => 7,
             ErrorKind::BadResponse => 8,
@@ -258,6 +261,7 @@ mod tests {
             (ErrorKind::UnsupportedScheme, 1),
             (ErrorKind::Usage, 2),
             (ErrorKind::BadUrl, 3),
+            (ErrorKind::ProxyResolve, 5),
             (ErrorKind::Resolve, 6),
             (ErrorKind::Connect, 7),
             (ErrorKind::BadResponse, 8),

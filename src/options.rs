@@ -15,7 +15,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::output::{HeadFlags, HeadRouting};
 use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
 use crate::target::Target;
-use crate::transport::{ConnectOptions, Family, ResolveOverride};
+use crate::transport::{
+    ConnectOptions, Family, NoProxy, Proxy, ProxyEnv, ProxyPlan, ResolveOverride,
+};
 
 /// Everything a fetch needs, checked and decided: the plan. The fetch
 /// never reads a raw flag; what depends on several flags or on the
@@ -158,6 +160,7 @@ impl Options {
                 _ => None,
             },
             attempt_delay: args.happy_eyeballs_timeout_ms.map(Duration::from_millis),
+            proxy: proxy_plan(args, ProxyEnv::from_process())?,
         };
         let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");
         if body_path.is_none() && args.json.as_ref().is_some_and(|j| j.as_os_str() == "-") {
@@ -211,6 +214,31 @@ impl Options {
             dry_run: args.dry_run,
         })
     }
+}
+
+/// `-x`, `-U`, `-p`, `--noproxy`, `--suppress-connect-headers` and the
+/// proxy variables (`env`, read once here): which proxy each target uses
+/// is then [`ProxyPlan::route`]'s pure choice.
+fn proxy_plan(args: &FetchArgs, env: ProxyEnv) -> Result<ProxyPlan> {
+    let explicit = match args.proxy.as_deref() {
+        None => None,
+        Some(x) if x.trim().is_empty() => Some(None),
+        Some(x) => Some(Some(Proxy::parse(x)?)),
+    };
+    Ok(ProxyPlan {
+        explicit,
+        env,
+        noproxy: args.noproxy.as_deref().map(NoProxy::parse),
+        tunnel: args.proxytunnel,
+        user: args.proxy_user.as_ref().map(|u| {
+            let mut c = u.clone().into_bytes();
+            if !u.contains(':') {
+                c.push(b':');
+            }
+            c
+        }),
+        suppress_connect_headers: args.suppress_connect_headers,
+    })
 }
 
 /// A time limit in seconds; 0 means none, as in curl.

@@ -11,6 +11,8 @@ mod fetch;
 mod framing_props;
 mod hostile;
 mod output_defects;
+mod reach_env;
+mod reach_proxy;
 mod reach_race;
 mod replay;
 mod response_defects;

@@ -13,7 +13,7 @@ use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader};
 use crate::response::redirect;
 use crate::target::Target;
-use crate::transport::{self, Stream};
+use crate::transport::{self, Route, Stream};
 
 use super::conn::Conn;
 use super::{Fetch, Outcome};
@@ -23,8 +23,9 @@ use crate::output::MAX_IOV;
 impl Fetch<'_> {
     /// One request and its response.
     pub(super) fn exchange(&mut self, target: &Target, spec: &RequestSpec) -> Result<Outcome> {
-        let mut conn = self.connect(target)?;
-        let sent = self.send(&mut conn, target, spec);
+        let route = self.opts.connect.proxy.route(target)?;
+        let mut conn = self.connect(target, route.as_ref())?;
+        let sent = self.send(&mut conn, target, spec, route.as_ref());
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)
             .raw(plan.output.raw)
@@ -51,13 +52,20 @@ impl Fetch<'_> {
         Ok(Outcome::Done)
     }
 
-    /// Resolves, connects and, for https, shakes hands.
-    fn connect(&mut self, target: &Target) -> Result<Conn> {
+    /// Resolves, connects (through the proxy, `tunnel.rs`, when `route`
+    /// names one) and, for https, shakes hands.
+    fn connect(&mut self, target: &Target, route: Option<&Route>) -> Result<Conn> {
         let copts = &self.opts.connect;
-        let addrs = transport::resolve(target, copts, &self.trace)?;
-        self.trace.timings.dns = Some(self.trace.elapsed());
-        let tcp = transport::connect(&addrs, copts, &self.trace)?;
-        self.trace.timings.connect = Some(self.trace.elapsed());
+        let tcp = match route {
+            Some(route) => self.proxied(target, route)?,
+            None => {
+                let addrs = transport::resolve(target, copts, &self.trace)?;
+                self.trace.timings.dns = Some(self.trace.elapsed());
+                let tcp = transport::connect(&addrs, copts, &self.trace)?;
+                self.trace.timings.connect = Some(self.trace.elapsed());
+                tcp
+            }
+        };
         self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
         let stream = if target.tls {
             let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
@@ -70,9 +78,20 @@ impl Fetch<'_> {
         Ok(Conn::new(stream))
     }
 
-    /// Writes the request; a failure is kept for [`Fetch::exchange`] to judge.
-    fn send(&mut self, conn: &mut Conn, target: &Target, spec: &RequestSpec) -> Result<()> {
-        let request = request::build(target, spec);
+    /// Writes the request (in absolute form to an HTTP proxy that is not
+    /// a tunnel); a failure is kept for [`Fetch::exchange`] to judge.
+    fn send(
+        &mut self,
+        conn: &mut Conn,
+        target: &Target,
+        spec: &RequestSpec,
+        route: Option<&Route>,
+    ) -> Result<()> {
+        let mut request = request::build(target, spec);
+        if let Some(route) = route.filter(|r| !r.tunnel) {
+            let auth = route.authorization(&self.opts.connect.proxy);
+            request = transport::absolute_form(&request, target, auth.as_deref());
+        }
         self.trace.request(&request);
         let sent = conn.send(&request);
         self.trace.timings.sent = Some(self.trace.elapsed());

@@ -16,6 +16,7 @@
 
 mod conn;
 mod exchange;
+mod tunnel;
 
 use std::ops::Range;
 

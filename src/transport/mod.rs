@@ -10,6 +10,9 @@
 //!   callers use (`crate::transport::{resolve, connect, ...}`).
 //! - `connect.rs`: `--resolve` ([`ResolveOverride`]), name resolution,
 //!   `-4`/`-6` ([`Family`]).
+//! - `proxy.rs`: `-x` and friends ([`Proxy`], [`ProxyPlan`]): which proxy a
+//!   target goes through, and the bytes an HTTP proxy is sent.
+//! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
 //! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
 //!   eyeballs).
 //! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
@@ -29,6 +32,8 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 
 mod connect;
+mod env;
+mod proxy;
 mod race;
 #[cfg(target_os = "linux")]
 pub mod splice;
@@ -38,6 +43,8 @@ mod tls_info;
 
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, Family, ResolveOverride};
+pub use env::{NoProxy, ProxyEnv};
+pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
@@ -61,6 +68,8 @@ pub struct ConnectOptions {
     /// `--happy-eyeballs-timeout-ms`: how long an attempt runs alone before
     /// the next address is raced beside it (`None`: the default, 200 ms).
     pub attempt_delay: Option<Duration>,
+    /// `-x`, `--noproxy`, `-p`, `-U` and the proxy variables.
+    pub proxy: ProxyPlan,
 }
 
 impl ConnectOptions {
