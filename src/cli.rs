@@ -239,6 +239,14 @@ pub struct FetchArgs {
     )]
     pub happy_eyeballs_timeout_ms: Option<u64>,
 
+    /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 (empty parts match any / keep the URL's; repeatable)
+    #[arg(
+        long = "connect-to",
+        value_name = "HOST1:PORT1:HOST2:PORT2",
+        help_heading = "Network"
+    )]
+    pub connect_to: Vec<String>,
+
     // ---- reach: proxies (issue 12) ----
     /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), socks4, socks4a, socks5, socks5h; "" for none
     #[arg(

@@ -16,7 +16,7 @@ use crate::output::{HeadFlags, HeadRouting};
 use crate::request::{default_user_agent, Body, HeaderEdit, RequestSpec};
 use crate::target::Target;
 use crate::transport::{
-    ConnectOptions, Family, NoProxy, Proxy, ProxyEnv, ProxyPlan, ResolveOverride,
+    ConnectOptions, ConnectTo, Family, NoProxy, Proxy, ProxyEnv, ProxyPlan, ResolveOverride,
 };
 
 /// Everything a fetch needs, checked and decided: the plan. The fetch
@@ -160,6 +160,11 @@ impl Options {
                 _ => None,
             },
             attempt_delay: args.happy_eyeballs_timeout_ms.map(Duration::from_millis),
+            connect_to: args
+                .connect_to
+                .iter()
+                .map(|c| ConnectTo::parse(c))
+                .collect::<Result<_>>()?,
             proxy: proxy_plan(args, ProxyEnv::from_process())?,
         };
         let body_path = args.output.clone().filter(|p| p.as_os_str() != "-");

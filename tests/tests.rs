@@ -11,6 +11,7 @@ mod fetch;
 mod framing_props;
 mod hostile;
 mod output_defects;
+mod reach_connect_to;
 mod reach_env;
 mod reach_proxy;
 mod reach_race;

@@ -60,6 +60,76 @@ impl ResolveOverride {
     }
 }
 
+/// `--connect-to HOST1:PORT1:HOST2:PORT2`: requests for HOST1:PORT1 connect
+/// to HOST2:PORT2 instead (Host, SNI and the certificate check keep the
+/// URL's name). An empty HOST1 or PORT1 matches any; an empty HOST2 or
+/// PORT2 keeps the URL's. IPv6 addresses go in brackets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectTo {
+    from_host: Option<String>,
+    from_port: Option<u16>,
+    to_host: Option<String>,
+    to_port: Option<u16>,
+}
+
+impl ConnectTo {
+    /// Parses `HOST1:PORT1:HOST2:PORT2`.
+    pub fn parse(s: &str) -> Result<ConnectTo> {
+        let bad = || {
+            Error::new(
+                ErrorKind::Usage,
+                format!("bad --connect-to \"{s}\": expected HOST1:PORT1:HOST2:PORT2"),
+            )
+        };
+        let mut rest = s;
+        let mut fields = Vec::with_capacity(4);
+        for i in 0..4 {
+            let (field, after) = if let Some(r) = rest.strip_prefix('[') {
+                let (host, after) = r.split_once(']').ok_or_else(bad)?;
+                (host, after)
+            } else {
+                let end = rest.find(':').unwrap_or(rest.len());
+                (&rest[..end], &rest[end..])
+            };
+            fields.push(field);
+            rest = match (i, after.strip_prefix(':')) {
+                (3, _) if after.is_empty() => "",
+                (0..=2, Some(r)) => r,
+                _ => return Err(bad()),
+            };
+        }
+        let host = |h: &str| (!h.is_empty()).then(|| h.to_ascii_lowercase());
+        let port = |p: &str| -> Result<Option<u16>> {
+            if p.is_empty() {
+                Ok(None)
+            } else {
+                p.parse().map(Some).map_err(|_| bad())
+            }
+        };
+        Ok(ConnectTo {
+            from_host: host(fields[0]),
+            from_port: port(fields[1])?,
+            to_host: host(fields[2]),
+            to_port: port(fields[3])?,
+        })
+    }
+
+    /// Where `host:port` connects to under this entry, if it applies.
+    fn apply(&self, host: &str, port: u16) -> Option<(String, u16)> {
+        let host_ok = self
+            .from_host
+            .as_deref()
+            .is_none_or(|h| h.eq_ignore_ascii_case(host));
+        if !host_ok || self.from_port.is_some_and(|p| p != port) {
+            return None;
+        }
+        Some((
+            self.to_host.clone().unwrap_or_else(|| host.to_owned()),
+            self.to_port.unwrap_or(port),
+        ))
+    }
+}
+
 /// `-4` / `-6`: only addresses of one family are used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -88,7 +158,22 @@ impl Family {
 /// Resolves the target's `host:port`, honouring `--resolve`, `-4`/`-6` and
 /// the deadline.
 pub fn resolve(target: &Target, opts: &ConnectOptions, trace: &Trace) -> Result<Vec<SocketAddr>> {
-    resolve_host(&target.host, target.port, opts, trace)
+    let to = opts
+        .connect_to
+        .iter()
+        .find_map(|c| c.apply(&target.host, target.port));
+    match to {
+        Some((host, port)) => {
+            trace.step(|| {
+                format!(
+                    "{}:{} connects to {host}:{port} (--connect-to)",
+                    target.host, target.port
+                )
+            });
+            resolve_host(&host, port, opts, trace)
+        }
+        None => resolve_host(&target.host, target.port, opts, trace),
+    }
 }
 
 /// Resolves `host:port` (the origin's or a proxy's), honouring
@@ -198,6 +283,35 @@ mod tests {
         for bad in ["h:80", "h:x:1.2.3.4", "h:80:nope", "h:80:1.2.3.4,", ""] {
             assert_eq!(
                 ResolveOverride::parse(bad).unwrap_err().kind(),
+                ErrorKind::Usage,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn connect_to_forms() {
+        let c = ConnectTo::parse("example.com:443:127.0.0.1:8443").unwrap();
+        assert_eq!(
+            c.apply("EXAMPLE.com", 443),
+            Some(("127.0.0.1".into(), 8443))
+        );
+        assert_eq!(c.apply("example.com", 80), None);
+        assert_eq!(c.apply("other.com", 443), None);
+        let any = ConnectTo::parse("::[::1]:").unwrap();
+        assert_eq!(any.apply("h", 81), Some(("::1".into(), 81)));
+        let port_only = ConnectTo::parse("h:80::8080").unwrap();
+        assert_eq!(port_only.apply("h", 80), Some(("h".into(), 8080)));
+        for bad in [
+            "",
+            "a:1:b",
+            "a:1:b:2:3",
+            "a:x:b:2",
+            "[::1:1:b:2",
+            "a:1:b:99999",
+        ] {
+            assert_eq!(
+                ConnectTo::parse(bad).unwrap_err().kind(),
                 ErrorKind::Usage,
                 "{bad}"
             );

@@ -42,7 +42,7 @@ mod tls;
 mod tls_info;
 
 pub use crate::error::is_tls_truncation;
-pub use connect::{resolve, resolve_host, Family, ResolveOverride};
+pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
 pub use env::{NoProxy, ProxyEnv};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
@@ -68,6 +68,8 @@ pub struct ConnectOptions {
     /// `--happy-eyeballs-timeout-ms`: how long an attempt runs alone before
     /// the next address is raced beside it (`None`: the default, 200 ms).
     pub attempt_delay: Option<Duration>,
+    /// `--connect-to` entries, the first that applies wins.
+    pub connect_to: Vec<ConnectTo>,
     /// `-x`, `--noproxy`, `-p`, `-U` and the proxy variables.
     pub proxy: ProxyPlan,
 }
