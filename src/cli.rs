@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
     subcommand_negates_reqs = true,
     after_help = "Exit codes follow curl's: 3 bad URL, 5 proxy resolve, 6 resolve, 7 connect, 8 malformed response, \
                   18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 35 TLS, \
-                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate."
+                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate, 77 --cacert file."
 )]
 pub struct Cli {
     /// A subcommand instead of a fetch.

@@ -47,6 +47,9 @@ pub enum ErrorKind {
     Recv,
     /// The server's certificate could not be verified (exit 60).
     CertVerify,
+    /// The `--cacert` file could not be read or holds no PEM certificate
+    /// (exit 77).
+    CaCert,
 }
 
 impl ErrorKind {
@@ -70,6 +73,7 @@ impl ErrorKind {
             ErrorKind::EmptyReply => 52,
             ErrorKind::Recv => 56,
             ErrorKind::CertVerify => 60,
+            ErrorKind::CaCert => 77,
         }
     }
 }
@@ -275,6 +279,7 @@ mod tests {
             (ErrorKind::EmptyReply, 52),
             (ErrorKind::Recv, 56),
             (ErrorKind::CertVerify, 60),
+            (ErrorKind::CaCert, 77),
         ];
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");

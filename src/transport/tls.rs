@@ -1,7 +1,8 @@
 //! The TLS handshake: native-tls set up from the options (`-k`, `--cacert`),
 //! the CA-bundle workaround that keeps OpenSSL from parsing a bundle it will
 //! not use, and the mapping of handshake failures to exit codes (60 for the
-//! certificate, 35 for anything else, 28 for the deadline).
+//! certificate, 35 for anything else, 28 for the deadline; 77 for a
+//! `--cacert` that cannot be read or holds no PEM certificate).
 
 use std::io;
 use std::net::TcpStream;
@@ -33,21 +34,21 @@ pub fn tls_handshake(
     if let Some(path) = &opts.cacert {
         let pem = std::fs::read(path).map_err(|e| {
             Error::new(
-                ErrorKind::ReadInput,
+                ErrorKind::CaCert,
                 format!("could not read --cacert {}", path.display()),
             )
             .with_source(e)
         })?;
         let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
             Error::new(
-                ErrorKind::ReadInput,
+                ErrorKind::CaCert,
                 format!("bad certificate in {}", path.display()),
             )
             .with_source(e)
         })?;
         if certs.is_empty() {
             return Err(Error::new(
-                ErrorKind::ReadInput,
+                ErrorKind::CaCert,
                 format!("no PEM certificate in {}", path.display()),
             ));
         }
