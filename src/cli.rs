@@ -247,6 +247,18 @@ pub struct FetchArgs {
     )]
     pub connect_to: Vec<String>,
 
+    /// Use TLS 1.2 or later (the default)
+    #[arg(long = "tlsv1.2", help_heading = "Network")]
+    pub tlsv1_2: bool,
+
+    /// Use TLS 1.3 or later
+    #[arg(long = "tlsv1.3", help_heading = "Network")]
+    pub tlsv1_3: bool,
+
+    /// The highest TLS version to offer: 1.2 or 1.3
+    #[arg(long = "tls-max", value_name = "VERSION", help_heading = "Network")]
+    pub tls_max: Option<String>,
+
     // ---- reach: proxies (issue 12) ----
     /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), socks4, socks4a, socks5, socks5h; "" for none
     #[arg(

@@ -160,6 +160,12 @@ impl Options {
                 _ => None,
             },
             attempt_delay: args.happy_eyeballs_timeout_ms.map(Duration::from_millis),
+            tls_min: if args.tlsv1_3 {
+                Some(native_tls::Protocol::Tlsv13)
+            } else {
+                args.tlsv1_2.then_some(native_tls::Protocol::Tlsv12)
+            },
+            tls_max: tls_max(args)?,
             connect_to: args
                 .connect_to
                 .iter()
@@ -244,6 +250,34 @@ fn proxy_plan(args: &FetchArgs, env: ProxyEnv) -> Result<ProxyPlan> {
         }),
         suppress_connect_headers: args.suppress_connect_headers,
     })
+}
+
+/// `--tls-max VERSION`: 1.2 or 1.3 (rawget offers nothing older), not
+/// below `--tlsv1.3`.
+fn tls_max(args: &FetchArgs) -> Result<Option<native_tls::Protocol>> {
+    let Some(v) = args.tls_max.as_deref() else {
+        return Ok(None);
+    };
+    let max = match v {
+        "1.2" => native_tls::Protocol::Tlsv12,
+        "1.3" => native_tls::Protocol::Tlsv13,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "bad --tls-max \"{}\": expected 1.2 or 1.3",
+                    v.escape_debug()
+                ),
+            ))
+        }
+    };
+    if args.tlsv1_3 && v == "1.2" {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "--tls-max 1.2 is below --tlsv1.3",
+        ));
+    }
+    Ok(Some(max))
 }
 
 /// A time limit in seconds; 0 means none, as in curl.

@@ -15,6 +15,7 @@ mod reach_connect_to;
 mod reach_env;
 mod reach_proxy;
 mod reach_race;
+mod reach_tls;
 mod replay;
 mod response_defects;
 mod tls;

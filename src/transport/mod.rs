@@ -68,6 +68,11 @@ pub struct ConnectOptions {
     /// `--happy-eyeballs-timeout-ms`: how long an attempt runs alone before
     /// the next address is raced beside it (`None`: the default, 200 ms).
     pub attempt_delay: Option<Duration>,
+    /// `--tlsv1.2` / `--tlsv1.3`: the lowest TLS version offered
+    /// (`None`: native-tls's default, TLS 1.2).
+    pub tls_min: Option<native_tls::Protocol>,
+    /// `--tls-max`: the highest TLS version offered (`None`: the library's).
+    pub tls_max: Option<native_tls::Protocol>,
     /// `--connect-to` entries, the first that applies wins.
     pub connect_to: Vec<ConnectTo>,
     /// `-x`, `--noproxy`, `-p`, `-U` and the proxy variables.

@@ -25,7 +25,9 @@ pub fn tls_handshake(
     let mut builder = native_tls::TlsConnector::builder();
     builder
         .danger_accept_invalid_certs(opts.insecure)
-        .danger_accept_invalid_hostnames(opts.insecure);
+        .danger_accept_invalid_hostnames(opts.insecure)
+        .min_protocol_version(opts.tls_min.or(Some(native_tls::Protocol::Tlsv12)))
+        .max_protocol_version(opts.tls_max);
     if opts.insecure {
         // Nothing is verified, so the system trust store (144 certificates,
         // parsed on every connection) need not be loaded.
