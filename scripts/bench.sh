@@ -80,6 +80,8 @@ have cmp || need_pkgs+=(diffutils)
 have gzip || need_pkgs+=(gzip)
 have brotli || need_pkgs+=(brotli)
 have zstd || need_pkgs+=(zstd)
+have tinyproxy || need_pkgs+=(tinyproxy)
+have python3 || need_pkgs+=(python3)
 for pkg in pkg-config libssl-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
@@ -138,8 +140,11 @@ fi
 WORK=$(mktemp -d /tmp/rawget-bench.XXXXXX)
 OUT=$(mktemp -d /dev/shm/rawget-bench-out.XXXXXX)
 NGINX_PID=
+# Helpers the reach rows start (tinyproxy, the black hole); killed at exit.
+REACH_PIDS=()
 
 cleanup() {
+  for pid in "${REACH_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   if [ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null; then
     kill -TERM "$NGINX_PID" 2>/dev/null || true
     for _ in $(seq 50); do
@@ -509,6 +514,61 @@ size_label="$SIZE_MIB MiB"
   echo "RSS floor (\`--version\`): rawget $(mib "$(get floor.rawget.rss)") MiB, curl $(mib "$(get floor.curl.rss)") MiB, wget $(mib "$(get floor.wget.rss)") MiB."
 } >"$WORK/table.md"
 cat "$WORK/table.md"
+[ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"
+
+# --- reach rows (issue 12) -------------------------------------------------
+# Through tinyproxy (plain http, absolute-form requests) beside curl -x, and
+# a black-holed IPv6 address raced against a working IPv4 one. Targets:
+# through the proxy rawget's time at most curl's, peak RSS at most 0.5x
+# curl's; the race connected within 300 ms (the whole small fetch is timed).
+say "reach rows: tinyproxy, happy eyeballs"
+TP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'Port %s\nListen 127.0.0.1\nTimeout 60\nMaxClients 20\nAllow 127.0.0.1\nLogLevel Warning\n' \
+  "$TP_PORT" >"$WORK/tinyproxy.conf"
+tinyproxy -d -c "$WORK/tinyproxy.conf" >"$WORK/tinyproxy.log" 2>&1 &
+REACH_PIDS+=($!)
+for _ in $(seq 50); do
+  curl -s -o /dev/null -x "127.0.0.1:$TP_PORT" "$H/small.bin" && break
+  sleep 0.1
+done
+bench proxy "$BIG" \
+  rawget "$R" "$RAWGET -s -x 127.0.0.1:$TP_PORT -o $R $H/big.bin" \
+  curl "$C_" "curl -s -x 127.0.0.1:$TP_PORT -o $C_ $H/big.bin"
+rss proxy rawget "$R" "$BIG" "$RAWGET" -s -x "127.0.0.1:$TP_PORT" -o "$R" "$H/big.bin"
+rss proxy curl "$C_" "$BIG" curl -s -x "127.0.0.1:$TP_PORT" -o "$C_" "$H/big.bin"
+
+# The black hole: [::1] on nginx's port, backlog 0, its one queue slot
+# filled, so further SYNs are dropped (no firewall needed).
+python3 -c '
+import socket, sys, time
+l = socket.socket(socket.AF_INET6); l.bind(("::1", int(sys.argv[1]))); l.listen(0)
+c = socket.socket(socket.AF_INET6); c.connect(("::1", int(sys.argv[1])))
+print("ready", flush=True); time.sleep(3600)' "$PLAIN" >"$WORK/hole.log" 2>&1 &
+REACH_PIDS+=($!)
+for _ in $(seq 50); do grep -q ready "$WORK/hole.log" && break; sleep 0.1; done
+grep -q ready "$WORK/hole.log" || die "no black hole on [::1]:$PLAIN: $(cat "$WORK/hole.log")"
+RACE="--resolve race.test:$PLAIN:[::1],127.0.0.1 http://race.test:$PLAIN/small.bin"
+bench race "$SMALL" \
+  rawget "$R" "$RAWGET -s -o $R $RACE" \
+  curl "$C_" "curl -s -o $C_ $RACE"
+{
+  echo
+  echo "| work | rawget | curl | rawget/curl | target | |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  r=$(get proxy.rawget.median) c=$(get proxy.curl.median)
+  rr=$(get proxy.rawget.rss) rc=$(get proxy.curl.rss)
+  printf '| %s through tinyproxy | %s, %s MiB | %s, %s MiB | %s (RSS %s) | at most 1x curl, RSS at most 0.5x | %s |\n' \
+    "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" \
+    "$(ratio "$r" "$c")" "$(ratio "$rr" "$rc")" \
+    "$(verdict "$(ratio "$r" "$c")" 1 "$(ratio "$rr" "$rc")" 0.5)"
+  r=$(get race.rawget.median) c=$(get race.curl.median)
+  ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
+  printf '| 1 KiB, [::1] black-holed before 127.0.0.1 | %s | %s | %s | whole fetch within 300 ms | %s |\n' \
+    "$(ms "$r")" "$(ms "$c")" "$(ratio "$r" "$c")" "$(verdict "$r" 0.3)"
+  echo
+  echo "not yet benched: 1 GiB through microsocks (rawget has no SOCKS yet, issue 12 item 4)."
+} >>"$WORK/table.md"
+tail -n 8 "$WORK/table.md"
 [ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"
 
 # --- echo rows ------------------------------------------------------------

@@ -18,10 +18,11 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Exit codes follow curl's: 3 bad URL, 6 resolve, 7 connect, 8 malformed response, \
-                  18 partial body, 22 --fail, 23 write, 26 read input, 28 timeout, 33 range not honoured, 35 TLS, \
-                  47 redirects, 52 empty reply, 56 receive failure, 60 certificate, \
-                  61 bad content encoding, 63 --max-filesize exceeded."
+    after_help = "Exit codes follow curl's: 1 unsupported scheme, 2 usage, 3 bad URL, 5 proxy resolve, \
+                  6 resolve, 7 connect, 8 malformed response, 18 partial body, 22 --fail, 23 write, \
+                  26 read input, 28 timeout, 33 range not honoured, 35 TLS, 47 redirects, \
+                  52 empty reply, 56 receive failure, 60 certificate, 61 bad content encoding, \
+                  63 --max-filesize exceeded, 77 --cacert file."
 )]
 pub struct Cli {
     /// A subcommand instead of a fetch.
@@ -282,10 +283,10 @@ pub struct FetchArgs {
     )]
     pub max_time: Option<f64>,
 
-    /// Use ADDR for HOST:PORT instead of resolving it (repeatable)
+    /// Use ADDR (or several, comma-separated) for HOST:PORT instead of resolving it; `*` as HOST matches any (repeatable)
     #[arg(
         long = "resolve",
-        value_name = "HOST:PORT:ADDR",
+        value_name = "HOST:PORT:ADDR[,ADDR]...",
         help_heading = "Network"
     )]
     pub resolve: Vec<String>,
@@ -470,6 +471,79 @@ pub struct FetchArgs {
         help_heading = "Request"
     )]
     pub request_target: Option<String>,
+
+    // ---- reach: address families and racing (issue 12) ----
+    /// Use only IPv4 addresses
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "Network"
+    )]
+    pub ipv4: bool,
+
+    /// Use only IPv6 addresses
+    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
+    pub ipv6: bool,
+
+    /// Milliseconds an attempt runs alone before the next address is raced beside it (RFC 8305; default 200)
+    #[arg(
+        long = "happy-eyeballs-timeout-ms",
+        value_name = "MS",
+        help_heading = "Network"
+    )]
+    pub happy_eyeballs_timeout_ms: Option<u64>,
+
+    /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 (empty parts match any / keep the URL's; repeatable)
+    #[arg(
+        long = "connect-to",
+        value_name = "HOST1:PORT1:HOST2:PORT2",
+        help_heading = "Network"
+    )]
+    pub connect_to: Vec<String>,
+
+    /// Use TLS 1.2 or later (the default)
+    #[arg(long = "tlsv1.2", help_heading = "Network")]
+    pub tlsv1_2: bool,
+
+    /// Use TLS 1.3 or later
+    #[arg(long = "tlsv1.3", help_heading = "Network")]
+    pub tlsv1_3: bool,
+
+    /// The highest TLS version to offer: 1.2 or 1.3
+    #[arg(long = "tls-max", value_name = "VERSION", help_heading = "Network")]
+    pub tls_max: Option<String>,
+
+    // ---- reach: proxies (issue 12) ----
+    /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), socks4, socks4a, socks5, socks5h; "" for none
+    #[arg(
+        short = 'x',
+        long = "proxy",
+        value_name = "URL",
+        help_heading = "Proxies"
+    )]
+    pub proxy: Option<String>,
+
+    /// Credentials for the proxy (Proxy-Authorization: Basic), over the proxy URL's
+    #[arg(
+        short = 'U',
+        long = "proxy-user",
+        value_name = "USER:PASSWORD",
+        help_heading = "Proxies"
+    )]
+    pub proxy_user: Option<String>,
+
+    /// Tunnel through the HTTP proxy with CONNECT for http URLs too
+    #[arg(short = 'p', long = "proxytunnel", help_heading = "Proxies")]
+    pub proxytunnel: bool,
+
+    /// Hosts that go direct (comma-separated: names with their subdomains, IPs, CIDR ranges, * for all), over $no_proxy
+    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Proxies")]
+    pub noproxy: Option<String>,
+
+    /// Do not print the proxy's CONNECT reply head (-v still shows it)
+    #[arg(long = "suppress-connect-headers", help_heading = "Proxies")]
+    pub suppress_connect_headers: bool,
 }
 
 impl FetchArgs {

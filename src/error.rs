@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Usage,
     /// The URL could not be parsed (exit 3).
     BadUrl,
+    /// The proxy's host name did not resolve (exit 5).
+    ProxyResolve,
     /// The host name did not resolve (exit 6).
     Resolve,
     /// No address accepted the connection (exit 7).
@@ -53,6 +55,9 @@ pub enum ErrorKind {
     BadContentEncoding,
     /// The body is larger than `--max-filesize` (exit 63).
     FileTooLarge,
+    /// The `--cacert` file could not be read or holds no PEM certificate
+    /// (exit 77).
+    CaCert,
 }
 
 impl ErrorKind {
@@ -62,6 +67,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedScheme => 1,
             ErrorKind::Usage => 2,
             ErrorKind::BadUrl => 3,
+            ErrorKind::ProxyResolve => 5,
             ErrorKind::Resolve => 6,
             ErrorKind::Connect => 7,
             ErrorKind::BadResponse => 8,
@@ -78,6 +84,7 @@ impl ErrorKind {
             ErrorKind::CertVerify => 60,
             ErrorKind::BadContentEncoding => 61,
             ErrorKind::FileTooLarge => 63,
+            ErrorKind::CaCert => 77,
         }
     }
 }
@@ -276,6 +283,7 @@ mod tests {
             (ErrorKind::UnsupportedScheme, 1),
             (ErrorKind::Usage, 2),
             (ErrorKind::BadUrl, 3),
+            (ErrorKind::ProxyResolve, 5),
             (ErrorKind::Resolve, 6),
             (ErrorKind::Connect, 7),
             (ErrorKind::BadResponse, 8),
@@ -292,6 +300,7 @@ mod tests {
             (ErrorKind::CertVerify, 60),
             (ErrorKind::BadContentEncoding, 61),
             (ErrorKind::FileTooLarge, 63),
+            (ErrorKind::CaCert, 77),
         ];
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");

@@ -19,7 +19,9 @@ use crate::inputs;
 use crate::output::{HeadFlags, HeadRouting};
 use crate::request::{default_user_agent, HeaderEdit, Multipart, RequestSpec, Upload};
 use crate::target::Target;
-use crate::transport::{ConnectOptions, ResolveOverride};
+use crate::transport::{
+    ConnectOptions, ConnectTo, Family, NoProxy, Proxy, ProxyEnv, ProxyPlan, ResolveOverride,
+};
 
 /// Everything a fetch needs, checked and decided: the plan. The fetch
 /// never reads a raw flag; what depends on several flags or on the
@@ -465,13 +467,32 @@ impl Options {
             attempt_time: seconds("-m/--max-time", args.max_time)?,
             resume_from_file: args.continue_at.as_deref() == Some("-"),
         };
-        let connect = connect_options(
+        let mut connect = connect_options(
             &args.resolve,
             args.connect_timeout,
             args.max_time,
             args.insecure,
             args.cacert.clone(),
         )?;
+        // What only the fetch has (rawget send connects without them yet).
+        connect.family = match (args.ipv4, args.ipv6) {
+            (true, _) => Some(Family::V4),
+            (_, true) => Some(Family::V6),
+            _ => None,
+        };
+        connect.attempt_delay = args.happy_eyeballs_timeout_ms.map(Duration::from_millis);
+        connect.tls_min = if args.tlsv1_3 {
+            Some(native_tls::Protocol::Tlsv13)
+        } else {
+            args.tlsv1_2.then_some(native_tls::Protocol::Tlsv12)
+        };
+        connect.tls_max = tls_max(args)?;
+        connect.connect_to = args
+            .connect_to
+            .iter()
+            .map(|c| ConnectTo::parse(c))
+            .collect::<Result<_>>()?;
+        connect.proxy = proxy_plan(args, ProxyEnv::from_process())?;
         if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -581,7 +602,61 @@ pub(crate) fn connect_options(
         deadline,
         insecure,
         cacert,
+        ..ConnectOptions::default()
     })
+}
+
+/// `-x`, `-U`, `-p`, `--noproxy`, `--suppress-connect-headers` and the
+/// proxy variables (`env`, read once here): which proxy each target uses
+/// is then [`ProxyPlan::route`]'s pure choice.
+fn proxy_plan(args: &FetchArgs, env: ProxyEnv) -> Result<ProxyPlan> {
+    let explicit = match args.proxy.as_deref() {
+        None => None,
+        Some(x) if x.trim().is_empty() => Some(None),
+        Some(x) => Some(Some(Proxy::parse(x)?)),
+    };
+    Ok(ProxyPlan {
+        explicit,
+        env,
+        noproxy: args.noproxy.as_deref().map(NoProxy::parse),
+        tunnel: args.proxytunnel,
+        user: args.proxy_user.as_ref().map(|u| {
+            let mut c = u.clone().into_bytes();
+            if !u.contains(':') {
+                c.push(b':');
+            }
+            c
+        }),
+        suppress_connect_headers: args.suppress_connect_headers,
+    })
+}
+
+/// `--tls-max VERSION`: 1.2 or 1.3 (rawget offers nothing older), not
+/// below `--tlsv1.3`.
+fn tls_max(args: &FetchArgs) -> Result<Option<native_tls::Protocol>> {
+    let Some(v) = args.tls_max.as_deref() else {
+        return Ok(None);
+    };
+    let max = match v {
+        "1.2" => native_tls::Protocol::Tlsv12,
+        "1.3" => native_tls::Protocol::Tlsv13,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "bad --tls-max \"{}\": expected 1.2 or 1.3",
+                    v.escape_debug()
+                ),
+            ))
+        }
+    };
+    if args.tlsv1_3 && v == "1.2" {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "--tls-max 1.2 is below --tlsv1.3",
+        ));
+    }
+    Ok(Some(max))
 }
 
 /// A time limit in seconds; 0 means none, as in curl.

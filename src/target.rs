@@ -205,7 +205,7 @@ fn scheme_end(input: &str) -> Option<usize> {
 }
 
 /// Decodes `%XX` escapes; anything else passes through as bytes.
-fn percent_decode(s: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn each_clap_kind_becomes_one_line_naming_the_flag() {
         let cases: [(&[&str], &str); 6] = [
-            (&["--nope", "x"], "unknown option --nope;"),
+            (&["--zzzzzz", "x"], "unknown option --zzzzzz;"),
             (&["--max-redir", "3", "x"], "(did you mean --max-redirs?)"),
             (&["x", "-o"], "--output needs a value"),
             (&["-m", "abc", "x"], "invalid value 'abc' for --max-time: "),

@@ -875,7 +875,9 @@ fn sigterm_mid_body_leaves_the_old_file_and_no_temporary() {
             .end(End::Hang),
     );
     let dir = scratch_with("out");
-    let mut child = std::process::Command::new(BIN)
+    let mut cmd = std::process::Command::new(BIN);
+    without_machine_proxies(&mut cmd);
+    let mut child = cmd
         .args(["-s", "-o", "out", &server.url("/")])
         .current_dir(dir.path())
         .spawn()

@@ -401,7 +401,9 @@ fn stdout_closed_early_is_a_quiet_exit_23() {
     let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 16777216\r\n\r\n".to_vec();
     response.resize(response.len() + 16 * 1024 * 1024, b'z');
     let server = serve(Plan::new(response).hang_limit(Duration::from_secs(10)));
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    without_machine_proxies(&mut cmd);
+    let mut child = cmd
         .args(["-s", &server.url("/")])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

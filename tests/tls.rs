@@ -333,18 +333,18 @@ fn insecure_accepts_every_certificate_that_fails() {
 // ---------- --cacert that cannot be used ----------
 
 #[test]
-fn cacert_missing_file_is_26_naming_it() {
+fn cacert_missing_file_is_77_naming_it() {
     let server = serve_tls_fixture("ok.http");
     let dir = scratch();
     let missing = dir.path().join("no-such-ca.pem");
     let missing = missing.to_str().unwrap();
     let run = rawget(&["--cacert", missing, &server.url("/")]);
-    assert_error(&run, 26, "", &[missing]);
+    assert_error(&run, 77, "", &[missing]);
     assert!(server.requests().is_empty(), "no request was sent");
 }
 
 #[test]
-fn cacert_without_a_usable_certificate_is_26_naming_it() {
+fn cacert_without_a_usable_certificate_is_77_naming_it() {
     let server = serve_tls_fixture("ok.http");
     let dir = scratch();
     std::fs::write(dir.path().join("empty.pem"), "").unwrap();
@@ -357,7 +357,7 @@ fn cacert_without_a_usable_certificate_is_26_naming_it() {
     let key = tls_fixture("server.key");
     for file in ["empty.pem", "text.pem", "broken.pem", key.as_str()] {
         let run = rawget_in(dir.path(), &["--cacert", file, &server.url("/")]);
-        assert_error(&run, 26, "", &[file]);
+        assert_error(&run, 77, "", &[file]);
     }
     assert!(server.requests().is_empty(), "no request was sent");
 }

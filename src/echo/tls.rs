@@ -180,7 +180,7 @@ pub fn connector(
     insecure: bool,
     cacert: Option<&Path>,
 ) -> crate::Result<tokio_native_tls::TlsConnector> {
-    Ok(crate::transport::tls_connector(insecure, cacert)?.into())
+    Ok(crate::transport::tls_connector(insecure, cacert, (None, None))?.into())
 }
 
 /// The name to send as SNI and verify: `--servername`, else the host part

@@ -41,6 +41,12 @@ impl Conn {
         }
     }
 
+    /// The stream, given back with the buffer dropped (after a CONNECT
+    /// reply, which must leave nothing unread).
+    pub fn into_stream(self) -> Stream {
+        self.stream
+    }
+
     /// Sends all of `bytes`.
     pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes)?;

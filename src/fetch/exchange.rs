@@ -14,7 +14,7 @@ use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader};
 use crate::response::redirect;
 use crate::target::Target;
-use crate::transport::{self, ConnectOptions, Stream};
+use crate::transport::{self, ConnectOptions, Route, Stream};
 
 use super::conn::Conn;
 use super::upload::{self, Continue, Failure};
@@ -33,7 +33,8 @@ use crate::output::MAX_IOV;
 impl Fetch<'_> {
     /// One request and its response.
     pub(super) fn exchange(&mut self, target: &Target, spec: &RequestSpec) -> Result<Outcome> {
-        let mut conn = self.connect(target)?;
+        let route = self.opts.connect.proxy.route(target)?;
+        let mut conn = self.connect(target, route.as_ref())?;
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)
             .raw(plan.output.raw)
@@ -69,17 +70,37 @@ impl Fetch<'_> {
         Ok(Outcome::Done)
     }
 
-    /// Resolves, connects and, for https, shakes hands.
-    fn connect(&mut self, target: &Target) -> Result<Conn> {
-        let (conn, address) = connect(target, &self.opts.connect, &mut self.trace)?;
-        self.hop().address = address;
-        self.hop().tls = conn.stream.certificate();
-        (self.hop().wire.local, self.hop().wire.remote) = conn.stream.addrs();
-        Ok(conn)
+    /// Resolves, connects (through the proxy, `tunnel.rs`, when `route`
+    /// names one) and, for https, shakes hands.
+    fn connect(&mut self, target: &Target, route: Option<&Route>) -> Result<Conn> {
+        let copts = &self.opts.connect;
+        let tcp = match route {
+            Some(route) => self.proxied(target, route)?,
+            None => {
+                let addrs = transport::resolve(target, copts, &self.trace)?;
+                self.trace.timings.dns = Some(self.trace.elapsed());
+                let tcp = transport::connect(&addrs, copts, &self.trace)?;
+                self.trace.timings.connect = Some(self.trace.elapsed());
+                tcp
+            }
+        };
+        self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
+        (self.hop().wire.local, self.hop().wire.remote) =
+            (tcp.local_addr().ok(), tcp.peer_addr().ok());
+        let stream = if target.tls {
+            let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
+            self.trace.timings.tls = Some(self.trace.elapsed());
+            self.hop().tls = s.certificate();
+            s
+        } else {
+            Stream::tcp(tcp, copts.deadline)
+        };
+        Ok(Conn::new(stream))
     }
 
-    /// Writes the request: the head, then (after the wait for `100
-    /// Continue` when the head asked for one) the body, streamed. A failed
+    /// Writes the request (in absolute form to an HTTP proxy that is not
+    /// a tunnel): the head, then (after the wait for `100 Continue` when
+    /// the head asked for one) the body, streamed. A failed
     /// write is kept in [`Sent::Written`] for [`Fetch::exchange`] to judge;
     /// an unreadable upload, or a bad answer during the wait, is returned.
     fn send(
@@ -89,7 +110,12 @@ impl Fetch<'_> {
         target: &Target,
         spec: &RequestSpec,
     ) -> Result<Sent> {
-        let head = request::build_head(target, spec);
+        let mut head = request::build_head(target, spec);
+        let route = self.opts.connect.proxy.route(target)?;
+        if let Some(route) = route.filter(|r| !r.tunnel) {
+            let auth = route.authorization(&self.opts.connect.proxy);
+            head = transport::absolute_form(&head, target, auth.as_deref());
+        }
         self.trace.request(&head);
         let wire = &mut self.hop().wire;
         wire.method.clone_from(&spec.method);

@@ -8,8 +8,13 @@
 //!
 //! - `mod.rs`: [`ConnectOptions`], what every step reads, and the re-exports
 //!   callers use (`crate::transport::{resolve, connect, ...}`).
-//! - `connect.rs`: `--resolve` ([`ResolveOverride`]), name resolution, and
-//!   connecting to each address in turn.
+//! - `connect.rs`: `--resolve` ([`ResolveOverride`]), name resolution,
+//!   `-4`/`-6` ([`Family`]).
+//! - `proxy.rs`: `-x` and friends ([`Proxy`], [`ProxyPlan`]): which proxy a
+//!   target goes through, and the bytes an HTTP proxy is sent.
+//! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
+//! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
+//!   eyeballs).
 //! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
 //!   kept to a jiffy or two; [`EofWatch`], the read-ahead socket under TLS.
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
@@ -27,6 +32,9 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, Result};
 
 mod connect;
+mod env;
+mod proxy;
+mod race;
 #[cfg(target_os = "linux")]
 pub mod splice;
 mod stream;
@@ -34,7 +42,10 @@ mod tls;
 mod tls_info;
 
 pub use crate::error::is_tls_truncation;
-pub use connect::{connect, resolve, ResolveOverride};
+pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
+pub use env::{NoProxy, ProxyEnv};
+pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
+pub use race::{connect, interleave};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
 pub(crate) use tls::{classify_tls, tls_connector};
@@ -53,6 +64,20 @@ pub struct ConnectOptions {
     pub insecure: bool,
     /// `--cacert`.
     pub cacert: Option<PathBuf>,
+    /// `-4` / `-6`: only this family's addresses.
+    pub family: Option<Family>,
+    /// `--happy-eyeballs-timeout-ms`: how long an attempt runs alone before
+    /// the next address is raced beside it (`None`: the default, 200 ms).
+    pub attempt_delay: Option<Duration>,
+    /// `--tlsv1.2` / `--tlsv1.3`: the lowest TLS version offered
+    /// (`None`: native-tls's default, TLS 1.2).
+    pub tls_min: Option<native_tls::Protocol>,
+    /// `--tls-max`: the highest TLS version offered (`None`: the library's).
+    pub tls_max: Option<native_tls::Protocol>,
+    /// `--connect-to` entries, the first that applies wins.
+    pub connect_to: Vec<ConnectTo>,
+    /// `-x`, `--noproxy`, `-p`, `-U` and the proxy variables.
+    pub proxy: ProxyPlan,
 }
 
 impl ConnectOptions {

@@ -258,6 +258,15 @@ impl Stream {
         }
     }
 
+    /// The TCP socket of a plain stream, given back (a CONNECT tunnel is
+    /// set up in plain TCP, then TLS goes through it); `None` under TLS.
+    pub fn into_tcp(self) -> Option<TcpStream> {
+        match self.inner {
+            Inner::Tcp(t) => Some(t.tcp),
+            Inner::Tls(_) => None,
+        }
+    }
+
     /// Whether this is a TLS stream.
     pub fn is_tls(&self) -> bool {
         matches!(self.inner, Inner::Tls(_))

@@ -1,7 +1,8 @@
 //! The TLS handshake: native-tls set up from the options (`-k`, `--cacert`),
 //! the CA-bundle workaround that keeps OpenSSL from parsing a bundle it will
 //! not use, and the mapping of handshake failures to exit codes (60 for the
-//! certificate, 35 for anything else, 28 for the deadline).
+//! certificate, 35 for anything else, 28 for the deadline; 77 for a
+//! `--cacert` that cannot be read or holds no PEM certificate).
 
 use std::io;
 use std::net::TcpStream;
@@ -20,7 +21,8 @@ pub fn tls_handshake(
     opts: &ConnectOptions,
     trace: &Trace,
 ) -> Result<Stream> {
-    let connector = tls_connector(opts.insecure, opts.cacert.as_deref())?;
+    let versions = (opts.tls_min, opts.tls_max);
+    let connector = tls_connector(opts.insecure, opts.cacert.as_deref(), versions)?;
     // Fail at once if time is already up; after this the socket under TLS
     // keeps the deadline on every read and write of the handshake.
     opts.remaining()?;
@@ -38,19 +40,23 @@ pub fn tls_handshake(
     }
 }
 
-/// The TLS connector for `-k` and `--cacert`, as the fetch and the echo
-/// client use it: `-k` verifies nothing; `--cacert FILE` trusts the PEM
-/// certificates in FILE instead of the system's (exit 26 when it cannot be
-/// read or holds none).
+/// The TLS connector for `-k`, `--cacert` and the protocol versions
+/// (`--tlsv1.2`, `--tlsv1.3`, `--tls-max`: the lowest and highest, `None`
+/// for the defaults), as the fetch and the echo client use it: `-k`
+/// verifies nothing; `--cacert FILE` trusts the PEM certificates in FILE
+/// instead of the system's (exit 77 when it cannot be read or holds none).
 pub(crate) fn tls_connector(
     insecure: bool,
     cacert: Option<&std::path::Path>,
+    versions: (Option<native_tls::Protocol>, Option<native_tls::Protocol>),
 ) -> Result<native_tls::TlsConnector> {
     skip_eager_ca_bundle(insecure || cacert.is_some());
     let mut builder = native_tls::TlsConnector::builder();
     builder
         .danger_accept_invalid_certs(insecure)
-        .danger_accept_invalid_hostnames(insecure);
+        .danger_accept_invalid_hostnames(insecure)
+        .min_protocol_version(versions.0.or(Some(native_tls::Protocol::Tlsv12)))
+        .max_protocol_version(versions.1);
     if insecure {
         // Nothing is verified, so the system trust store (144 certificates,
         // parsed on every connection) need not be loaded.
@@ -59,21 +65,21 @@ pub(crate) fn tls_connector(
     if let Some(path) = cacert {
         let pem = std::fs::read(path).map_err(|e| {
             Error::new(
-                ErrorKind::ReadInput,
+                ErrorKind::CaCert,
                 format!("could not read --cacert {}", path.display()),
             )
             .with_source(e)
         })?;
         let certs = native_tls::Certificate::stack_from_pem(&pem).map_err(|e| {
             Error::new(
-                ErrorKind::ReadInput,
+                ErrorKind::CaCert,
                 format!("bad certificate in {}", path.display()),
             )
             .with_source(e)
         })?;
         if certs.is_empty() {
             return Err(Error::new(
-                ErrorKind::ReadInput,
+                ErrorKind::CaCert,
                 format!("no PEM certificate in {}", path.display()),
             ));
         }

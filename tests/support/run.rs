@@ -103,6 +103,7 @@ pub fn output(cmd: &mut Command, input: &[u8]) -> std::process::Output {
 /// Runs `cmd` with `input` on stdin and stdout and stderr captured, bounded
 /// by [`RUN_LIMIT`], watching its memory.
 pub fn run(mut cmd: Command, input: &[u8]) -> Run {
+    without_machine_proxies(&mut cmd);
     let (status, stdout, stderr, peak_kib) = run_captured(&mut cmd, input);
     Run {
         code: status.code().unwrap_or(-1),
@@ -129,6 +130,34 @@ fn run_captured(cmd: &mut Command, input: &[u8]) -> (ExitStatus, Vec<u8>, Vec<u8
     let _ = writer.join();
     let stdout = out.join().expect("stdout reader");
     (status, stdout, err.join().expect("stderr reader"), peak_kib)
+}
+
+/// The proxy variables rawget reads (curl's set, issue 12).
+pub const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// Removes the machine's proxy variables from `cmd`'s environment, keeping
+/// those the test set on it: a test means loopback, and a developer's
+/// `http_proxy` must not send it elsewhere.
+pub fn without_machine_proxies(cmd: &mut Command) {
+    let set: Vec<std::ffi::OsString> = cmd
+        .get_envs()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k.to_owned())
+        .collect();
+    for var in PROXY_VARS {
+        if !set.iter().any(|k| k == var) {
+            cmd.env_remove(var);
+        }
+    }
 }
 
 fn reader(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
@@ -207,7 +236,9 @@ pub fn run_on_a_terminal_with(
     }
     // SAFETY: both descriptors are new and open (openpty succeeded).
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    without_machine_proxies(&mut cmd);
+    let mut child = cmd
         .args(args)
         // A colour-capable terminal, whatever the test's own environment.
         .env_remove("NO_COLOR")
@@ -219,6 +250,9 @@ pub fn run_on_a_terminal_with(
         .stderr(Stdio::from(slave))
         .spawn()
         .expect("spawn rawget");
+    // The command holds copies of the slave side: closed here, so that the
+    // read below ends once the child's are.
+    drop(cmd);
     let (status, _) = wait_bounded(&mut child);
     let mut screen = Vec::new();
     // The slave side is closed (the child exited, our copies were moved
