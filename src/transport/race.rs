@@ -66,21 +66,9 @@ pub fn connect(addrs: &[SocketAddr], opts: &ConnectOptions, trace: &Trace) -> Re
         if next < order.len() && (now >= next_start || running.is_empty()) {
             let addr = order[next];
             next += 1;
-            if next > 1 {
-                trace.step(|| format!("trying {addr} (attempt {next} of {})", order.len()));
-            } else {
-                trace.step(|| format!("trying {addr}"));
-            }
-            match start(addr) {
-                Ok(socket) => running.push(Attempt {
-                    addr,
-                    socket,
-                    expires: opts.connect_timeout.map(|t| now + t),
-                }),
-                Err(e) => {
-                    trace.step(|| format!("{addr}: {e}"));
-                    last = Some((addr, e));
-                }
+            match begin(addr, (next, order.len()), opts, trace) {
+                Ok(attempt) => running.push(attempt),
+                Err(e) => last = Some((addr, e)),
             }
             next_start = now + delay;
             continue;
@@ -88,54 +76,28 @@ pub fn connect(addrs: &[SocketAddr], opts: &ConnectOptions, trace: &Trace) -> Re
         if running.is_empty() {
             return Err(failed(addrs.len(), last));
         }
-        // Wait for the first of: an attempt's outcome, the next attempt's
-        // start, an attempt's --connect-timeout, the --max-time deadline.
-        let mut wake = running.iter().filter_map(|a| a.expires).min();
-        if next < order.len() {
-            wake = Some(wake.map_or(next_start, |w| w.min(next_start)));
-        }
-        if let Some(d) = opts.deadline {
-            wake = Some(wake.map_or(d, |w| w.min(d)));
-        }
+        let due = (next < order.len()).then_some(next_start);
+        let wake = wake_at(&running, due, opts.deadline);
         let ready = wait(&running, wake.map(|w| w.saturating_duration_since(now)))?;
         let now = Instant::now();
         for i in (0..running.len()).rev() {
-            let outcome = if ready[i] {
-                match running[i].socket.take_error() {
-                    Ok(None) => None,
-                    // A reset (not a refusal) comes only once the handshake
-                    // has completed: the connection was made, and its use
-                    // fails as with a blocking connect (a reset at once is
-                    // the server's answer, exit 35 or 56, not exit 7).
-                    Ok(Some(e)) if e.kind() == io::ErrorKind::ConnectionReset => None,
-                    Ok(Some(e)) | Err(e) => Some(e),
-                }
-            } else if running[i].expires.is_some_and(|e| now >= e) {
-                Some(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "connection timed out (--connect-timeout)",
-                ))
-            } else {
+            let Some(failure) = outcome(&running[i], ready[i], now) else {
                 continue;
             };
             let attempt = running.swap_remove(i);
             let addr = attempt.addr;
-            match outcome {
-                None => {
-                    for loser in &running {
-                        trace.step(|| format!("{}: abandoned, {addr} won", loser.addr));
-                    }
-                    // Dropping the others closes them: losers do not linger.
-                    drop(running);
-                    return won(attempt, trace);
+            let Some(e) = failure else {
+                for loser in &running {
+                    trace.step(|| format!("{}: abandoned, {addr} won", loser.addr));
                 }
-                Some(e) => {
-                    trace.step(|| format!("{addr}: {e}"));
-                    last = Some((addr, e));
-                    // RFC 8305 §5: a failed attempt starts the next at once.
-                    next_start = now;
-                }
-            }
+                // Dropping the others closes them: losers do not linger.
+                drop(running);
+                return won(attempt, trace);
+            };
+            trace.step(|| format!("{addr}: {e}"));
+            last = Some((addr, e));
+            // RFC 8305 §5: a failed attempt starts the next at once.
+            next_start = now;
         }
         if opts.deadline.is_some_and(|d| now >= d) {
             return Err(timed_out());
@@ -151,6 +113,65 @@ pub fn connect(addrs: &[SocketAddr], opts: &ConnectOptions, trace: &Trace) -> Re
             });
         }
     }
+}
+
+/// Starts attempt `n.0` of `n.1`, to `addr`, and says so under `-v`.
+fn begin(
+    addr: SocketAddr,
+    n: (usize, usize),
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> io::Result<Attempt> {
+    if n.0 > 1 {
+        trace.step(|| format!("trying {addr} (attempt {} of {})", n.0, n.1));
+    } else {
+        trace.step(|| format!("trying {addr}"));
+    }
+    let now = Instant::now();
+    start(addr)
+        .map(|socket| Attempt {
+            addr,
+            socket,
+            expires: opts.connect_timeout.map(|t| now + t),
+        })
+        .inspect_err(|e| trace.step(|| format!("{addr}: {e}")))
+}
+
+/// When to wake: the first of an attempt's `--connect-timeout`, the next
+/// attempt's start (`due`), the `--max-time` deadline; `None`: no bound.
+fn wake_at(
+    running: &[Attempt],
+    due: Option<Instant>,
+    deadline: Option<Instant>,
+) -> Option<Instant> {
+    running
+        .iter()
+        .filter_map(|a| a.expires)
+        .chain(due)
+        .chain(deadline)
+        .min()
+}
+
+/// What became of an attempt: `None` still running, `Some(None)`
+/// connected, `Some(Some(e))` failed.
+fn outcome(attempt: &Attempt, ready: bool, now: Instant) -> Option<Option<io::Error>> {
+    if ready {
+        return Some(match attempt.socket.take_error() {
+            Ok(None) => None,
+            // A reset (not a refusal) comes only once the handshake has
+            // completed: the connection was made, and its use fails as
+            // with a blocking connect (a reset at once is the server's
+            // answer, exit 35 or 56, not exit 7).
+            Ok(Some(e)) if e.kind() == io::ErrorKind::ConnectionReset => None,
+            Ok(Some(e)) | Err(e) => Some(e),
+        });
+    }
+    attempt.expires.filter(|e| now >= *e).map(|_| {
+        Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "connection timed out (--connect-timeout)",
+        ))
+    })
 }
 
 /// A non-blocking socket with its connect under way.
