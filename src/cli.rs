@@ -266,38 +266,9 @@ pub struct FetchArgs {
     pub report: Option<PathBuf>,
 
     // ---- network ----
-    /// Seconds allowed for connecting to each address
-    #[arg(
-        long = "connect-timeout",
-        value_name = "SECS",
-        help_heading = "Network"
-    )]
-    pub connect_timeout: Option<f64>,
-
-    /// Seconds allowed for the whole transfer
-    #[arg(
-        short = 'm',
-        long = "max-time",
-        value_name = "SECS",
-        help_heading = "Network"
-    )]
-    pub max_time: Option<f64>,
-
-    /// Use ADDR (or several, comma-separated) for HOST:PORT instead of resolving it; `*` as HOST matches any (repeatable)
-    #[arg(
-        long = "resolve",
-        value_name = "HOST:PORT:ADDR[,ADDR]...",
-        help_heading = "Network"
-    )]
-    pub resolve: Vec<String>,
-
-    /// Do not verify the server's certificate
-    #[arg(short = 'k', long = "insecure", help_heading = "Network")]
-    pub insecure: bool,
-
-    /// Trust the PEM certificates in FILE
-    #[arg(long = "cacert", value_name = "FILE", help_heading = "Network")]
-    pub cacert: Option<PathBuf>,
+    /// Time limits, addresses and certificate checks.
+    #[command(flatten)]
+    pub net: NetArgs,
 
     /// Follow redirects (301, 302, 303, 307, 308)
     #[arg(short = 'L', long = "location", help_heading = "Network")]
@@ -926,6 +897,14 @@ pub struct SendArgs {
     #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub verbose: bool,
 
+    /// Time limits, addresses and certificate checks, as for the fetch.
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// The network flags the fetch and `rawget send` share, defined once.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NetArgs {
     /// Seconds allowed for connecting to each address
     #[arg(
         long = "connect-timeout",
@@ -934,7 +913,7 @@ pub struct SendArgs {
     )]
     pub connect_timeout: Option<f64>,
 
-    /// Seconds allowed for the whole exchange
+    /// Seconds allowed for the whole transfer
     #[arg(
         short = 'm',
         long = "max-time",
@@ -943,10 +922,10 @@ pub struct SendArgs {
     )]
     pub max_time: Option<f64>,
 
-    /// Use ADDR for HOST:PORT instead of resolving it (repeatable)
+    /// Use ADDR (or several, comma-separated) for HOST:PORT instead of resolving it; `*` as HOST matches any (repeatable)
     #[arg(
         long = "resolve",
-        value_name = "HOST:PORT:ADDR",
+        value_name = "HOST:PORT:ADDR[,ADDR]...",
         help_heading = "Network"
     )]
     pub resolve: Vec<String>,
@@ -996,8 +975,8 @@ mod tests {
         assert_eq!(f.method.as_deref(), Some("PUT"));
         assert_eq!(f.data, vec!["x=1"]);
         assert!(f.http10);
-        assert_eq!(f.max_time, Some(2.5));
-        assert_eq!(f.resolve, vec!["h:80:127.0.0.1"]);
+        assert_eq!(f.net.max_time, Some(2.5));
+        assert_eq!(f.net.resolve, vec!["h:80:127.0.0.1"]);
         assert_eq!(f.max_redirs, 30);
     }
 

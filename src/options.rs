@@ -464,16 +464,10 @@ impl Options {
             max_time: seconds("--retry-max-time", args.retry_max_time)?,
             all_errors: args.retry_all_errors,
             connrefused: args.retry_connrefused,
-            attempt_time: seconds("-m/--max-time", args.max_time)?,
+            attempt_time: seconds("-m/--max-time", args.net.max_time)?,
             resume_from_file: args.continue_at.as_deref() == Some("-"),
         };
-        let mut connect = connect_options(
-            &args.resolve,
-            args.connect_timeout,
-            args.max_time,
-            args.insecure,
-            args.cacert.clone(),
-        )?;
+        let mut connect = connect_options(&args.net)?;
         // What only the fetch has (rawget send connects without them yet).
         connect.family = match (args.ipv4, args.ipv6) {
             (true, _) => Some(Family::V4),
@@ -585,23 +579,18 @@ impl Options {
 /// How to connect, from `--resolve`, `--connect-timeout`, `-m`, `-k` and
 /// `--cacert`: the same for the fetch and `rawget send`. The `-m` deadline
 /// starts now.
-pub(crate) fn connect_options(
-    resolve: &[String],
-    connect_timeout: Option<f64>,
-    max_time: Option<f64>,
-    insecure: bool,
-    cacert: Option<PathBuf>,
-) -> Result<ConnectOptions> {
-    let deadline = seconds("-m/--max-time", max_time)?.map(|d| Instant::now() + d);
+pub(crate) fn connect_options(net: &crate::cli::NetArgs) -> Result<ConnectOptions> {
+    let deadline = seconds("-m/--max-time", net.max_time)?.map(|d| Instant::now() + d);
     Ok(ConnectOptions {
-        resolve: resolve
+        resolve: net
+            .resolve
             .iter()
             .map(|r| ResolveOverride::parse(r))
             .collect::<Result<_>>()?,
-        connect_timeout: seconds("--connect-timeout", connect_timeout)?,
+        connect_timeout: seconds("--connect-timeout", net.connect_timeout)?,
         deadline,
-        insecure,
-        cacert,
+        insecure: net.insecure,
+        cacert: net.cacert.clone(),
         ..ConnectOptions::default()
     })
 }

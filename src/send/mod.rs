@@ -65,13 +65,7 @@ impl Plan {
     /// Checks `args` and reads the FILEs (`stdin` for none, or `-`).
     pub fn from_args(args: &SendArgs, stdin: &mut dyn Read) -> Result<Plan> {
         let target = Target::parse(&args.url)?;
-        let connect = connect_options(
-            &args.resolve,
-            args.connect_timeout,
-            args.max_time,
-            args.insecure,
-            args.cacert.clone(),
-        )?;
+        let connect = connect_options(&args.net)?;
         if args.split == Some(0) {
             return Err(Error::new(ErrorKind::Usage, "--split needs 1 byte or more"));
         }
