@@ -11,7 +11,7 @@ use crate::request::{self, RequestSpec};
 use crate::response::deviations;
 use crate::response::framing::Framing;
 use crate::response::head::Head;
-use crate::response::reader::{Event, ReadError, Reader};
+use crate::response::reader::{Event, ReadError, Reader, Step};
 use crate::response::redirect;
 use crate::target::Target;
 use crate::transport::{self, ConnectOptions, Route, Stream};
@@ -174,13 +174,20 @@ impl Fetch<'_> {
         Ok(())
     }
 
+    /// One step of the reader over what the connection holds. Its
+    /// findings are noted first (failing under `--strict`), so that a
+    /// head that cannot be read still has them in the report.
+    pub(super) fn step(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Step> {
+        let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
+        self.note(reader.take_findings())?;
+        Ok(step?)
+    }
+
     /// Reads heads until the final one; interim 1xx heads are printed and
     /// skipped. Every head is printed exactly as received.
     fn receive_head(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Head> {
         loop {
-            let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
-            self.note(reader.take_findings())?;
-            let step = step?;
+            let step = self.step(conn, reader)?;
             match step.event {
                 Event::Head { head, interim } => {
                     self.take_head(conn, step.consumed, &head, interim)?;
@@ -265,9 +272,7 @@ impl Fetch<'_> {
     /// read buffer (or splicing it past user space).
     fn receive_body(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
         loop {
-            let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
-            self.note(reader.take_findings())?;
-            let step = step?;
+            let step = self.step(conn, reader)?;
             if step.event == Event::Body {
                 self.write_body(conn.input())?;
             }

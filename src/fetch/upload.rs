@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Doing, Error, ErrorKind};
 use crate::form::Segment;
-use crate::output::MAX_IOV;
 use crate::request::{Multipart, RequestSpec, Upload};
 use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader};
@@ -198,9 +197,7 @@ impl Fetch<'_> {
     ) -> crate::error::Result<Continue> {
         let until = Instant::now() + CONTINUE_WAIT;
         loop {
-            let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
-            self.note(reader.take_findings())?;
-            let step = step?;
+            let step = self.step(conn, reader)?;
             match step.event {
                 Event::Head { head, interim } => {
                     self.take_head(conn, step.consumed, &head, interim)?;
