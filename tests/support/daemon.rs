@@ -104,15 +104,7 @@ impl Daemon {
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = stdout_lines(out);
         let mut server = Daemon {
             child,
             addr: "0.0.0.0:0".parse().unwrap(),
@@ -253,4 +245,19 @@ fn echo_command(extra: &[&str]) -> Command {
     cmd.args(["echo-server", "--listen", "127.0.0.1:0"])
         .args(extra);
     cmd
+}
+
+/// A child's stdout, line by line, read on a thread of its own so that a
+/// wait for a line can be bounded (`recv_timeout`).
+pub fn stdout_lines(out: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

@@ -8,7 +8,6 @@
 //! A module of the one harness (`tests/support/`).
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -161,15 +160,7 @@ impl AnyServer {
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = super::daemon::stdout_lines(out);
         let proc = Proc(child);
         let first = rx.recv_timeout(LIMIT).unwrap_or_else(|_| {
             panic!(
