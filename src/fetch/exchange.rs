@@ -41,7 +41,7 @@ impl Fetch<'_> {
             .no_body(plan.output.no_body)
             .record_chunks(plan.report.chunks)
             .findings(plan.report.findings);
-        let sent = match self.send(&mut conn, &mut reader, target, spec)? {
+        let sent = match self.send(&mut conn, &mut reader, target, spec, route.as_ref())? {
             Sent::Answered(head) => Ok(head),
             Sent::Written(sent) => Err(sent),
         };
@@ -109,9 +109,9 @@ impl Fetch<'_> {
         reader: &mut Reader,
         target: &Target,
         spec: &RequestSpec,
+        route: Option<&Route>,
     ) -> Result<Sent> {
         let mut head = request::build_head(target, spec);
-        let route = self.opts.connect.proxy.route(target)?;
         if let Some(route) = route.filter(|r| !r.tunnel) {
             let auth = route.authorization(&self.opts.connect.proxy);
             head = transport::absolute_form(&head, target, auth.as_deref());
