@@ -21,7 +21,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
     after_help = "Exit codes follow curl's: 1 unsupported scheme, 2 usage, 3 bad URL, 5 proxy resolve, \
                   6 resolve, 7 connect, 8 malformed response, 18 partial body, 22 --fail, 23 write, \
                   26 read input, 28 timeout, 33 range not honoured, 35 TLS, 47 redirects, \
-                  52 empty reply, 56 receive failure, 60 certificate, 61 bad content encoding, \
+                  52 empty reply, 56 receive failure, 58 client certificate, 60 certificate, 61 bad content encoding, \
                   63 --max-filesize exceeded, 77 --cacert file."
 )]
 pub struct Cli {
@@ -515,6 +515,32 @@ pub struct FetchArgs {
     /// Do not print the proxy's CONNECT reply head (-v still shows it)
     #[arg(long = "suppress-connect-headers", help_heading = "Proxies")]
     pub suppress_connect_headers: bool,
+
+    // ---- reach: client certificates (issue 12) ----
+    /// Client certificate for TLS: FILE[:PASSWORD] (`\:` is a colon in FILE); the key too unless --key
+    #[arg(
+        short = 'E',
+        long = "cert",
+        value_name = "FILE[:PASSWORD]",
+        help_heading = "Network"
+    )]
+    pub cert: Option<String>,
+
+    /// The client certificate's type: PEM (default), DER or P12 (default for .p12/.pfx files)
+    #[arg(long = "cert-type", value_name = "TYPE", help_heading = "Network")]
+    pub cert_type: Option<String>,
+
+    /// The client certificate's private key, when not in the --cert file
+    #[arg(long = "key", value_name = "FILE", help_heading = "Network")]
+    pub key: Option<PathBuf>,
+
+    /// The private key's type: PEM (default) or DER
+    #[arg(long = "key-type", value_name = "TYPE", help_heading = "Network")]
+    pub key_type: Option<String>,
+
+    /// Passphrase of the private key or the P12 file
+    #[arg(long = "pass", value_name = "PHRASE", help_heading = "Network")]
+    pub pass: Option<String>,
 }
 
 impl FetchArgs {

@@ -48,6 +48,10 @@ pub enum ErrorKind {
     EmptyReply,
     /// The connection was reset, or another receive failure (exit 56).
     Recv,
+    /// The client certificate or its key cannot be used: missing,
+    /// unreadable, not a certificate, a key that does not match, a wrong
+    /// passphrase (exit 58, curl's CURLE_SSL_CERTPROBLEM).
+    CertProblem,
     /// The server's certificate could not be verified (exit 60).
     CertVerify,
     /// The body's content (or transfer) coding cannot be decoded: corrupt,
@@ -81,6 +85,7 @@ impl ErrorKind {
             ErrorKind::TooManyRedirects => 47,
             ErrorKind::EmptyReply => 52,
             ErrorKind::Recv => 56,
+            ErrorKind::CertProblem => 58,
             ErrorKind::CertVerify => 60,
             ErrorKind::BadContentEncoding => 61,
             ErrorKind::FileTooLarge => 63,
@@ -297,6 +302,7 @@ mod tests {
             (ErrorKind::TooManyRedirects, 47),
             (ErrorKind::EmptyReply, 52),
             (ErrorKind::Recv, 56),
+            (ErrorKind::CertProblem, 58),
             (ErrorKind::CertVerify, 60),
             (ErrorKind::BadContentEncoding, 61),
             (ErrorKind::FileTooLarge, 63),

@@ -487,6 +487,19 @@ impl Options {
             .map(|c| ConnectTo::parse(c))
             .collect::<Result<_>>()?;
         connect.proxy = proxy_plan(args, ProxyEnv::from_process())?;
+        connect.client_cert = args
+            .cert
+            .as_deref()
+            .map(|c| {
+                crate::transport::ClientCert::from_flags(
+                    c,
+                    args.cert_type.as_deref(),
+                    args.key.as_deref(),
+                    args.key_type.as_deref(),
+                    args.pass.as_deref(),
+                )
+            })
+            .transpose()?;
         if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,

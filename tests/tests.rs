@@ -4,6 +4,7 @@
 mod support;
 
 mod bodies;
+mod client_cert;
 mod colour;
 mod debugging;
 mod echo;

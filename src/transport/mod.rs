@@ -17,6 +17,9 @@
 //!   eyeballs).
 //! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
 //!   kept to a jiffy or two; [`EofWatch`], the read-ahead socket under TLS.
+//! - `identity.rs`: the client certificate ([`ClientCert`]): `--cert`,
+//!   `--key` and their types and passphrase, read into the identity the
+//!   handshake offers (exit 58 when it cannot be used).
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
 //!   a handshake failure is.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
@@ -33,6 +36,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 mod connect;
 mod env;
+mod identity;
 mod proxy;
 mod race;
 #[cfg(target_os = "linux")]
@@ -44,6 +48,7 @@ mod tls_info;
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
 pub use env::{NoProxy, ProxyEnv};
+pub use identity::{split_cert_arg, CertType, ClientCert, KeyType};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
@@ -78,6 +83,8 @@ pub struct ConnectOptions {
     pub connect_to: Vec<ConnectTo>,
     /// `-x`, `--noproxy`, `-p`, `-U` and the proxy variables.
     pub proxy: ProxyPlan,
+    /// `-E/--cert`, `--key`, `--cert-type`, `--key-type`, `--pass`.
+    pub client_cert: Option<ClientCert>,
 }
 
 impl ConnectOptions {

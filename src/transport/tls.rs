@@ -22,7 +22,15 @@ pub fn tls_handshake(
     trace: &Trace,
 ) -> Result<Stream> {
     let versions = (opts.tls_min, opts.tls_max);
-    let connector = tls_connector(opts.insecure, opts.cacert.as_deref(), versions)?;
+    let identity = match &opts.client_cert {
+        Some(cert) => {
+            let identity = cert.load()?;
+            trace.step(|| format!("client certificate: {}", cert.cert.display()));
+            Some(identity)
+        }
+        None => None,
+    };
+    let connector = tls_connector_with(opts.insecure, opts.cacert.as_deref(), versions, identity)?;
     // Fail at once if time is already up; after this the socket under TLS
     // keeps the deadline on every read and write of the handshake.
     opts.remaining()?;
@@ -50,8 +58,22 @@ pub(crate) fn tls_connector(
     cacert: Option<&std::path::Path>,
     versions: (Option<native_tls::Protocol>, Option<native_tls::Protocol>),
 ) -> Result<native_tls::TlsConnector> {
+    tls_connector_with(insecure, cacert, versions, None)
+}
+
+/// [`tls_connector`], offering `identity` (`--cert`) when the server asks
+/// for a client certificate.
+fn tls_connector_with(
+    insecure: bool,
+    cacert: Option<&std::path::Path>,
+    versions: (Option<native_tls::Protocol>, Option<native_tls::Protocol>),
+    identity: Option<native_tls::Identity>,
+) -> Result<native_tls::TlsConnector> {
     skip_eager_ca_bundle(insecure || cacert.is_some());
     let mut builder = native_tls::TlsConnector::builder();
+    if let Some(identity) = identity {
+        builder.identity(identity);
+    }
     builder
         .danger_accept_invalid_certs(insecure)
         .danger_accept_invalid_hostnames(insecure)

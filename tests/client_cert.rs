@@ -1,0 +1,279 @@
+//! Client certificates (issue 12 item 6): `-E/--cert`, `--key`,
+//! `--cert-type`, `--key-type`, `--pass`, against a real `openssl s_server`
+//! that requires one (`-Verify 1 -verify_return_error`, the test CA as
+//! `-CAfile`, `-www` so a good handshake gets an HTTP reply that names the
+//! client certificate it saw), over TLS 1.2 and TLS 1.3. The fixtures are
+//! `fixtures/tls/make-client.sh`'s.
+
+use std::net::SocketAddr;
+
+use crate::support::*;
+
+/// An `openssl s_server` on 127.0.0.1 that requires a client certificate
+/// from the test CA and speaks only `version` (`-tls1_2`, `-tls1_3`).
+struct SServer {
+    addr: SocketAddr,
+    _proc: Proc,
+}
+
+impl SServer {
+    fn start(version: &str) -> SServer {
+        require("openssl");
+        let port = free_tcp_port();
+        let accept = format!("127.0.0.1:{port}");
+        let (cert, key, ca) = (
+            tls_fixture("server.pem"),
+            tls_fixture("server.key"),
+            tls_fixture("ca.pem"),
+        );
+        let proc = spawn(
+            "openssl",
+            &[
+                "s_server",
+                "-accept",
+                &accept,
+                "-cert",
+                &cert,
+                "-key",
+                &key,
+                "-CAfile",
+                &ca,
+                "-Verify",
+                "1",
+                "-verify_return_error",
+                "-www",
+                version,
+            ],
+        );
+        let addr: SocketAddr = accept.parse().unwrap();
+        wait_tcp(addr);
+        SServer { addr, _proc: proc }
+    }
+
+    fn url(&self) -> String {
+        format!("https://{}/", self.addr)
+    }
+}
+
+const VERSIONS: [&str; 2] = ["-tls1_2", "-tls1_3"];
+
+/// rawget with the test CA trusted, `flags`, and the server's URL.
+fn fetch(server: &SServer, flags: &[String]) -> Run {
+    let ca = tls_fixture("ca.pem");
+    let url = server.url();
+    let mut args = vec!["-s", "--cacert", &ca];
+    args.extend(flags.iter().map(String::as_str));
+    args.push(&url);
+    rawget(&args)
+}
+
+/// `flags` with `@NAME` replaced by the path of `fixtures/tls/NAME`.
+fn with_fixtures(flags: &[&str]) -> Vec<String> {
+    flags
+        .iter()
+        .map(|f| match f.strip_prefix('@') {
+            Some(name) => tls_fixture(name),
+            None => (*f).to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn every_form_of_certificate_and_key_is_accepted_over_tls_1_2_and_1_3() {
+    let forms: &[&[&str]] = &[
+        &["--cert", "@client.pem", "--key", "@client.key"],
+        // The key in the certificate's file, as curl reads it without --key.
+        &["--cert", "@client-combined.pem"],
+        // PKCS#1 ("BEGIN RSA PRIVATE KEY"), converted for native-tls.
+        &[
+            "-E",
+            "@client.pem",
+            "--key",
+            "@client-rsa.key",
+            "--key-type",
+            "PEM",
+        ],
+        &[
+            "--cert",
+            "@client.pem",
+            "--key",
+            "@client-encrypted.key",
+            "--pass",
+            "rawget-pass",
+        ],
+        // --cert FILE:PASSWORD is the key's passphrase too.
+        &[
+            "--cert",
+            "@client.pem:rawget-pass",
+            "--key",
+            "@client-encrypted.key",
+        ],
+        // A .p12 file is P12 without --cert-type (curl 7.77+).
+        &["--cert", "@client.p12", "--pass", "rawget-pass"],
+        &["--cert", "@client.p12:rawget-pass", "--cert-type", "P12"],
+        &[
+            "--cert",
+            "@client.der",
+            "--cert-type",
+            "DER",
+            "--key",
+            "@client.key",
+        ],
+    ];
+    for version in VERSIONS {
+        let server = SServer::start(version);
+        for form in forms {
+            let run = fetch(&server, &with_fixtures(form));
+            assert_eq!(run.code, 0, "{version} {form:?}: {}", run.stderr);
+            assert!(
+                run.stdout_str().contains("Subject: CN=rawget test client"),
+                "{version} {form:?}: the server did not see the client certificate:\n{}",
+                run.stdout_str()
+            );
+        }
+    }
+}
+
+#[test]
+fn verbose_names_the_client_certificate_offered() {
+    let server = SServer::start("-tls1_3");
+    let run = fetch(
+        &server,
+        &with_fixtures(&["-v", "-o", "/dev/null", "--cert", "@client-combined.pem"]),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = format!(
+        "* client certificate: {}\n",
+        tls_fixture("client-combined.pem")
+    );
+    assert_eq!(run.stderr.matches(&line).count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn a_certificate_or_key_that_cannot_be_used_is_exit_58_with_the_reason() {
+    let scratch = scratch();
+    let missing = scratch.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let cases: &[(&[&str], String)] = &[
+        (
+            &["--cert", missing],
+            format!("could not read the client certificate {missing}: No such file or directory"),
+        ),
+        (
+            &["--cert", "@client.pem", "--key", missing],
+            format!("could not read the client key {missing}: No such file or directory"),
+        ),
+        (
+            &["--cert", "@client.key", "--key", "@client.key"],
+            format!("{} holds no certificate", tls_fixture("client.key")),
+        ),
+        (
+            &["--cert", "@client.pem"],
+            format!(
+                "{} holds no private key: give it with --key",
+                tls_fixture("client.pem")
+            ),
+        ),
+        (
+            &["--cert", "@client.pem", "--key", "@stranger.key"],
+            format!(
+                "the key in {} does not match the certificate in {}",
+                tls_fixture("stranger.key"),
+                tls_fixture("client.pem")
+            ),
+        ),
+        (
+            &["--cert", "@client.pem", "--key", "@client-encrypted.key"],
+            format!(
+                "the key in {} is encrypted: give its passphrase with --pass",
+                tls_fixture("client-encrypted.key")
+            ),
+        ),
+        (
+            &[
+                "--cert",
+                "@client.pem",
+                "--key",
+                "@client-encrypted.key",
+                "--pass",
+                "nope",
+            ],
+            format!(
+                "wrong passphrase for the key in {} (--pass)",
+                tls_fixture("client-encrypted.key")
+            ),
+        ),
+        (
+            &["--cert", "@client.p12:nope"],
+            format!(
+                "wrong passphrase for {} (--pass)",
+                tls_fixture("client.p12")
+            ),
+        ),
+        (
+            &["--cert", "@client.p12"],
+            format!(
+                "{} needs its passphrase (--pass or --cert FILE:PASSWORD)",
+                tls_fixture("client.p12")
+            ),
+        ),
+        (
+            &["--cert", "@client.pem", "--cert-type", "P12"],
+            format!("{} is not a PKCS#12 (P12) file", tls_fixture("client.pem")),
+        ),
+    ];
+    let server = SServer::start("-tls1_3");
+    for (flags, want) in cases {
+        let run = fetch(&server, &with_fixtures(flags));
+        assert_eq!(run.code, 58, "{flags:?}: {}", run.stderr);
+        assert_eq!(
+            run.error_line(),
+            format!("rawget: error: {want}\n"),
+            "{flags:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_certificate_is_exit_58() {
+    let dir = scratch();
+    let cert = dir.path().join("client.pem");
+    std::fs::copy(tls_fixture("client-combined.pem"), &cert).unwrap();
+    std::fs::set_permissions(&cert, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let server = SServer::start("-tls1_2");
+    let (ca, url) = (tls_fixture("ca.pem"), server.url());
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args([
+        "-s",
+        "--cacert",
+        &ca,
+        "--cert",
+        cert.to_str().unwrap(),
+        &url,
+    ]);
+    // As nobody when the tests run as root, for whom 0000 means nothing.
+    unprivileged(&mut cmd, dir.path());
+    let run = run(cmd, b"");
+    assert_eq!(run.code, 58, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "rawget: error: could not read the client certificate {}: Permission denied\n",
+            cert.display()
+        )
+    );
+}
+
+#[test]
+fn bad_cert_and_key_types_are_usage_errors() {
+    for (flag, value) in [("--cert-type", "ENG"), ("--key-type", "P12")] {
+        let run = rawget(&["--cert", "c.pem", flag, value, "https://127.0.0.1:1/"]);
+        assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
+        assert!(
+            run.error_line()
+                .contains(&format!("bad {flag} \"{value}\"")),
+            "{}",
+            run.stderr
+        );
+    }
+}
