@@ -174,7 +174,13 @@ pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
             Some(i) if text.ends_with(')') => text[..i].to_owned(),
             _ => text,
         };
-        if !text.is_empty() {
+        // A cause that repeats what was just said (OpenSSL's error and the
+        // stack it wraps print the same text) is said once.
+        if !text.is_empty()
+            && parts
+                .last()
+                .is_none_or(|last: &String| !last.ends_with(&text))
+        {
             parts.push(text);
         }
         next = e.source();
@@ -244,6 +250,9 @@ pub fn connection_error(e: io::Error, doing: Doing, elapsed: Duration, received:
             ),
         );
     }
+    if let Some(alert) = crate::transport::certificate_alert(&e) {
+        return alert;
+    }
     if is_reset(&e) {
         return Error::new(
             ErrorKind::Recv,
@@ -311,6 +320,18 @@ mod tests {
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn one_line_says_a_repeated_cause_once() {
+        let stack = Error::new(ErrorKind::Tls, "error:0A000410:SSL routines::alert");
+        let ssl =
+            Error::new(ErrorKind::Tls, "error:0A000410:SSL routines::alert").with_source(stack);
+        let e = Error::new(ErrorKind::Tls, "TLS handshake failed").with_source(ssl);
+        assert_eq!(
+            one_line(&e),
+            "TLS handshake failed: error:0A000410:SSL routines::alert"
+        );
     }
 
     #[test]

@@ -18,33 +18,26 @@ struct SServer {
 
 impl SServer {
     fn start(version: &str) -> SServer {
+        SServer::serving("server", version, &["-Verify", "1", "-verify_return_error"])
+    }
+
+    /// An `openssl s_server -www` with the certificate and key `name`
+    /// (`fixtures/tls/NAME.pem`, `.key`), the test CA, and `extra` flags.
+    fn serving(name: &str, version: &str, extra: &[&str]) -> SServer {
         require("openssl");
         let port = free_tcp_port();
         let accept = format!("127.0.0.1:{port}");
         let (cert, key, ca) = (
-            tls_fixture("server.pem"),
-            tls_fixture("server.key"),
+            tls_fixture(&format!("{name}.pem")),
+            tls_fixture(&format!("{name}.key")),
             tls_fixture("ca.pem"),
         );
-        let proc = spawn(
-            "openssl",
-            &[
-                "s_server",
-                "-accept",
-                &accept,
-                "-cert",
-                &cert,
-                "-key",
-                &key,
-                "-CAfile",
-                &ca,
-                "-Verify",
-                "1",
-                "-verify_return_error",
-                "-www",
-                version,
-            ],
-        );
+        let mut args = vec![
+            "s_server", "-accept", &accept, "-cert", &cert, "-key", &key, "-CAfile", &ca, "-www",
+            version,
+        ];
+        args.extend_from_slice(extra);
+        let proc = spawn("openssl", &args);
         let addr: SocketAddr = accept.parse().unwrap();
         wait_tcp(addr);
         SServer { addr, _proc: proc }
@@ -276,4 +269,142 @@ fn bad_cert_and_key_types_are_usage_errors() {
             run.stderr
         );
     }
+}
+
+// ---------- the server's side: asked for, rejected (item 2) ----------
+
+/// curl's codes: TLS 1.3 sends the alert after the handshake, so it comes
+/// on the first read (56); TLS 1.2 aborts the handshake (35).
+const CODES: [(&str, i32); 2] = [("-tls1_2", 35), ("-tls1_3", 56)];
+
+#[test]
+fn a_server_that_asks_for_a_certificate_none_was_given_for_says_so_once() {
+    for (version, code) in CODES {
+        let server = SServer::start(version);
+        let run = fetch(&server, &[]);
+        assert_eq!(run.code, code, "{version}: {}", run.stderr);
+        assert_eq!(
+            run.error_line(),
+            "rawget: error: the server asked for a client certificate; give one with --cert\n",
+            "{version}"
+        );
+        assert_eq!(run.stdout_str(), "", "{version}");
+    }
+}
+
+#[test]
+fn a_certificate_from_another_ca_is_rejected_plainly() {
+    for (version, code) in CODES {
+        let server = SServer::start(version);
+        let run = fetch(
+            &server,
+            &with_fixtures(&["--cert", "@stranger.pem", "--key", "@stranger.key"]),
+        );
+        assert_eq!(run.code, code, "{version}: {}", run.stderr);
+        assert_eq!(
+            run.error_line(),
+            "rawget: error: the server rejected the client certificate: alert unknown ca\n",
+            "{version}"
+        );
+    }
+}
+
+#[test]
+fn another_alert_is_named_once_without_openssl_text() {
+    // A TLS 1.3-only server, a client capped at TLS 1.2.
+    let server = SServer::start("-tls1_3");
+    let run = fetch(&server, &with_fixtures(&["--tls-max", "1.2"]));
+    assert_eq!(run.code, 35, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: TLS handshake failed: the server sent alert protocol version\n"
+    );
+}
+
+#[test]
+fn openssl_text_is_printed_once() {
+    // https to a plain-text server: OpenSSL's "wrong version number",
+    // which its error and the stack it wraps both print.
+    let server = serve(Plan::new(fixture("ok.http")).read_request(false));
+    let run = rawget(&[&format!("https://{}/", server.addr())]);
+    assert_eq!(run.code, 35, "{}", run.stderr);
+    let line = run.error_line();
+    assert_eq!(line.matches("wrong version number").count(), 1, "{line}");
+}
+
+// ---------- the chain under -v when verification fails (item 3) ----------
+
+#[test]
+fn verbose_shows_the_chain_that_failed_verification() {
+    // Without --cacert the test CA is unknown: exit 60.
+    for version in VERSIONS {
+        let server = SServer::serving("server", version, &[]);
+        let url = server.url();
+        let run = rawget(&["-v", "-o", "/dev/null", &url]);
+        assert_eq!(run.code, 60, "{version}: {}", run.stderr);
+        for want in [
+            "* the server's certificate chain, 2 certificate(s), \
+             read by a second handshake without verification:\n",
+            "*   [0] subject: CN=rawget test server\n",
+            "*   [0] issuer: CN=rawget test CA\n",
+            "*   [0] valid: Jan  1 00:00:00 2020 GMT to Jan  1 00:00:00 2100 GMT\n",
+            "*   [0] names: localhost, rawget.test, 127.0.0.1, ::1\n",
+            "*   [1] subject: CN=rawget test CA\n",
+        ] {
+            assert_eq!(
+                run.stderr.matches(want).count(),
+                1,
+                "{version}: {want:?} in\n{}",
+                run.stderr
+            );
+        }
+        let errors: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("rawget: error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(
+            errors[0].starts_with("rawget: error: server certificate not verified: "),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn verbose_shows_an_expired_certificate_dates() {
+    let server = SServer::serving("expired", "-tls1_3", &[]);
+    let (ca, url) = (tls_fixture("ca.pem"), server.url());
+    let run = rawget(&["-v", "-o", "/dev/null", "--cacert", &ca, &url]);
+    assert_eq!(run.code, 60, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("*   [0] subject: CN=rawget expired server\n")
+            && run
+                .stderr
+                .contains("*   [0] valid: Jan  1 00:00:00 2000 GMT to Jan  1 00:00:00 2001 GMT\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .ends_with("rawget: error: server certificate not verified: certificate has expired\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn without_verbose_a_failed_verification_is_one_line() {
+    let server = SServer::serving("server", "-tls1_3", &[]);
+    let url = server.url();
+    let run = rawget(&["-o", "/dev/null", &url]);
+    assert_eq!(run.code, 60, "{}", run.stderr);
+    assert!(
+        run.error_line()
+            .starts_with("rawget: error: server certificate not verified: "),
+        "{}",
+        run.stderr
+    );
 }

@@ -22,6 +22,9 @@
 //!   handshake offers (exit 58 when it cannot be used).
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
 //!   a handshake failure is.
+//! - `tls_probe.rs`: a second handshake after a failed one, verifying
+//!   nothing: the chain `-v` shows when verification failed, and whether a
+//!   TLS 1.2 server had asked for a client certificate.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
 //!   handshake settled, read once for both `-v` and `--report`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
@@ -44,6 +47,7 @@ pub mod splice;
 mod stream;
 mod tls;
 mod tls_info;
+mod tls_probe;
 
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
@@ -53,7 +57,7 @@ pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, R
 pub use race::{connect, interleave};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
-pub(crate) use tls::{classify_tls, tls_connector};
+pub(crate) use tls::{certificate_alert, classify_tls, tls_connector};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
 
 /// How to connect, from the options.

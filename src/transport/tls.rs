@@ -35,6 +35,10 @@ pub fn tls_handshake(
     // keeps the deadline on every read and write of the handshake.
     opts.remaining()?;
     trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
+    // Where a second look at a failed handshake would go: the same address,
+    // when nothing stands between (a proxy's address is not the server's).
+    let direct = matches!(opts.proxy.route(target), Ok(None));
+    let peer = tcp.peer_addr().ok().filter(|_| direct);
     match connector.connect(&target.host, EofWatch::new(tcp, opts.deadline)) {
         Ok(mut tls) => {
             let hello = tls.get_mut().take_hello();
@@ -44,8 +48,141 @@ pub fn tls_handshake(
         }
         Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
         Err(native_tls::HandshakeError::Failure(e)) if caused_by_timeout(&e) => Err(timed_out()),
-        Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
+        Err(native_tls::HandshakeError::Failure(e)) => {
+            Err(explain_failure(classify_tls(e), peer, target, opts, trace))
+        }
     }
+}
+
+/// What a second look at the server adds to a failed handshake (module
+/// `tls_probe`): under `-v`, the chain of a certificate that failed
+/// verification; and whether a TLS 1.2 server that aborted with
+/// handshake_failure had asked for a client certificate none was given for.
+fn explain_failure(
+    err: Error,
+    peer: Option<std::net::SocketAddr>,
+    target: &Target,
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> Error {
+    let Some(peer) = peer else {
+        return err;
+    };
+    let unverified = err.kind() == ErrorKind::CertVerify && trace.verbose();
+    let maybe_asked = opts.client_cert.is_none() && received_alert(&err) == Some(HANDSHAKE_FAILURE);
+    if !unverified && !maybe_asked {
+        return err;
+    }
+    let Some(probe) = super::tls_probe::probe(peer, &target.host, opts) else {
+        return err;
+    };
+    if unverified {
+        trace.step(|| {
+            format!(
+                "the server's certificate chain, {} certificate(s), read by a second handshake without verification:",
+                probe.chain.len()
+            )
+        });
+        for (i, lines) in probe.chain.iter().enumerate() {
+            for line in lines {
+                trace.step(|| format!("  [{i}] {line}"));
+            }
+        }
+    }
+    if maybe_asked && probe.asked_for_certificate {
+        return Error::new(ErrorKind::Tls, CERTIFICATE_ASKED);
+    }
+    err
+}
+
+/// The one line for a server that asked for a client certificate and got
+/// none (TLS 1.3: alert 116 on the first read, exit 56; TLS 1.2: a
+/// CertificateRequest, then handshake_failure, exit 35; curl's codes).
+pub(crate) const CERTIFICATE_ASKED: &str =
+    "the server asked for a client certificate; give one with --cert";
+
+/// TLS alert 40, handshake_failure (RFC 8446 section 6).
+const HANDSHAKE_FAILURE: u8 = 40;
+
+/// The fatal alert the server sent, anywhere in `err`'s chain, as OpenSSL
+/// reports a received one: "... SSL alert number N".
+pub(crate) fn received_alert(err: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    const MARK: &str = "SSL alert number ";
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(Alert(n)) = e.downcast_ref::<Alert>() {
+            return Some(*n);
+        }
+        let text = e.to_string();
+        if let Some(i) = text.find(MARK) {
+            let digits: String = text[i + MARK.len()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse() {
+                return Some(n);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// A receive failure that is the server's alert about the client
+/// certificate (TLS 1.3 sends it after the handshake, so it arrives on the
+/// first read): the user is told what happened, once, instead of OpenSSL's
+/// text. `None` for any other failure.
+pub(crate) fn certificate_alert(err: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    let why = client_certificate_reason(received_alert(err)?)?;
+    Some(Error::new(ErrorKind::Recv, why))
+}
+
+/// What an alert about the client certificate means; `None` for others.
+fn client_certificate_reason(alert: u8) -> Option<String> {
+    match alert {
+        116 => Some(CERTIFICATE_ASKED.to_owned()),
+        42..=46 | 48 | 49 => Some(format!(
+            "the server rejected the client certificate: alert {}",
+            alert_name(alert)
+        )),
+        _ => None,
+    }
+}
+
+/// An alert's name as OpenSSL and curl print it (RFC 8446 section 6, with
+/// spaces for underscores).
+fn alert_name(alert: u8) -> String {
+    let name = match alert {
+        0 => "close notify",
+        10 => "unexpected message",
+        20 => "bad record mac",
+        22 => "record overflow",
+        40 => "handshake failure",
+        42 => "bad certificate",
+        43 => "unsupported certificate",
+        44 => "certificate revoked",
+        45 => "certificate expired",
+        46 => "certificate unknown",
+        47 => "illegal parameter",
+        48 => "unknown ca",
+        49 => "access denied",
+        50 => "decode error",
+        51 => "decrypt error",
+        70 => "protocol version",
+        71 => "insufficient security",
+        80 => "internal error",
+        86 => "inappropriate fallback",
+        90 => "user canceled",
+        109 => "missing extension",
+        110 => "unsupported extension",
+        112 => "unrecognized name",
+        113 => "bad certificate status response",
+        115 => "unknown psk identity",
+        116 => "certificate required",
+        120 => "no application protocol",
+        n => return format!("number {n}"),
+    };
+    name.to_owned()
 }
 
 /// The TLS connector for `-k`, `--cacert` and the protocol versions
@@ -145,9 +282,21 @@ fn skip_eager_ca_bundle(no_system_roots: bool) {
     });
 }
 
-/// Certificate problems are exit 60, anything else in the handshake exit 35.
+/// Certificate problems are exit 60, anything else in the handshake exit 35;
+/// an alert from the server is named (the client certificate's in plain
+/// words) instead of OpenSSL's text.
 pub(crate) fn classify_tls(e: native_tls::Error) -> Error {
     let text = e.to_string();
+    if let Some(alert) = received_alert(&e) {
+        let why = client_certificate_reason(alert).unwrap_or_else(|| {
+            format!(
+                "TLS handshake failed: the server sent alert {}",
+                alert_name(alert)
+            )
+        });
+        // The alert's number survives for explain_failure, in the cause.
+        return Error::new(ErrorKind::Tls, why).with_source(Alert(alert));
+    }
     if text.contains("certificate verify failed") {
         let why = text
             .rsplit_once('(')
@@ -174,3 +323,17 @@ fn caused_by_timeout(e: &native_tls::Error) -> bool {
     }
     false
 }
+
+/// A received alert, kept as the cause of a handshake error so that its
+/// number can be read again ([`received_alert`]); it prints nothing, since
+/// the message already names it.
+#[derive(Debug)]
+struct Alert(u8);
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "")
+    }
+}
+
+impl std::error::Error for Alert {}
