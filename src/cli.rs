@@ -541,6 +541,32 @@ pub struct FetchArgs {
     /// Passphrase of the private key or the P12 file
     #[arg(long = "pass", value_name = "PHRASE", help_heading = "Network")]
     pub pass: Option<String>,
+
+    // ---- reach: credentials (issue 12) ----
+    /// Basic auth as USER:PASSWORD, over the URL's; without :PASSWORD it is asked for on the terminal
+    #[arg(
+        short = 'u',
+        long = "user",
+        value_name = "USER[:PASSWORD]",
+        help_heading = "Credentials"
+    )]
+    pub user: Option<String>,
+
+    /// Read the login and password for the host from ~/.netrc (or $NETRC); -u and the URL's win
+    #[arg(short = 'n', long = "netrc", help_heading = "Credentials")]
+    pub netrc: bool,
+
+    /// Read them from FILE instead of ~/.netrc
+    #[arg(long = "netrc-file", value_name = "FILE", help_heading = "Credentials")]
+    pub netrc_file: Option<PathBuf>,
+
+    /// As --netrc, but a missing file is no error
+    #[arg(long = "netrc-optional", help_heading = "Credentials")]
+    pub netrc_optional: bool,
+
+    /// Send -u's (and the URL's) credentials to every host a redirect goes to, not only the first
+    #[arg(long = "location-trusted", help_heading = "Credentials")]
+    pub location_trusted: bool,
 }
 
 impl FetchArgs {

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod cookies;
+pub mod credentials;
 pub mod echo;
 pub mod error;
 pub mod fetch;

@@ -50,6 +50,9 @@ pub struct Options {
     pub retry: RetryPlan,
     /// `-b`, `-c`, `-j`.
     pub cookies: CookiePlan,
+    /// `-u`, the URL's credentials, `--netrc*`, `--location-trusted`:
+    /// what each hop is sent.
+    pub credentials: crate::credentials::CredentialPlan,
 }
 
 /// When and how a failed transfer is tried again (`--retry N`, as curl).
@@ -569,7 +572,19 @@ impl Options {
                     })
             },
         };
+        let credentials = crate::credentials::CredentialPlan::from_flags(
+            crate::credentials::CredentialFlags {
+                user: args.user.as_deref(),
+                netrc: args.netrc,
+                netrc_file: args.netrc_file.as_deref(),
+                netrc_optional: args.netrc_optional,
+                location_trusted: args.location_trusted,
+            },
+            &target,
+        )?;
+        target.credentials = credentials.for_target(&target);
         Ok(Options {
+            credentials,
             target,
             spec,
             connect,

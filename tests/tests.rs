@@ -6,6 +6,7 @@ mod support;
 mod bodies;
 mod client_cert;
 mod colour;
+mod credentials;
 mod debugging;
 mod echo;
 mod echo_hostile;

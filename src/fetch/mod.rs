@@ -229,7 +229,9 @@ impl<'a> Fetch<'a> {
                 )
                 .with_source(e)
             })?;
-            let next = crate::target::Target::from_url(next)?;
+            let mut next = crate::target::Target::from_url(next)?;
+            // -u and the first URL's credentials stay with their origin.
+            next.credentials = self.opts.credentials.for_target(&next);
             self.trace
                 .step(|| format!("following {status} to {}", next.redacted()));
             spec = redirect::next_request(spec, status, &target, &next);

@@ -1,0 +1,54 @@
+//! Asking for the password `-u USER` left out, as curl asks: `Enter host
+//! password for user 'USER':` on the terminal, with echo off.
+//!
+//! The terminal is `/dev/tty`, opened for this alone, so a prompt reaches
+//! the user even when stdout and stderr are redirected and stdin carries a
+//! body; the echo is turned off with termios (libc, already a dependency:
+//! twenty lines, not worth a crate) and restored whatever happens. Without
+//! a terminal (a script, CI) nothing is asked and the password is empty, as
+//! curl sends it.
+
+use std::io::{self, BufRead, Write};
+
+/// The password for `user`, read from the terminal; empty without one.
+pub fn password(user: &str) -> String {
+    read_from_tty(user).unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn read_from_tty(user: &str) -> io::Result<String> {
+    use std::os::fd::AsRawFd;
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    let fd = tty.as_raw_fd();
+    let mut saved = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: fd is open (tty lives until the end), and tcgetattr writes a
+    // whole termios into `saved` when it returns 0.
+    if unsafe { libc::tcgetattr(fd, saved.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: initialised by the successful tcgetattr above.
+    let saved = unsafe { saved.assume_init() };
+    let mut quiet = saved;
+    quiet.c_lflag &= !libc::ECHO;
+    quiet.c_lflag |= libc::ECHONL;
+    let mut out = &tty;
+    write!(out, "Enter host password for user '{user}':")?;
+    out.flush()?;
+    // SAFETY: fd is open; `quiet` is a valid termios copied from the
+    // terminal's own.
+    unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
+    let mut line = String::new();
+    let read = io::BufReader::new(&tty).read_line(&mut line);
+    // SAFETY: as above; the terminal gets its own settings back.
+    unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+    read?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+#[cfg(not(unix))]
+fn read_from_tty(_user: &str) -> io::Result<String> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
+}
