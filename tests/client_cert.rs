@@ -408,3 +408,48 @@ fn without_verbose_a_failed_verification_is_one_line() {
         run.stderr
     );
 }
+
+// ---------- --cacert that cannot be used (item 4) ----------
+// tests/tls.rs covers a missing file and files without a usable PEM
+// certificate (empty, text, a broken block, a key); these are the rest.
+
+#[test]
+fn cacert_unreadable_or_a_directory_is_77() {
+    let server = SServer::serving("server", "-tls1_3", &[]);
+    let url = server.url();
+    let dir = scratch();
+    let ca = dir.path().join("ca.pem");
+    std::fs::copy(tls_fixture("ca.pem"), &ca).unwrap();
+    std::fs::set_permissions(&ca, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["-s", "--cacert", ca.to_str().unwrap(), &url]);
+    // As nobody when the tests run as root, for whom 0000 means nothing.
+    unprivileged(&mut cmd, dir.path());
+    let run = run(cmd, b"");
+    assert_eq!(run.code, 77, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "rawget: error: could not read --cacert {}: Permission denied\n",
+            ca.display()
+        )
+    );
+
+    let folder = dir.path().to_str().unwrap();
+    let run = rawget(&["-s", "--cacert", folder, &url]);
+    assert_eq!(run.code, 77, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        format!("rawget: error: could not read --cacert {folder}: Is a directory\n")
+    );
+}
+
+#[test]
+fn cacert_of_another_ca_is_60_not_77() {
+    // A readable bundle that simply does not hold the server's CA.
+    let server = SServer::serving("server", "-tls1_3", &[]);
+    let url = server.url();
+    let other = tls_fixture("stranger.pem");
+    let run = rawget(&["-s", "--cacert", &other, &url]);
+    assert_eq!(run.code, 60, "{}", run.stderr);
+}
