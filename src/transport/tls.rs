@@ -337,3 +337,40 @@ impl std::fmt::Display for Alert {
 }
 
 impl std::error::Error for Alert {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_received_alert_is_read_from_openssls_text_or_kept_as_the_cause() {
+        let ssl = Error::new(
+            ErrorKind::Recv,
+            "error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate \
+             required:../ssl/record/rec_layer_s3.c:1602:SSL alert number 116",
+        );
+        let e = Error::new(ErrorKind::Recv, "receive failure").with_source(ssl);
+        assert_eq!(received_alert(&e), Some(116));
+        let kept = Error::new(ErrorKind::Tls, "named").with_source(Alert(40));
+        assert_eq!(received_alert(&kept), Some(40));
+        assert_eq!(
+            received_alert(&Error::new(ErrorKind::Tls, "no alert")),
+            None
+        );
+    }
+
+    #[test]
+    fn certificate_alerts_are_said_plainly() {
+        assert_eq!(
+            client_certificate_reason(116).as_deref(),
+            Some(CERTIFICATE_ASKED)
+        );
+        assert_eq!(
+            client_certificate_reason(48).as_deref(),
+            Some("the server rejected the client certificate: alert unknown ca")
+        );
+        assert_eq!(client_certificate_reason(40), None);
+        assert_eq!(alert_name(70), "protocol version");
+        assert_eq!(alert_name(200), "number 200");
+    }
+}
