@@ -68,7 +68,8 @@ impl Netrc {
     /// The login and password for `host` (compared without case): the
     /// first entry for it or `default`, in file order; with `user` (the
     /// URL's), the first such entry whose login is that user, so that the
-    /// URL's user chooses the entry, as in curl. `None` when none matches.
+    /// URL's user chooses the entry, as in curl (an entry without a login
+    /// gives that user its password). `None` when none matches.
     pub fn lookup(&self, host: &str, user: Option<&str>) -> Option<(String, String)> {
         self.entries
             .iter()
@@ -77,7 +78,9 @@ impl Netrc {
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(host))
             })
-            .find(|e| user.is_none_or(|u| e.login.as_deref() == Some(u)))
+            // An entry without a login serves any user (curl's "generic"
+            // entry); one with a login only that user.
+            .find(|e| user.is_none_or(|u| e.login.as_deref().is_none_or(|l| l == u)))
             .map(|e| {
                 (
                     e.login
@@ -202,6 +205,10 @@ mod tests {
         assert_eq!(n.lookup("h", Some("alice")), pair("alice", "a1"));
         assert_eq!(n.lookup("h", Some("carol")), None);
         assert_eq!(n.lookup("other", None), None);
+        // A generic entry (no login) before the user's serves the user.
+        let n = Netrc::parse("machine h password g\nmachine h login bob password b2\n");
+        assert_eq!(n.lookup("h", Some("bob")), pair("bob", "g"));
+        assert_eq!(n.lookup("h", None), pair("", "g"));
     }
 
     #[test]
