@@ -5,7 +5,9 @@
 //! settles the outcome (`Fetch::settle`): commit or abort the `-o` file,
 //! print the timing and `--explain`, write `--report`. One exchange
 //! (`exchange.rs`) is connect, send, receive the head, receive the body,
-//! finish; the connection's buffer and reads are in `conn.rs`. The body is
+//! finish; the connect step, shared with `rawget send`, is `dial.rs`
+//! (through a proxy: `tunnel.rs`); the connection's buffer and reads are in
+//! `conn.rs`. The body is
 //! decoded in place and written straight from the read buffer (or spliced),
 //! so memory stays flat whatever its size, and reading stops as soon as the
 //! framing says the body is complete.
@@ -16,6 +18,7 @@
 
 pub(crate) mod conn;
 mod decode;
+pub(crate) mod dial;
 pub(crate) mod exchange;
 mod naming;
 mod ranges;

@@ -21,6 +21,7 @@
 //!   a handshake failure is.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
 //!   handshake settled, read once for both `-v` and `--report`.
+//! - `unix.rs`: `--unix-socket` and `--abstract-unix-socket`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder
@@ -40,16 +41,20 @@ pub mod splice;
 mod stream;
 mod tls;
 mod tls_info;
+#[cfg(unix)]
+mod unix;
 
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
 pub use env::{NoProxy, ProxyEnv};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
-pub use stream::{EofWatch, Stream, TLS_RECORD};
-pub use tls::tls_handshake;
+pub use stream::{EofWatch, Socket, Stream, TLS_RECORD};
 pub(crate) use tls::{classify_tls, tls_connector};
+pub use tls::{proxy_tls_handshake, tls_handshake};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
+#[cfg(unix)]
+pub use unix::connect_unix;
 
 /// How to connect, from the options.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +83,22 @@ pub struct ConnectOptions {
     pub connect_to: Vec<ConnectTo>,
     /// `-x`, `--noproxy`, `-p`, `-U` and the proxy variables.
     pub proxy: ProxyPlan,
+    /// `--unix-socket` / `--abstract-unix-socket`: connect there instead
+    /// of to the URL's host (which still gives Host, the target and TLS).
+    pub unix_socket: Option<UnixSocket>,
+    /// `--proxy-insecure`: do not verify an https proxy's certificate.
+    pub proxy_insecure: bool,
+    /// `--proxy-cacert`: trust these PEM certificates for an https proxy.
+    pub proxy_cacert: Option<PathBuf>,
+}
+
+/// Where `--unix-socket` / `--abstract-unix-socket` connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnixSocket {
+    /// A socket file.
+    Path(PathBuf),
+    /// A name in Linux's abstract namespace (no file).
+    Abstract(String),
 }
 
 impl ConnectOptions {

@@ -1,10 +1,13 @@
-//! The connection once it is up: [`Stream`], TCP or TLS; the `--max-time`
-//! deadline on every socket read and write (`Deadline`, kept to a jiffy or
-//! two); and [`EofWatch`], the socket under TLS that reads ahead and notes
-//! the peer's FIN.
+//! The connection once it is up: [`Stream`], plain or TLS over a
+//! [`Socket`] (TCP, a Unix socket, or, for TLS inside an https proxy's
+//! TLS, the proxy's own stream); the `--max-time` deadline on every socket
+//! read and write (`Deadline`, kept to a jiffy or two); and [`EofWatch`],
+//! the socket under TLS that reads ahead and notes the peer's FIN.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use super::tls_info::TlsInfo;
@@ -48,8 +51,9 @@ impl Deadline {
         }
     }
 
-    /// Arms `tcp`'s timeouts for the time left; `Err(TimedOut)` when none is.
-    fn arm(&mut self, tcp: &TcpStream) -> io::Result<()> {
+    /// Arms the socket's timeouts for the time left; `Err(TimedOut)` when
+    /// none is. A tunnel's stream keeps the deadline itself.
+    fn arm(&mut self, socket: &Socket) -> io::Result<()> {
         let Some(at) = self.at else {
             return Ok(());
         };
@@ -70,8 +74,7 @@ impl Deadline {
         } else {
             (left, Duration::ZERO)
         };
-        tcp.set_read_timeout(Some(wait))?;
-        tcp.set_write_timeout(Some(wait))?;
+        socket.set_timeouts(wait)?;
         self.armed_until = Some(now + trusted);
         Ok(())
     }
@@ -81,12 +84,17 @@ impl Deadline {
     /// deadline has passed, `Err(TimedOut)`.
     fn run<T>(
         &mut self,
-        tcp: &TcpStream,
-        mut call: impl FnMut(&TcpStream) -> io::Result<T>,
+        socket: &mut Socket,
+        mut call: impl FnMut(&mut Socket) -> io::Result<T>,
     ) -> io::Result<T> {
+        if let Socket::Tunnel(_) = socket {
+            // The stream below re-arms and times out on its own; its
+            // timeout is final.
+            return call(socket);
+        }
         loop {
-            self.arm(tcp)?;
-            match call(tcp) {
+            self.arm(socket)?;
+            match call(socket) {
                 Err(e) if is_timeout(&e) && self.at.is_some() => self.armed_until = None,
                 other => return other,
             }
@@ -94,39 +102,142 @@ impl Deadline {
     }
 }
 
-/// A TCP socket whose every read and write is held to the deadline.
+/// What a [`Stream`] runs over.
+#[derive(Debug)]
+pub enum Socket {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// `--unix-socket` / `--abstract-unix-socket`.
+    #[cfg(unix)]
+    Unix(UnixStream),
+    /// Another stream: TLS to the origin inside the TLS to an https proxy
+    /// (read and written in place, no copy; that stream keeps the deadline).
+    Tunnel(Box<Stream>),
+}
+
+impl From<TcpStream> for Socket {
+    fn from(tcp: TcpStream) -> Socket {
+        Socket::Tcp(tcp)
+    }
+}
+
+impl Socket {
+    fn set_timeouts(&self, wait: Duration) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => {
+                s.set_read_timeout(Some(wait))?;
+                s.set_write_timeout(Some(wait))
+            }
+            #[cfg(unix)]
+            Socket::Unix(s) => {
+                s.set_read_timeout(Some(wait))?;
+                s.set_write_timeout(Some(wait))
+            }
+            Socket::Tunnel(_) => Ok(()),
+        }
+    }
+
+    /// The file descriptor data arrives on (a tunnel's: the socket below).
+    #[cfg(unix)]
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+            Socket::Tunnel(s) => s.socket().socket.raw_fd(),
+        }
+    }
+
+    fn addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        match self {
+            Socket::Tcp(s) => (s.local_addr().ok(), s.peer_addr().ok()),
+            #[cfg(unix)]
+            Socket::Unix(_) => (None, None),
+            Socket::Tunnel(s) => s.addrs(),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        match self {
+            Socket::Tcp(s) => drop(s.shutdown(Shutdown::Both)),
+            #[cfg(unix)]
+            Socket::Unix(s) => drop(s.shutdown(Shutdown::Both)),
+            Socket::Tunnel(s) => s.close(),
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.read(buf),
+            Socket::Tunnel(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.write(buf),
+            Socket::Tunnel(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.flush(),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.flush(),
+            Socket::Tunnel(s) => s.flush(),
+        }
+    }
+}
+
+/// A socket whose every read and write is held to the deadline.
 #[derive(Debug)]
 struct Timed {
-    tcp: TcpStream,
+    socket: Socket,
     deadline: Deadline,
 }
 
 impl Timed {
-    fn new(tcp: TcpStream, deadline: Option<Instant>) -> Timed {
+    fn new(socket: Socket, deadline: Option<Instant>) -> Timed {
         Timed {
-            tcp,
+            socket,
             deadline: Deadline::new(deadline),
         }
     }
 
     fn arm(&mut self) -> io::Result<()> {
-        self.deadline.arm(&self.tcp)
+        self.deadline.arm(&self.socket)
+    }
+
+    fn set_deadline(&mut self, at: Option<Instant>) {
+        self.deadline = Deadline::new(at);
+        if let Socket::Tunnel(s) = &mut self.socket {
+            s.set_deadline(at);
+        }
     }
 }
 
 impl Read for Timed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.deadline.run(&self.tcp, |mut tcp| tcp.read(buf))
+        self.deadline.run(&mut self.socket, |s| s.read(buf))
     }
 }
 
 impl Write for Timed {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.deadline.run(&self.tcp, |mut tcp| tcp.write(buf))
+        self.deadline.run(&mut self.socket, |s| s.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
+        self.socket.flush()
     }
 }
 
@@ -165,11 +276,11 @@ const HELLO_CAPTURE: usize = 4096;
 pub const TLS_RECORD: usize = 16 * 1024 + 512;
 
 impl EofWatch {
-    /// Reads `tcp` for TLS, every socket call held to `deadline` (the
+    /// Reads `socket` for TLS, every socket call held to `deadline` (the
     /// handshake's too).
-    pub(super) fn new(tcp: TcpStream, deadline: Option<Instant>) -> EofWatch {
+    pub(super) fn new(socket: Socket, deadline: Option<Instant>) -> EofWatch {
         EofWatch {
-            socket: Timed::new(tcp, deadline),
+            socket: Timed::new(socket, deadline),
             eof: false,
             hello: Some(Vec::new()),
             ahead: vec![0; AHEAD],
@@ -229,22 +340,36 @@ impl Write for EofWatch {
 }
 
 enum Inner {
-    Tcp(Timed),
+    Plain(Timed),
     Tls(Box<native_tls::TlsStream<EofWatch>>),
 }
 
-/// A connection to the server, TCP or TLS, held to the `--max-time` deadline.
+/// A connection to the server, plain or TLS, held to the `--max-time`
+/// deadline.
 pub struct Stream {
     inner: Inner,
     /// What the TLS handshake settled, read once (TLS only).
     tls_info: Option<TlsInfo>,
 }
 
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("tls", &self.is_tls())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Stream {
     /// A plain TCP stream.
     pub fn tcp(tcp: TcpStream, deadline: Option<Instant>) -> Stream {
+        Stream::plain(Socket::Tcp(tcp), deadline)
+    }
+
+    /// A plain stream over `socket`.
+    pub fn plain(socket: Socket, deadline: Option<Instant>) -> Stream {
         Stream {
-            inner: Inner::Tcp(Timed::new(tcp, deadline)),
+            inner: Inner::Plain(Timed::new(socket, deadline)),
             tls_info: None,
         }
     }
@@ -259,11 +384,20 @@ impl Stream {
     }
 
     /// The TCP socket of a plain stream, given back (a CONNECT tunnel is
-    /// set up in plain TCP, then TLS goes through it); `None` under TLS.
+    /// set up in plain TCP, then TLS goes through it); `None` otherwise.
     pub fn into_tcp(self) -> Option<TcpStream> {
+        match self.into_socket() {
+            Socket::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// What a tunnel set up on this stream runs over: a plain stream's
+    /// socket, or the TLS stream itself (an https proxy's).
+    pub fn into_socket(self) -> Socket {
         match self.inner {
-            Inner::Tcp(t) => Some(t.tcp),
-            Inner::Tls(_) => None,
+            Inner::Plain(t) => t.socket,
+            Inner::Tls(_) => Socket::Tunnel(Box::new(self)),
         }
     }
 
@@ -273,32 +407,40 @@ impl Stream {
     }
 
     /// The local and the peer's address of the socket (for `-w`).
-    pub fn addrs(&self) -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
-        let tcp = &self.socket().tcp;
-        (tcp.local_addr().ok(), tcp.peer_addr().ok())
+    /// (Both `None` over a Unix socket.)
+    pub fn addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        self.socket().socket.addrs()
     }
 
     fn socket(&self) -> &Timed {
         match &self.inner {
-            Inner::Tcp(t) => t,
+            Inner::Plain(t) => t,
             Inner::Tls(t) => &t.get_ref().socket,
         }
     }
 
     fn socket_mut(&mut self) -> &mut Timed {
         match &mut self.inner {
-            Inner::Tcp(t) => t,
+            Inner::Plain(t) => t,
             Inner::Tls(t) => &mut t.get_mut().socket,
         }
     }
 
-    /// The socket of a plain TCP stream (for splice), `None` under TLS.
+    /// The socket of a plain TCP or Unix stream (for splice, which reads
+    /// both), `None` under TLS or over a tunnel.
     #[cfg(target_os = "linux")]
     pub fn tcp_fd(&self) -> Option<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
         match &self.inner {
-            Inner::Tcp(t) => Some(t.tcp.as_raw_fd()),
-            Inner::Tls(_) => None,
+            Inner::Plain(Timed {
+                socket: Socket::Tcp(s),
+                ..
+            }) => Some(s.as_raw_fd()),
+            Inner::Plain(Timed {
+                socket: Socket::Unix(s),
+                ..
+            }) => Some(s.as_raw_fd()),
+            _ => None,
         }
     }
 
@@ -306,7 +448,7 @@ impl Stream {
     /// (0 for plain TCP, where one large read takes everything queued).
     pub fn tls_pending(&self) -> usize {
         match &self.inner {
-            Inner::Tcp(_) => 0,
+            Inner::Plain(_) => 0,
             Inner::Tls(t) => t.get_ref().pending(),
         }
     }
@@ -323,12 +465,11 @@ impl Stream {
     /// holds count at once): the `Expect: 100-continue` wait, which must
     /// not read, so that nothing is consumed or left half-read on a timeout.
     pub fn readable_within(&self, wait: Duration) -> io::Result<bool> {
-        use std::os::fd::AsRawFd;
         if self.tls_pending() > 0 {
             return Ok(true);
         }
         let mut fd = libc::pollfd {
-            fd: self.socket().tcp.as_raw_fd(),
+            fd: self.socket().socket.raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
@@ -353,17 +494,23 @@ impl Stream {
     /// both sides' buffers full. `None` under TLS, whose stream is one
     /// state machine.
     pub fn try_clone_writer(&self) -> Option<io::Result<Stream>> {
-        match &self.inner {
-            Inner::Tcp(t) => Some(t.tcp.try_clone().map(|c| Stream::tcp(c, t.deadline.at))),
-            Inner::Tls(_) => None,
-        }
+        let Inner::Plain(t) = &self.inner else {
+            return None;
+        };
+        let clone = match &t.socket {
+            Socket::Tcp(s) => s.try_clone().map(Socket::Tcp),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.try_clone().map(Socket::Unix),
+            Socket::Tunnel(_) => return None,
+        };
+        Some(clone.map(|c| Stream::plain(c, t.deadline.at)))
     }
 
     /// Holds every later read and write to `at` instead (`None`: no limit):
     /// `rawget send` waits a bounded time for stray bytes after the last
     /// response, never past `--max-time`.
     pub fn set_deadline(&mut self, at: Option<Instant>) {
-        self.socket_mut().deadline = Deadline::new(at);
+        self.socket_mut().set_deadline(at);
     }
 
     /// What the TLS handshake settled (TLS only).
@@ -379,7 +526,7 @@ impl Stream {
 
     /// Closes the connection without waiting for the peer.
     pub fn close(&mut self) {
-        let _ = self.socket().tcp.shutdown(Shutdown::Both);
+        self.socket_mut().socket.shutdown();
     }
 }
 
@@ -389,7 +536,7 @@ impl Read for Stream {
         // no socket call, fails once the deadline has passed.
         self.arm()?;
         match &mut self.inner {
-            Inner::Tcp(t) => t.read(buf),
+            Inner::Plain(t) => t.read(buf),
             Inner::Tls(t) => match t.read(buf) {
                 Ok(0) if t.get_ref().eof && !buf.is_empty() => Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -405,14 +552,14 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.arm()?;
         match &mut self.inner {
-            Inner::Tcp(t) => t.write(buf),
+            Inner::Plain(t) => t.write(buf),
             Inner::Tls(t) => t.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.inner {
-            Inner::Tcp(t) => t.flush(),
+            Inner::Plain(t) => t.flush(),
             Inner::Tls(t) => t.flush(),
         }
     }

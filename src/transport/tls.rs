@@ -5,29 +5,58 @@
 //! `--cacert` that cannot be read or holds no PEM certificate).
 
 use std::io;
-use std::net::TcpStream;
 
-use super::stream::{EofWatch, Stream};
+use super::stream::{EofWatch, Socket, Stream};
 use super::tls_info::TlsInfo;
 use super::{timed_out, ConnectOptions};
 use crate::error::{is_timeout, Error, ErrorKind, Result};
 use crate::observe::trace::Trace;
 use crate::target::Target;
 
-/// Wraps `tcp` in TLS for `target`: SNI and verification by native-tls.
+/// Wraps `socket` in TLS for `target`: SNI and verification by native-tls.
 pub fn tls_handshake(
-    tcp: TcpStream,
+    socket: impl Into<Socket>,
     target: &Target,
     opts: &ConnectOptions,
     trace: &Trace,
 ) -> Result<Stream> {
-    let versions = (opts.tls_min, opts.tls_max);
-    let connector = tls_connector(opts.insecure, opts.cacert.as_deref(), versions)?;
+    let connector = tls_connector(
+        opts.insecure,
+        opts.cacert.as_deref(),
+        (opts.tls_min, opts.tls_max),
+    )?;
+    handshake(&connector, socket.into(), &target.host, opts, trace)
+}
+
+/// Wraps `socket` in TLS to an https proxy named `host`: verified by
+/// `--proxy-insecure` and `--proxy-cacert`, not the origin's `-k` and
+/// `--cacert`, as curl.
+pub fn proxy_tls_handshake(
+    socket: impl Into<Socket>,
+    host: &str,
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> Result<Stream> {
+    let connector = tls_connector(
+        opts.proxy_insecure,
+        opts.proxy_cacert.as_deref(),
+        (opts.tls_min, opts.tls_max),
+    )?;
+    handshake(&connector, socket.into(), host, opts, trace)
+}
+
+fn handshake(
+    connector: &native_tls::TlsConnector,
+    socket: Socket,
+    host: &str,
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> Result<Stream> {
     // Fail at once if time is already up; after this the socket under TLS
     // keeps the deadline on every read and write of the handshake.
     opts.remaining()?;
-    trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
-    match connector.connect(&target.host, EofWatch::new(tcp, opts.deadline)) {
+    trace.step(|| format!("TLS handshake with {host} (SNI)"));
+    match connector.connect(host, EofWatch::new(socket, opts.deadline)) {
         Ok(mut tls) => {
             let hello = tls.get_mut().take_hello();
             let info = TlsInfo::read(&tls, &hello);
