@@ -247,7 +247,7 @@ pub struct FetchArgs {
     #[arg(long = "timing", help_heading = "Output")]
     pub timing: bool,
 
-    /// Print the request exactly as it would be sent, connect to nothing
+    /// Print the request exactly as it would be sent (through a proxy: as the proxy gets it), connect to nothing
     #[arg(long = "dry-run", help_heading = "Debugging")]
     pub dry_run: bool,
 

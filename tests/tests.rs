@@ -19,6 +19,7 @@ mod hop_timing;
 mod hostile;
 mod output_defects;
 mod reach_connect_to;
+mod reach_dry_run;
 mod reach_env;
 mod reach_proxy;
 mod reach_race;

@@ -52,8 +52,53 @@ pub(crate) struct Connected {
     pub tls: Option<Vec<String>>,
 }
 
+/// The route to `target`: the proxy [`ProxyPlan::route`] chose, unless a
+/// Unix socket is the connection (then no proxy is used, as `-v` says).
+///
+/// [`ProxyPlan::route`]: crate::transport::ProxyPlan::route
+pub(crate) fn route(
+    opts: &ConnectOptions,
+    target: &Target,
+    trace: &Trace,
+) -> Result<Option<Route>> {
+    let route = opts.proxy.route(target)?;
+    match (&opts.unix_socket, route) {
+        (Some(_), Some(route)) => {
+            trace.step(|| format!("proxy {} not used: --unix-socket", route.proxy.shown()));
+            Ok(None)
+        }
+        (_, route) => Ok(route),
+    }
+}
+
+/// What `--dry-run` prints before the body: the request head as it would
+/// go on the wire along the route: in absolute form to an HTTP proxy, or
+/// after the CONNECT request of a tunnel (a SOCKS handshake is not HTTP
+/// and is not shown).
+pub(crate) fn dry_run_head(
+    opts: &ConnectOptions,
+    target: &Target,
+    head: Vec<u8>,
+    user_agent: &str,
+) -> Result<Vec<u8>> {
+    let quiet = Trace::new(false, false);
+    let Some(route) = route(opts, target, &quiet)? else {
+        return Ok(head);
+    };
+    let auth = route.authorization(&opts.proxy);
+    if !route.proxy.scheme.is_http() {
+        return Ok(head);
+    }
+    if !route.tunnel {
+        return Ok(transport::absolute_form(&head, target, auth.as_deref()));
+    }
+    let mut out = transport::connect_request(target, user_agent, auth.as_deref());
+    out.extend_from_slice(&head);
+    Ok(out)
+}
+
 impl Dial<'_> {
-    /// Connects to `target` along `route` (`None`: direct).
+    /// Connects to `target` along `route` (`None`: direct; from [`route`]).
     pub fn connect(&mut self, target: &Target, route: Option<&Route>) -> Result<Connected> {
         let (socket, address) = match (&self.opts.unix_socket, route) {
             #[cfg(unix)]

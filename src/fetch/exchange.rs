@@ -16,7 +16,7 @@ use crate::target::Target;
 use crate::transport::{self, Route};
 
 use super::conn::Conn;
-use super::dial::Dial;
+use super::dial::{self, Dial};
 use super::upload::{self, Continue, Failure};
 use super::{Fetch, Outcome};
 
@@ -33,7 +33,7 @@ use crate::output::MAX_IOV;
 impl Fetch<'_> {
     /// One request and its response.
     pub(super) fn exchange(&mut self, target: &Target, spec: &RequestSpec) -> Result<Outcome> {
-        let route = self.opts.connect.proxy.route(target)?;
+        let route = dial::route(&self.opts.connect, target, &self.trace)?;
         let mut conn = self.connect(target, route.as_ref())?;
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)

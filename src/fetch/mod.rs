@@ -51,7 +51,10 @@ pub fn run(opts: &Options) -> Result<()> {
         // The same bytes the fetch would send, from the same functions.
         let spec = Jar::new(&opts.cookies, &opts.target.url).apply(&opts.spec, &opts.target.url);
         let mut out = StdStream::stdout();
-        out.write_all(&request::build_head(&opts.target, &spec))?;
+        let head = request::build_head(&opts.target, &spec);
+        // What would really go on the wire: through a proxy too.
+        let head = dial::dry_run_head(&opts.connect, &opts.target, head, &spec.user_agent)?;
+        out.write_all(&head)?;
         return match upload::write_body(&spec, &mut out) {
             Ok(_) => Ok(()),
             Err(upload::Failure::Read(e)) => Err(e),

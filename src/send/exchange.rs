@@ -16,7 +16,7 @@ use super::report::{self, Report, ResponseJson, RestJson};
 use super::Plan;
 use crate::error::{connection_error, one_line, Doing, Error, ErrorKind, Result};
 use crate::fetch::conn::Conn;
-use crate::fetch::dial::Dial;
+use crate::fetch::dial::{self, Dial};
 use crate::observe::progress::Progress;
 use crate::observe::report::{framing_kind, FindingJson, FramingJson, HeadJson, MAX_HEADS};
 use crate::observe::trace::Trace;
@@ -146,7 +146,7 @@ impl<'a> Session<'a> {
     /// a Unix socket, or through a proxy's CONNECT tunnel.
     fn connect(&mut self) -> Result<Conn> {
         let plan = self.plan;
-        let route = plan.connect.proxy.route(&plan.target)?;
+        let route = dial::route(&plan.connect, &plan.target, &self.trace)?;
         let silent = plan.silent;
         let mut print = |bytes: &[u8]| match silent {
             true => Ok(()),
