@@ -25,6 +25,7 @@ mod reach_https_proxy;
 mod reach_proxy;
 mod reach_race;
 mod reach_send;
+mod reach_timing;
 mod reach_tls;
 mod reach_unix;
 mod replay;

@@ -143,6 +143,8 @@ impl Dial<'_> {
             ));
         }
         self.trace.timings.tunnel = Some(self.trace.elapsed());
+        // The first byte timed is the origin's, not the proxy's reply.
+        self.trace.timings.first_byte = None;
         self.trace.step(|| "CONNECT tunnel established".to_owned());
         Ok(conn.into_stream())
     }

@@ -269,10 +269,18 @@ impl Trace {
         } else {
             0.0
         };
+        // Through a proxy: its steps, between the connect and the origin's TLS.
+        let mut proxy = String::new();
+        for (name, at) in [("proxy tls:  ", t.proxy_tls), ("tunnel:     ", t.tunnel)] {
+            if at.is_some() {
+                proxy.push_str(&format!("* {name}{}\n", ms(at)));
+            }
+        }
         // One write for the whole summary, so it is not torn apart.
         let summary = format!(
             "* dns:        {}\n\
              * connect:    {}\n\
+             {proxy}\
              * tls:        {}\n\
              * sent:       {}\n\
              * first byte: {}\n\
