@@ -2,9 +2,10 @@
 //!
 //! Resolution honours `--resolve`; every address is tried in turn until one
 //! connects, each bounded by `--connect-timeout`, and everything by the
-//! `--max-time` deadline. The [`Stream`] it returns is TCP or native-tls
-//! over TCP, and enforces the deadline on every read and write, so a server
-//! that stalls anywhere ends as exit 28 on time.
+//! `--max-time` deadline. The [`Stream`] it returns is plain or native-tls
+//! over TCP, a Unix socket (`--unix-socket`) or, for TLS inside an https
+//! proxy's TLS, another stream, and enforces the deadline on every read and
+//! write, so a server that stalls anywhere ends as exit 28 on time.
 //!
 //! - `mod.rs`: [`ConnectOptions`], what every step reads, and the re-exports
 //!   callers use (`crate::transport::{resolve, connect, ...}`).
@@ -15,8 +16,10 @@
 //! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
 //! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
 //!   eyeballs).
-//! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
-//!   kept to a jiffy or two; [`EofWatch`], the read-ahead socket under TLS.
+//! - `socket.rs`: [`Socket`] (TCP, Unix, or a tunnel's stream); the
+//!   deadline on every socket read and write, kept to a jiffy or two.
+//! - `stream.rs`: [`Stream`], plain or TLS over a socket; [`EofWatch`],
+//!   the read-ahead socket under TLS.
 //! - `tls.rs`: the handshake, the CA-bundle workaround, and which exit code
 //!   a handshake failure is.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
@@ -36,6 +39,7 @@ mod connect;
 mod env;
 mod proxy;
 mod race;
+mod socket;
 #[cfg(target_os = "linux")]
 pub mod splice;
 mod stream;
@@ -49,7 +53,8 @@ pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
 pub use env::{NoProxy, ProxyEnv};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
-pub use stream::{EofWatch, Socket, Stream, TLS_RECORD};
+pub use socket::Socket;
+pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub(crate) use tls::{classify_tls, tls_connector};
 pub use tls::{proxy_tls_handshake, tls_handshake};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};

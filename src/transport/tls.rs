@@ -6,7 +6,8 @@
 
 use std::io;
 
-use super::stream::{EofWatch, Socket, Stream};
+use super::socket::Socket;
+use super::stream::{EofWatch, Stream};
 use super::tls_info::TlsInfo;
 use super::{timed_out, ConnectOptions};
 use crate::error::{is_timeout, Error, ErrorKind, Result};
