@@ -7,10 +7,9 @@
 //! (`exchange.rs`) is connect, send, receive the head, receive the body,
 //! finish; the connect step, shared with `rawget send`, is `dial.rs`
 //! (through a proxy: `tunnel.rs`); the connection's buffer and reads are in
-//! `conn.rs`. The body is
-//! decoded in place and written straight from the read buffer (or spliced),
-//! so memory stays flat whatever its size, and reading stops as soon as the
-//! framing says the body is complete.
+//! `conn.rs`. The body is decoded in place and written straight from the
+//! read buffer (or spliced), so memory stays flat whatever its size, and
+//! reading stops as soon as the framing says the body is complete.
 //!
 //! When two things fail, the first failure wins: a failed fetch keeps its
 //! exit code even if `--report` cannot be written then (that is a warning);
