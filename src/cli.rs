@@ -35,6 +35,8 @@ pub struct Cli {
 }
 
 /// Subcommands besides the default fetch.
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a concurrent echo server: TCP, UDP, TLS or a Unix socket.
@@ -245,7 +247,7 @@ pub struct FetchArgs {
     #[arg(long = "timing", help_heading = "Output")]
     pub timing: bool,
 
-    /// Print the request exactly as it would be sent, connect to nothing
+    /// Print the request exactly as it would be sent (through a proxy: as the proxy gets it), connect to nothing
     #[arg(long = "dry-run", help_heading = "Debugging")]
     pub dry_run: bool,
 
@@ -443,36 +445,6 @@ pub struct FetchArgs {
     )]
     pub request_target: Option<String>,
 
-    // ---- reach: address families and racing (issue 12) ----
-    /// Use only IPv4 addresses
-    #[arg(
-        short = '4',
-        long = "ipv4",
-        conflicts_with = "ipv6",
-        help_heading = "Network"
-    )]
-    pub ipv4: bool,
-
-    /// Use only IPv6 addresses
-    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
-    pub ipv6: bool,
-
-    /// Milliseconds an attempt runs alone before the next address is raced beside it (RFC 8305; default 200)
-    #[arg(
-        long = "happy-eyeballs-timeout-ms",
-        value_name = "MS",
-        help_heading = "Network"
-    )]
-    pub happy_eyeballs_timeout_ms: Option<u64>,
-
-    /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 (empty parts match any / keep the URL's; repeatable)
-    #[arg(
-        long = "connect-to",
-        value_name = "HOST1:PORT1:HOST2:PORT2",
-        help_heading = "Network"
-    )]
-    pub connect_to: Vec<String>,
-
     /// Use TLS 1.2 or later (the default)
     #[arg(long = "tlsv1.2", help_heading = "Network")]
     pub tlsv1_2: bool,
@@ -484,33 +456,6 @@ pub struct FetchArgs {
     /// The highest TLS version to offer: 1.2 or 1.3
     #[arg(long = "tls-max", value_name = "VERSION", help_heading = "Network")]
     pub tls_max: Option<String>,
-
-    // ---- reach: proxies (issue 12) ----
-    /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), socks4, socks4a, socks5, socks5h; "" for none
-    #[arg(
-        short = 'x',
-        long = "proxy",
-        value_name = "URL",
-        help_heading = "Proxies"
-    )]
-    pub proxy: Option<String>,
-
-    /// Credentials for the proxy (Proxy-Authorization: Basic), over the proxy URL's
-    #[arg(
-        short = 'U',
-        long = "proxy-user",
-        value_name = "USER:PASSWORD",
-        help_heading = "Proxies"
-    )]
-    pub proxy_user: Option<String>,
-
-    /// Tunnel through the HTTP proxy with CONNECT for http URLs too
-    #[arg(short = 'p', long = "proxytunnel", help_heading = "Proxies")]
-    pub proxytunnel: bool,
-
-    /// Hosts that go direct (comma-separated: names with their subdomains, IPs, CIDR ranges, * for all), over $no_proxy
-    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Proxies")]
-    pub noproxy: Option<String>,
 
     /// Do not print the proxy's CONNECT reply head (-v still shows it)
     #[arg(long = "suppress-connect-headers", help_heading = "Proxies")]
@@ -877,7 +822,10 @@ pub struct ReplayArgs {
                   cannot be read, or a desync (more responses than requests, a response with \
                   nothing asked, stray bytes after a complete response); 18 the server closed \
                   before answering every request; 52 it closed without replying; 56 reset; \
-                  and the fetch's codes for connecting (6, 7, 28, 35, 60), input (26) and output (23)."
+                  and the fetch's codes for connecting (6, 7, 28, 35, 60), input (26) and output (23).\n\n\
+                  Through an HTTP proxy (-x, $http_proxy...) the bytes always go through a CONNECT \
+                  tunnel, unchanged; for a proxy's absolute form, send to the proxy's own URL with \
+                  -x \"\" and write `GET http://host/ HTTP/1.1` yourself."
 )]
 pub struct SendArgs {
     /// Where to send: the URL's scheme, host and port (https is TLS); its path is not used
@@ -989,6 +937,89 @@ pub struct NetArgs {
     /// Trust the PEM certificates in FILE
     #[arg(long = "cacert", value_name = "FILE", help_heading = "Network")]
     pub cacert: Option<PathBuf>,
+
+    // ---- reach: address families and racing (issue 12) ----
+    /// Use only IPv4 addresses
+    #[arg(
+        short = '4',
+        long = "ipv4",
+        conflicts_with = "ipv6",
+        help_heading = "Network"
+    )]
+    pub ipv4: bool,
+
+    /// Use only IPv6 addresses
+    #[arg(short = '6', long = "ipv6", help_heading = "Network")]
+    pub ipv6: bool,
+
+    /// Milliseconds an attempt runs alone before the next address is raced beside it (RFC 8305; default 200)
+    #[arg(
+        long = "happy-eyeballs-timeout-ms",
+        value_name = "MS",
+        help_heading = "Network"
+    )]
+    pub happy_eyeballs_timeout_ms: Option<u64>,
+
+    /// Connect to HOST2:PORT2 for requests to HOST1:PORT1 (empty parts match any / keep the URL's; repeatable)
+    #[arg(
+        long = "connect-to",
+        value_name = "HOST1:PORT1:HOST2:PORT2",
+        help_heading = "Network"
+    )]
+    pub connect_to: Vec<String>,
+
+    // ---- reach: proxies (issue 12) ----
+    /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), https (TLS to the proxy, port 443), socks4, socks4a, socks5, socks5h; "" for none
+    #[arg(
+        short = 'x',
+        long = "proxy",
+        value_name = "URL",
+        help_heading = "Proxies"
+    )]
+    pub proxy: Option<String>,
+
+    /// Credentials for the proxy (Proxy-Authorization: Basic), over the proxy URL's
+    #[arg(
+        short = 'U',
+        long = "proxy-user",
+        value_name = "USER:PASSWORD",
+        help_heading = "Proxies"
+    )]
+    pub proxy_user: Option<String>,
+
+    /// Tunnel through the HTTP proxy with CONNECT for http URLs too
+    #[arg(short = 'p', long = "proxytunnel", help_heading = "Proxies")]
+    pub proxytunnel: bool,
+
+    /// Hosts that go direct (comma-separated: names with their subdomains, IPs, CIDR ranges, * for all), over $no_proxy
+    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Proxies")]
+    pub noproxy: Option<String>,
+
+    /// Trust the PEM certificates in FILE for an https:// proxy's certificate
+    #[arg(long = "proxy-cacert", value_name = "FILE", help_heading = "Proxies")]
+    pub proxy_cacert: Option<PathBuf>,
+
+    /// Do not verify an https:// proxy's certificate
+    #[arg(long = "proxy-insecure", help_heading = "Proxies")]
+    pub proxy_insecure: bool,
+
+    // ---- reach: Unix sockets (issue 12) ----
+    /// Connect to this Unix socket instead of the URL's host (the URL still gives Host, the target and TLS; no proxy is used)
+    #[arg(
+        long = "unix-socket",
+        value_name = "PATH",
+        conflicts_with = "abstract_unix_socket",
+        help_heading = "Network"
+    )]
+    pub unix_socket: Option<PathBuf>,
+
+    /// As --unix-socket, to NAME in Linux's abstract socket namespace
+    #[arg(
+        long = "abstract-unix-socket",
+        value_name = "NAME",
+        help_heading = "Network"
+    )]
+    pub abstract_unix_socket: Option<String>,
 }
 
 #[cfg(test)]

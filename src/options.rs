@@ -21,6 +21,7 @@ use crate::request::{default_user_agent, HeaderEdit, Multipart, RequestSpec, Upl
 use crate::target::Target;
 use crate::transport::{
     ConnectOptions, ConnectTo, Family, NoProxy, Proxy, ProxyEnv, ProxyPlan, ResolveOverride,
+    UnixSocket,
 };
 
 /// Everything a fetch needs, checked and decided: the plan. The fetch
@@ -471,25 +472,14 @@ impl Options {
             resume_from_file: args.continue_at.as_deref() == Some("-"),
         };
         let mut connect = connect_options(&args.net)?;
-        // What only the fetch has (rawget send connects without them yet).
-        connect.family = match (args.ipv4, args.ipv6) {
-            (true, _) => Some(Family::V4),
-            (_, true) => Some(Family::V6),
-            _ => None,
-        };
-        connect.attempt_delay = args.happy_eyeballs_timeout_ms.map(Duration::from_millis);
+        // What only the fetch has.
         connect.tls_min = if args.tlsv1_3 {
             Some(native_tls::Protocol::Tlsv13)
         } else {
             args.tlsv1_2.then_some(native_tls::Protocol::Tlsv12)
         };
         connect.tls_max = tls_max(args)?;
-        connect.connect_to = args
-            .connect_to
-            .iter()
-            .map(|c| ConnectTo::parse(c))
-            .collect::<Result<_>>()?;
-        connect.proxy = proxy_plan(args, ProxyEnv::from_process())?;
+        connect.proxy.suppress_connect_headers = args.suppress_connect_headers;
         connect.client_cert = args
             .cert
             .as_deref()
@@ -604,12 +594,28 @@ impl Options {
     }
 }
 
-/// How to connect, from `--resolve`, `--connect-timeout`, `-m`, `-k` and
-/// `--cacert`: the same for the fetch and `rawget send`. The `-m` deadline
+/// How to connect, from the network flags ([`NetArgs`](crate::cli::NetArgs):
+/// timeouts, addresses, certificates, proxies, Unix sockets) and the proxy
+/// variables: the same for the fetch and `rawget send`. The `-m` deadline
 /// starts now.
 pub(crate) fn connect_options(net: &crate::cli::NetArgs) -> Result<ConnectOptions> {
     let deadline = seconds("-m/--max-time", net.max_time)?.map(|d| Instant::now() + d);
     Ok(ConnectOptions {
+        family: match (net.ipv4, net.ipv6) {
+            (true, _) => Some(Family::V4),
+            (_, true) => Some(Family::V6),
+            _ => None,
+        },
+        attempt_delay: net.happy_eyeballs_timeout_ms.map(Duration::from_millis),
+        connect_to: net
+            .connect_to
+            .iter()
+            .map(|c| ConnectTo::parse(c))
+            .collect::<Result<_>>()?,
+        proxy: proxy_plan(net, ProxyEnv::from_process())?,
+        unix_socket: unix_socket(net)?,
+        proxy_insecure: net.proxy_insecure,
+        proxy_cacert: net.proxy_cacert.clone(),
         resolve: net
             .resolve
             .iter()
@@ -623,10 +629,29 @@ pub(crate) fn connect_options(net: &crate::cli::NetArgs) -> Result<ConnectOption
     })
 }
 
-/// `-x`, `-U`, `-p`, `--noproxy`, `--suppress-connect-headers` and the
-/// proxy variables (`env`, read once here): which proxy each target uses
-/// is then [`ProxyPlan::route`]'s pure choice.
-fn proxy_plan(args: &FetchArgs, env: ProxyEnv) -> Result<ProxyPlan> {
+/// `--unix-socket PATH` or `--abstract-unix-socket NAME` (Linux only: a
+/// usage error elsewhere).
+fn unix_socket(net: &crate::cli::NetArgs) -> Result<Option<UnixSocket>> {
+    if let Some(path) = &net.unix_socket {
+        if path.as_os_str().is_empty() {
+            return Err(Error::new(ErrorKind::Usage, "--unix-socket needs a path"));
+        }
+        return Ok(Some(UnixSocket::Path(path.clone())));
+    }
+    match &net.abstract_unix_socket {
+        None => Ok(None),
+        Some(_) if !cfg!(any(target_os = "linux", target_os = "android")) => Err(Error::new(
+            ErrorKind::Usage,
+            "--abstract-unix-socket needs Linux (abstract sockets exist only there)",
+        )),
+        Some(name) => Ok(Some(UnixSocket::Abstract(name.clone()))),
+    }
+}
+
+/// `-x`, `-U`, `-p`, `--noproxy` and the proxy variables (`env`, read once
+/// here): which proxy each target uses is then [`ProxyPlan::route`]'s pure
+/// choice.
+fn proxy_plan(args: &crate::cli::NetArgs, env: ProxyEnv) -> Result<ProxyPlan> {
     let explicit = match args.proxy.as_deref() {
         None => None,
         Some(x) if x.trim().is_empty() => Some(None),
@@ -644,7 +669,7 @@ fn proxy_plan(args: &FetchArgs, env: ProxyEnv) -> Result<ProxyPlan> {
             }
             c
         }),
-        suppress_connect_headers: args.suppress_connect_headers,
+        suppress_connect_headers: false,
     })
 }
 

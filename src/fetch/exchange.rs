@@ -5,7 +5,6 @@
 
 use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
 use crate::observe::report::{framing_kind, FramingJson, HeadJson, MAX_HEADS};
-use crate::observe::trace::Trace;
 use crate::output::diag;
 use crate::request::{self, RequestSpec};
 use crate::response::deviations;
@@ -14,9 +13,10 @@ use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader, Step};
 use crate::response::redirect;
 use crate::target::Target;
-use crate::transport::{self, ConnectOptions, Route, Stream};
+use crate::transport::{self, Route};
 
 use super::conn::Conn;
+use super::dial::{self, Dial};
 use super::upload::{self, Continue, Failure};
 use super::{Fetch, Outcome};
 
@@ -33,7 +33,7 @@ use crate::output::MAX_IOV;
 impl Fetch<'_> {
     /// One request and its response.
     pub(super) fn exchange(&mut self, target: &Target, spec: &RequestSpec) -> Result<Outcome> {
-        let route = self.opts.connect.proxy.route(target)?;
+        let route = dial::route(&self.opts.connect, target, &self.trace)?;
         let mut conn = self.connect(target, route.as_ref())?;
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)
@@ -70,32 +70,25 @@ impl Fetch<'_> {
         Ok(Outcome::Done)
     }
 
-    /// Resolves, connects (through the proxy, `tunnel.rs`, when `route`
-    /// names one) and, for https, shakes hands.
+    /// Connects along `route` (`dial.rs`, the one connect step), noting
+    /// the address and the certificate for the report.
     fn connect(&mut self, target: &Target, route: Option<&Route>) -> Result<Conn> {
-        let copts = &self.opts.connect;
-        let tcp = match route {
-            Some(route) => self.proxied(target, route)?,
-            None => {
-                let addrs = transport::resolve(target, copts, &self.trace)?;
-                self.trace.timings.dns = Some(self.trace.elapsed());
-                let tcp = transport::connect(&addrs, copts, &self.trace)?;
-                self.trace.timings.connect = Some(self.trace.elapsed());
-                tcp
-            }
-        };
-        self.hop().address = tcp.peer_addr().ok().map(|a| a.to_string());
-        (self.hop().wire.local, self.hop().wire.remote) =
-            (tcp.local_addr().ok(), tcp.peer_addr().ok());
-        let stream = if target.tls {
-            let s = transport::tls_handshake(tcp, target, copts, &self.trace)?;
-            self.trace.timings.tls = Some(self.trace.elapsed());
-            self.hop().tls = s.certificate();
-            s
-        } else {
-            Stream::tcp(tcp, copts.deadline)
-        };
-        Ok(Conn::new(stream))
+        let (heads, sink) = (&mut self.heads, &mut self.sink);
+        let mut print = |bytes: &[u8]| heads.write(bytes, sink.out());
+        let connected = Dial {
+            opts: &self.opts.connect,
+            user_agent: &self.opts.spec.user_agent,
+            trace: &mut self.trace,
+            raw: &mut self.raw,
+            ranges: &mut self.ranges,
+            connect_head: &mut print,
+        }
+        .connect(target, route)?;
+        let hop = self.hop();
+        hop.address = connected.address;
+        (hop.wire.local, hop.wire.remote) = connected.conn.stream.addrs();
+        hop.tls = connected.tls;
+        Ok(connected.conn)
     }
 
     /// Writes the request (in absolute form to an HTTP proxy that is not
@@ -426,29 +419,6 @@ impl Fetch<'_> {
     fn splice(&mut self, _: &mut Conn, _: &mut Reader) -> Result<Option<bool>> {
         Ok(None)
     }
-}
-
-/// Resolves, connects and, for https, shakes hands, the times noted in
-/// `trace`: the connection and the address it reached. The fetch's step,
-/// and `rawget send`'s.
-pub(crate) fn connect(
-    target: &Target,
-    copts: &ConnectOptions,
-    trace: &mut Trace,
-) -> Result<(Conn, Option<String>)> {
-    let addrs = transport::resolve(target, copts, trace)?;
-    trace.timings.dns = Some(trace.elapsed());
-    let tcp = transport::connect(&addrs, copts, trace)?;
-    trace.timings.connect = Some(trace.elapsed());
-    let address = tcp.peer_addr().ok().map(|a| a.to_string());
-    let stream = if target.tls {
-        let s = transport::tls_handshake(tcp, target, copts, trace)?;
-        trace.timings.tls = Some(trace.elapsed());
-        s
-    } else {
-        Stream::tcp(tcp, copts.deadline)
-    };
-    Ok((Conn::new(stream), address))
 }
 
 /// Text from the peer with control characters escaped, for a message.

@@ -5,10 +5,11 @@
 //! settles the outcome (`Fetch::settle`): commit or abort the `-o` file,
 //! print the timing and `--explain`, write `--report`. One exchange
 //! (`exchange.rs`) is connect, send, receive the head, receive the body,
-//! finish; the connection's buffer and reads are in `conn.rs`. The body is
-//! decoded in place and written straight from the read buffer (or spliced),
-//! so memory stays flat whatever its size, and reading stops as soon as the
-//! framing says the body is complete.
+//! finish; the connect step, shared with `rawget send`, is `dial.rs`
+//! (through a proxy: `tunnel.rs`); the connection's buffer and reads are in
+//! `conn.rs`. The body is decoded in place and written straight from the
+//! read buffer (or spliced), so memory stays flat whatever its size, and
+//! reading stops as soon as the framing says the body is complete.
 //!
 //! When two things fail, the first failure wins: a failed fetch keeps its
 //! exit code even if `--report` cannot be written then (that is a warning);
@@ -16,6 +17,7 @@
 
 pub(crate) mod conn;
 mod decode;
+pub(crate) mod dial;
 pub(crate) mod exchange;
 mod naming;
 mod ranges;
@@ -48,7 +50,10 @@ pub fn run(opts: &Options) -> Result<()> {
         // The same bytes the fetch would send, from the same functions.
         let spec = Jar::new(&opts.cookies, &opts.target.url).apply(&opts.spec, &opts.target.url);
         let mut out = StdStream::stdout();
-        out.write_all(&request::build_head(&opts.target, &spec))?;
+        let head = request::build_head(&opts.target, &spec);
+        // What would really go on the wire: through a proxy too.
+        let head = dial::dry_run_head(&opts.connect, &opts.target, head, &spec.user_agent)?;
+        out.write_all(&head)?;
         return match upload::write_body(&spec, &mut out) {
             Ok(_) => Ok(()),
             Err(upload::Failure::Read(e)) => Err(e),

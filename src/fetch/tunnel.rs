@@ -3,6 +3,8 @@
 //! 2xx reply to CONNECT is a tunnel: RFC 9112 §6.3 rule 2). The reply head
 //! is printed before the origin's, as curl prints it, unless
 //! `--suppress-connect-headers`; `-v` shows the exchange byte for byte.
+//! An https proxy is reached over TLS first, verified against its own
+//! name; the CONNECT exchange then runs inside that TLS.
 
 use std::net::TcpStream;
 
@@ -13,18 +15,54 @@ use crate::target::Target;
 use crate::transport::{self, ProxyScheme, Route, Stream};
 
 use super::conn::Conn;
-use super::Fetch;
+use super::dial::Dial;
 
-impl Fetch<'_> {
+impl Dial<'_> {
     /// A TCP connection to `route`'s proxy; through it, for a tunnel, to
     /// `target`. Errors name the proxy.
     pub(super) fn proxied(&mut self, target: &Target, route: &Route) -> Result<TcpStream> {
+        let tcp = self.reach_proxy(route)?;
+        if !route.tunnel {
+            return Ok(tcp);
+        }
+        let proxy = &route.proxy;
+        match proxy.scheme {
+            ProxyScheme::Http => {
+                let stream = Stream::tcp(tcp, self.opts.deadline);
+                let tunnel = self.tunnel(stream, target, route)?.into_tcp();
+                tunnel.ok_or_else(|| Error::new(ErrorKind::Connect, "CONNECT tunnel over TLS"))
+            }
+            other => Err(Error::new(
+                ErrorKind::Connect,
+                format!("{} proxies are not supported yet", other.name()),
+            )),
+        }
+    }
+
+    /// TLS to `route`'s https proxy, verified against the proxy's name
+    /// (`--proxy-cacert`, `--proxy-insecure`); through it, for a tunnel, to
+    /// `target`: the stream a request in absolute form is written to, or
+    /// the tunnel TLS to the origin goes inside.
+    pub(super) fn https_proxied(&mut self, target: &Target, route: &Route) -> Result<Stream> {
+        let tcp = self.reach_proxy(route)?;
+        let host = &route.proxy.host;
+        let tls = transport::proxy_tls_handshake(tcp, host, self.opts, self.trace);
+        let stream = tls.map_err(|e| named(e, route))?;
+        self.trace.timings.proxy_tls = Some(self.trace.elapsed());
+        if !route.tunnel {
+            return Ok(stream);
+        }
+        self.tunnel(stream, target, route)
+    }
+
+    /// Resolves and connects to `route`'s proxy, the times noted.
+    fn reach_proxy(&mut self, route: &Route) -> Result<TcpStream> {
         let proxy = &route.proxy;
         let named = |e| named(e, route);
         self.trace
             .step(|| format!("using proxy {} (from {})", proxy.shown(), route.why));
-        let copts = &self.opts.connect;
-        let addrs = match transport::resolve_host(&proxy.host, proxy.port, copts, &self.trace) {
+        let copts = self.opts;
+        let addrs = match transport::resolve_host(&proxy.host, proxy.port, copts, self.trace) {
             Ok(addrs) => addrs,
             // curl's exit 5, apart from the origin's 6.
             Err(e) if e.kind() == ErrorKind::Resolve => {
@@ -37,27 +75,18 @@ impl Fetch<'_> {
             Err(e) => return Err(e),
         };
         self.trace.timings.dns = Some(self.trace.elapsed());
-        let tcp = transport::connect(&addrs, copts, &self.trace).map_err(named)?;
-        self.trace.timings.connect = Some(self.trace.elapsed());
-        if !route.tunnel {
-            return Ok(tcp);
-        }
-        match proxy.scheme {
-            ProxyScheme::Http => self.tunnel(tcp, target, route),
-            other => Err(Error::new(
-                ErrorKind::Connect,
-                format!("{} proxies are not supported yet", other.name()),
-            )),
-        }
+        let tcp = transport::connect(&addrs, copts, self.trace).map_err(named)?;
+        let now = Some(self.trace.elapsed());
+        (self.trace.timings.connect, self.trace.timings.proxy_connect) = (now, now);
+        Ok(tcp)
     }
 
-    /// `CONNECT host:port` through the proxy on `tcp`; the socket back,
+    /// `CONNECT host:port` through the proxy on `stream`; the stream back,
     /// now a tunnel to the origin, once the proxy said 2xx.
-    fn tunnel(&mut self, tcp: TcpStream, target: &Target, route: &Route) -> Result<TcpStream> {
-        let plan = &self.opts.connect.proxy;
+    fn tunnel(&mut self, stream: Stream, target: &Target, route: &Route) -> Result<Stream> {
+        let plan = &self.opts.proxy;
         let auth = route.authorization(plan);
-        let request =
-            transport::connect_request(target, &self.opts.spec.user_agent, auth.as_deref());
+        let request = transport::connect_request(target, self.user_agent, auth.as_deref());
         self.trace.step(|| {
             format!(
                 "CONNECT tunnel to {}:{} through {}",
@@ -66,7 +95,7 @@ impl Fetch<'_> {
                 route.proxy.shown()
             )
         });
-        let mut conn = Conn::new(Stream::tcp(tcp, self.opts.connect.deadline));
+        let mut conn = Conn::new(stream);
         self.trace.request(&request);
         let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
         conn.send(&request)
@@ -74,14 +103,14 @@ impl Fetch<'_> {
         let mut reader = Reader::new("CONNECT");
         let status = loop {
             let step = reader
-                .read(conn.input(), &mut self.ranges, MAX_IOV)
+                .read(conn.input(), self.ranges, MAX_IOV)
                 .map_err(proxy_reply)?;
             match step.event {
                 Event::Head { head, interim } => {
                     let bytes = &conn.input()[..step.consumed];
                     self.trace.response(bytes);
                     if !plan.suppress_connect_headers {
-                        self.heads.write(bytes, self.sink.out())?;
+                        (self.connect_head)(bytes)?;
                     }
                     conn.consume(step.consumed);
                     if !interim {
@@ -89,7 +118,7 @@ impl Fetch<'_> {
                     }
                 }
                 Event::NeedMore => {
-                    let more = conn.fill(Doing::Head, &mut self.raw, &mut self.trace);
+                    let more = conn.fill(Doing::Head, self.raw, self.trace);
                     if !more.map_err(|e| named(e, route))? {
                         reader.eof(false).map_err(proxy_reply)?;
                     }
@@ -113,10 +142,11 @@ impl Fetch<'_> {
                 format!("proxy CONNECT aborted: {extra} bytes came after its reply"),
             ));
         }
+        self.trace.timings.tunnel = Some(self.trace.elapsed());
+        // The first byte timed is the origin's, not the proxy's reply.
+        self.trace.timings.first_byte = None;
         self.trace.step(|| "CONNECT tunnel established".to_owned());
-        conn.into_stream()
-            .into_tcp()
-            .ok_or_else(|| Error::new(ErrorKind::Connect, "CONNECT tunnel over TLS"))
+        Ok(conn.into_stream())
     }
 }
 

@@ -148,9 +148,18 @@ pub struct FindingJson {
 pub struct TimingsMs {
     /// Name resolved.
     pub dns: Option<f64>,
-    /// Connected.
+    /// Connected (to the proxy, through one).
     pub connect: Option<f64>,
-    /// TLS done.
+    /// Through a proxy: connected to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_connect: Option<f64>,
+    /// Through an https proxy: the TLS handshake with it done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_tls: Option<f64>,
+    /// Through a tunnel: the proxy's 2xx reply to CONNECT received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<f64>,
+    /// TLS with the origin done.
     pub tls: Option<f64>,
     /// Request sent.
     pub sent: Option<f64>,
@@ -168,6 +177,9 @@ impl From<&Timings> for TimingsMs {
         TimingsMs {
             dns: ms(t.dns),
             connect: ms(t.connect),
+            proxy_connect: ms(t.proxy_connect),
+            proxy_tls: ms(t.proxy_tls),
+            tunnel: ms(t.tunnel),
             tls: ms(t.tls),
             sent: ms(t.sent),
             first_byte: ms(t.first_byte),

@@ -17,8 +17,14 @@ use crate::output::diag;
 pub struct Timings {
     /// Name resolution done.
     pub dns: Option<Duration>,
-    /// TCP connected.
+    /// TCP connected (to the proxy, through one).
     pub connect: Option<Duration>,
+    /// TCP connected to the proxy (through a proxy only).
+    pub proxy_connect: Option<Duration>,
+    /// TLS handshake with an https proxy done.
+    pub proxy_tls: Option<Duration>,
+    /// The proxy's 2xx reply to CONNECT received: the tunnel is up.
+    pub tunnel: Option<Duration>,
     /// TLS handshake done.
     pub tls: Option<Duration>,
     /// Request written.
@@ -140,6 +146,8 @@ impl Trace {
             own(t.sent),
             own(t.first_byte),
         );
+        (t.proxy_connect, t.proxy_tls, t.tunnel) =
+            (own(t.proxy_connect), own(t.proxy_tls), own(t.tunnel));
         t.total = Some(self.elapsed().saturating_sub(offset));
         self.hops.push(t);
     }
@@ -261,10 +269,18 @@ impl Trace {
         } else {
             0.0
         };
+        // Through a proxy: its steps, between the connect and the origin's TLS.
+        let mut proxy = String::new();
+        for (name, at) in [("proxy tls:  ", t.proxy_tls), ("tunnel:     ", t.tunnel)] {
+            if at.is_some() {
+                proxy.push_str(&format!("* {name}{}\n", ms(at)));
+            }
+        }
         // One write for the whole summary, so it is not torn apart.
         let summary = format!(
             "* dns:        {}\n\
              * connect:    {}\n\
+             {proxy}\
              * tls:        {}\n\
              * sent:       {}\n\
              * first byte: {}\n\

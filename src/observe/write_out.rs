@@ -80,6 +80,12 @@ pub struct Times {
     pub connect: f64,
     /// `time_appconnect` (the TLS handshake; 0 for http).
     pub appconnect: f64,
+    /// `time_proxy_connect` (rawget's): connected to the proxy; 0 without.
+    pub proxy_connect: f64,
+    /// `time_proxy_tls` (rawget's): TLS with an https proxy done; 0 without.
+    pub proxy_tls: f64,
+    /// `time_tunnel` (rawget's): the proxy's CONNECT reply; 0 without.
+    pub tunnel: f64,
     /// `time_pretransfer`: ready to send.
     pub pretransfer: f64,
     /// `time_starttransfer`: the first response byte.
@@ -162,7 +168,12 @@ impl Summary {
                 namelookup: at(timings.dns),
                 connect,
                 appconnect: at(timings.tls),
-                pretransfer: timings.tls.map_or(connect, |d| redirect + d.as_secs_f64()),
+                proxy_connect: at(timings.proxy_connect),
+                proxy_tls: at(timings.proxy_tls),
+                tunnel: at(timings.tunnel),
+                // Ready to send: after the last connect step there was.
+                pretransfer: (timings.tls.or(timings.tunnel).or(timings.proxy_tls))
+                    .map_or(connect, |d| redirect + d.as_secs_f64()),
                 starttransfer: at(timings.first_byte),
                 redirect,
                 total: secs(whole.total),
@@ -290,6 +301,10 @@ fn value(s: &Summary, name: &str) -> Option<Value> {
         "time_namelookup" => Value::Secs(t.namelookup),
         "time_connect" => Value::Secs(t.connect),
         "time_appconnect" => Value::Secs(t.appconnect),
+        // rawget's own, not in curl's `%{json}`: the proxy's steps apart.
+        "time_proxy_connect" => Value::Secs(t.proxy_connect),
+        "time_proxy_tls" => Value::Secs(t.proxy_tls),
+        "time_tunnel" => Value::Secs(t.tunnel),
         "time_pretransfer" => Value::Secs(t.pretransfer),
         "time_starttransfer" => Value::Secs(t.starttransfer),
         "time_redirect" => Value::Secs(t.redirect),

@@ -16,7 +16,7 @@ use super::report::{self, Report, ResponseJson, RestJson};
 use super::Plan;
 use crate::error::{connection_error, one_line, Doing, Error, ErrorKind, Result};
 use crate::fetch::conn::Conn;
-use crate::fetch::exchange::connect;
+use crate::fetch::dial::{self, Dial};
 use crate::observe::progress::Progress;
 use crate::observe::report::{framing_kind, FindingJson, FramingJson, HeadJson, MAX_HEADS};
 use crate::observe::trace::Trace;
@@ -109,9 +109,7 @@ impl<'a> Session<'a> {
 
     /// Connects, sends, reads every response, then waits for stray bytes.
     pub(super) fn run(&mut self) -> Result<()> {
-        let (mut conn, address) = connect(&self.plan.target, &self.plan.connect, &mut self.trace)?;
-        self.report.address = address;
-        self.report.tls = conn.stream.certificate();
+        let mut conn = self.connect()?;
         let mut reader = Reader::new("GET").findings(true);
         let bytes = &self.plan.bytes;
         if self.plan.pipeline {
@@ -142,6 +140,30 @@ impl<'a> Session<'a> {
         self.linger(&mut conn, &mut reader);
         conn.close();
         Ok(())
+    }
+
+    /// Connects with the fetch's own step (`fetch/dial.rs`): directly, to
+    /// a Unix socket, or through a proxy's CONNECT tunnel.
+    fn connect(&mut self) -> Result<Conn> {
+        let plan = self.plan;
+        let route = dial::route(&plan.connect, &plan.target, &self.trace)?;
+        let silent = plan.silent;
+        let mut print = |bytes: &[u8]| match silent {
+            true => Ok(()),
+            false => StdStream::stdout().write_all(bytes),
+        };
+        let connected = Dial {
+            opts: &plan.connect,
+            user_agent: &plan.user_agent,
+            trace: &mut self.trace,
+            raw: &mut self.raw,
+            ranges: &mut self.ranges,
+            connect_head: &mut print,
+        }
+        .connect(&plan.target, route.as_ref())?;
+        self.report.address = connected.address;
+        self.report.tls = connected.tls;
+        Ok(connected.conn)
     }
 
     /// Writes `bytes`, in `--split` pieces `--delay` apart when asked.

@@ -33,8 +33,10 @@ use crate::transport::ConnectOptions;
 pub struct Plan {
     /// Where to connect.
     pub target: Target,
-    /// How to connect.
+    /// How to connect (through an HTTP proxy: always a CONNECT tunnel).
     pub connect: ConnectOptions,
+    /// The `User-Agent` of a CONNECT request to a proxy.
+    pub user_agent: String,
     /// The bytes to send, after `--crlf`.
     pub bytes: Vec<u8>,
     /// `--pipeline`.
@@ -65,7 +67,10 @@ impl Plan {
     /// Checks `args` and reads the FILEs (`stdin` for none, or `-`).
     pub fn from_args(args: &SendArgs, stdin: &mut dyn Read) -> Result<Plan> {
         let target = Target::parse(&args.url)?;
-        let connect = connect_options(&args.net)?;
+        let mut connect = connect_options(&args.net)?;
+        // The bytes are the user's own, sent as they are: a proxy is only
+        // ever a tunnel (absolute form to a plain proxy is theirs to write).
+        connect.proxy.tunnel = true;
         if args.split == Some(0) {
             return Err(Error::new(ErrorKind::Usage, "--split needs 1 byte or more"));
         }
@@ -82,6 +87,7 @@ impl Plan {
         Ok(Plan {
             target,
             connect,
+            user_agent: crate::request::default_user_agent(),
             bytes,
             pipeline: args.pipeline,
             split: args.split,

@@ -2,9 +2,10 @@
 //!
 //! Resolution honours `--resolve`; every address is tried in turn until one
 //! connects, each bounded by `--connect-timeout`, and everything by the
-//! `--max-time` deadline. The [`Stream`] it returns is TCP or native-tls
-//! over TCP, and enforces the deadline on every read and write, so a server
-//! that stalls anywhere ends as exit 28 on time.
+//! `--max-time` deadline. The [`Stream`] it returns is plain or native-tls
+//! over TCP, a Unix socket (`--unix-socket`) or, for TLS inside an https
+//! proxy's TLS, another stream, and enforces the deadline on every read and
+//! write, so a server that stalls anywhere ends as exit 28 on time.
 //!
 //! - `mod.rs`: [`ConnectOptions`], what every step reads, and the re-exports
 //!   callers use (`crate::transport::{resolve, connect, ...}`).
@@ -15,8 +16,10 @@
 //! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
 //! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
 //!   eyeballs).
-//! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
-//!   kept to a jiffy or two; [`EofWatch`], the read-ahead socket under TLS.
+//! - `socket.rs`: [`Socket`] (TCP, Unix, or a tunnel's stream); the
+//!   deadline on every socket read and write, kept to a jiffy or two.
+//! - `stream.rs`: [`Stream`], plain or TLS over a socket; [`EofWatch`],
+//!   the read-ahead socket under TLS.
 //! - `identity.rs`: the client certificate ([`ClientCert`]): `--cert`,
 //!   `--key` and their types and passphrase, read into the identity the
 //!   handshake offers (exit 58 when it cannot be used).
@@ -27,6 +30,7 @@
 //!   TLS 1.2 server had asked for a client certificate.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
 //!   handshake settled, read once for both `-v` and `--report`.
+//! - `unix.rs`: `--unix-socket` and `--abstract-unix-socket`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder
@@ -42,12 +46,15 @@ mod env;
 mod identity;
 mod proxy;
 mod race;
+mod socket;
 #[cfg(target_os = "linux")]
 pub mod splice;
 mod stream;
 mod tls;
 mod tls_info;
 mod tls_probe;
+#[cfg(unix)]
+mod unix;
 
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
@@ -55,10 +62,13 @@ pub use env::{NoProxy, ProxyEnv};
 pub use identity::{split_cert_arg, CertType, ClientCert, KeyType};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
+pub use socket::Socket;
 pub use stream::{EofWatch, Stream, TLS_RECORD};
-pub use tls::tls_handshake;
 pub(crate) use tls::{certificate_alert, classify_tls, tls_connector};
+pub use tls::{proxy_tls_handshake, tls_handshake};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
+#[cfg(unix)]
+pub use unix::connect_unix;
 
 /// How to connect, from the options.
 #[derive(Debug, Clone, Default)]
@@ -89,6 +99,22 @@ pub struct ConnectOptions {
     pub proxy: ProxyPlan,
     /// `-E/--cert`, `--key`, `--cert-type`, `--key-type`, `--pass`.
     pub client_cert: Option<ClientCert>,
+    /// `--unix-socket` / `--abstract-unix-socket`: connect there instead
+    /// of to the URL's host (which still gives Host, the target and TLS).
+    pub unix_socket: Option<UnixSocket>,
+    /// `--proxy-insecure`: do not verify an https proxy's certificate.
+    pub proxy_insecure: bool,
+    /// `--proxy-cacert`: trust these PEM certificates for an https proxy.
+    pub proxy_cacert: Option<PathBuf>,
+}
+
+/// Where `--unix-socket` / `--abstract-unix-socket` connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnixSocket {
+    /// A socket file.
+    Path(PathBuf),
+    /// A name in Linux's abstract namespace (no file).
+    Abstract(String),
 }
 
 impl ConnectOptions {

@@ -1,134 +1,17 @@
-//! The connection once it is up: [`Stream`], TCP or TLS; the `--max-time`
-//! deadline on every socket read and write (`Deadline`, kept to a jiffy or
-//! two); and [`EofWatch`], the socket under TLS that reads ahead and notes
-//! the peer's FIN.
+//! The connection once it is up: [`Stream`], plain or TLS over a
+//! [`Socket`] (`socket.rs`: TCP, a Unix socket, or, for TLS inside an https
+//! proxy's TLS, the proxy's own stream, each read and write held to the
+//! `--max-time` deadline); and [`EofWatch`], the socket under TLS that
+//! reads ahead and notes the peer's FIN.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use super::socket::{Socket, Timed};
 use super::tls_info::TlsInfo;
+#[cfg(test)]
 use crate::error::is_timeout;
-
-/// The `--max-time` deadline, kept by socket timeouts (`SO_RCVTIMEO`,
-/// `SO_SNDTIMEO`) on every socket read and write.
-///
-/// Linux does not keep a socket timeout to the millisecond: the wait sleeps
-/// on the kernel's timer wheel, which rounds a timeout up to the granularity
-/// of the level it falls in, up to 1/8 of it: one jiffy (4 ms at HZ=250)
-/// under 64 jiffies, 32 ms up to about 2 s, 256 ms from 2 s to 16 s. Arming
-/// the whole time left made `-m 2.1` end 204 ms late (issue 11 item 17). So
-/// while more than [`FINE`] is left a wait is armed for half of it, wakes
-/// early and re-arms; only the last [`FINE`], on the wheel's finest level, is
-/// armed exactly. A stall wakes about log2(time left / 50 ms) times and ends
-/// within a jiffy or two of the deadline.
-#[derive(Debug)]
-struct Deadline {
-    /// When `--max-time` runs out; `None`: no limit, no socket timeout.
-    at: Option<Instant>,
-    /// Until when the timeout armed last cannot carry a wait past `at`;
-    /// calls before then skip the two `setsockopt`s, so a fast transfer arms
-    /// at most every [`REARM`].
-    armed_until: Option<Instant>,
-}
-
-/// The last stretch before the deadline, armed exactly: short enough for
-/// the timer wheel's finest level (under 64 jiffies even at HZ=1000).
-const FINE: Duration = Duration::from_millis(50);
-
-/// The longest an armed timeout is trusted before re-arming: a fast
-/// transfer makes two `setsockopt` calls per 50 ms, not two per read.
-const REARM: Duration = Duration::from_millis(50);
-
-impl Deadline {
-    fn new(at: Option<Instant>) -> Deadline {
-        Deadline {
-            at,
-            armed_until: None,
-        }
-    }
-
-    /// Arms `tcp`'s timeouts for the time left; `Err(TimedOut)` when none is.
-    fn arm(&mut self, tcp: &TcpStream) -> io::Result<()> {
-        let Some(at) = self.at else {
-            return Ok(());
-        };
-        let now = Instant::now();
-        if self.armed_until.is_some_and(|until| now < until) {
-            return Ok(());
-        }
-        let left = at.checked_duration_since(now).filter(|d| !d.is_zero());
-        let left =
-            left.ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "deadline passed"))?;
-        // A wait for half the time left, started within its first quarter,
-        // ends by 13/16 of it (the wheel adds at most an eighth of the wait)
-        // plus a jiffy or two: before the deadline. Nor can it time out
-        // within that quarter, so a call that timed out always finds the
-        // arming stale and re-arms.
-        let (wait, trusted) = if left > FINE {
-            (left / 2, (left / 4).min(REARM))
-        } else {
-            (left, Duration::ZERO)
-        };
-        tcp.set_read_timeout(Some(wait))?;
-        tcp.set_write_timeout(Some(wait))?;
-        self.armed_until = Some(now + trusted);
-        Ok(())
-    }
-
-    /// Runs one socket call under the deadline: a timeout before the
-    /// deadline was an early wake-up, so it re-arms and calls again; once the
-    /// deadline has passed, `Err(TimedOut)`.
-    fn run<T>(
-        &mut self,
-        tcp: &TcpStream,
-        mut call: impl FnMut(&TcpStream) -> io::Result<T>,
-    ) -> io::Result<T> {
-        loop {
-            self.arm(tcp)?;
-            match call(tcp) {
-                Err(e) if is_timeout(&e) && self.at.is_some() => self.armed_until = None,
-                other => return other,
-            }
-        }
-    }
-}
-
-/// A TCP socket whose every read and write is held to the deadline.
-#[derive(Debug)]
-struct Timed {
-    tcp: TcpStream,
-    deadline: Deadline,
-}
-
-impl Timed {
-    fn new(tcp: TcpStream, deadline: Option<Instant>) -> Timed {
-        Timed {
-            tcp,
-            deadline: Deadline::new(deadline),
-        }
-    }
-
-    fn arm(&mut self) -> io::Result<()> {
-        self.deadline.arm(&self.tcp)
-    }
-}
-
-impl Read for Timed {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.deadline.run(&self.tcp, |mut tcp| tcp.read(buf))
-    }
-}
-
-impl Write for Timed {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.deadline.run(&self.tcp, |mut tcp| tcp.write(buf))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.tcp.flush()
-    }
-}
 
 /// The TCP stream under TLS, reading ahead and noting when the peer's FIN
 /// arrives.
@@ -165,11 +48,11 @@ const HELLO_CAPTURE: usize = 4096;
 pub const TLS_RECORD: usize = 16 * 1024 + 512;
 
 impl EofWatch {
-    /// Reads `tcp` for TLS, every socket call held to `deadline` (the
+    /// Reads `socket` for TLS, every socket call held to `deadline` (the
     /// handshake's too).
-    pub(super) fn new(tcp: TcpStream, deadline: Option<Instant>) -> EofWatch {
+    pub(super) fn new(socket: Socket, deadline: Option<Instant>) -> EofWatch {
         EofWatch {
-            socket: Timed::new(tcp, deadline),
+            socket: Timed::new(socket, deadline),
             eof: false,
             hello: Some(Vec::new()),
             ahead: vec![0; AHEAD],
@@ -229,22 +112,36 @@ impl Write for EofWatch {
 }
 
 enum Inner {
-    Tcp(Timed),
+    Plain(Timed),
     Tls(Box<native_tls::TlsStream<EofWatch>>),
 }
 
-/// A connection to the server, TCP or TLS, held to the `--max-time` deadline.
+/// A connection to the server, plain or TLS, held to the `--max-time`
+/// deadline.
 pub struct Stream {
     inner: Inner,
     /// What the TLS handshake settled, read once (TLS only).
     tls_info: Option<TlsInfo>,
 }
 
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("tls", &self.is_tls())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Stream {
     /// A plain TCP stream.
     pub fn tcp(tcp: TcpStream, deadline: Option<Instant>) -> Stream {
+        Stream::plain(Socket::Tcp(tcp), deadline)
+    }
+
+    /// A plain stream over `socket`.
+    pub fn plain(socket: Socket, deadline: Option<Instant>) -> Stream {
         Stream {
-            inner: Inner::Tcp(Timed::new(tcp, deadline)),
+            inner: Inner::Plain(Timed::new(socket, deadline)),
             tls_info: None,
         }
     }
@@ -259,11 +156,20 @@ impl Stream {
     }
 
     /// The TCP socket of a plain stream, given back (a CONNECT tunnel is
-    /// set up in plain TCP, then TLS goes through it); `None` under TLS.
+    /// set up in plain TCP, then TLS goes through it); `None` otherwise.
     pub fn into_tcp(self) -> Option<TcpStream> {
+        match self.into_socket() {
+            Socket::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// What a tunnel set up on this stream runs over: a plain stream's
+    /// socket, or the TLS stream itself (an https proxy's).
+    pub fn into_socket(self) -> Socket {
         match self.inner {
-            Inner::Tcp(t) => Some(t.tcp),
-            Inner::Tls(_) => None,
+            Inner::Plain(t) => t.socket,
+            Inner::Tls(_) => Socket::Tunnel(Box::new(self)),
         }
     }
 
@@ -273,32 +179,40 @@ impl Stream {
     }
 
     /// The local and the peer's address of the socket (for `-w`).
-    pub fn addrs(&self) -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
-        let tcp = &self.socket().tcp;
-        (tcp.local_addr().ok(), tcp.peer_addr().ok())
+    /// (Both `None` over a Unix socket.)
+    pub fn addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        self.socket().socket.addrs()
     }
 
-    fn socket(&self) -> &Timed {
+    pub(super) fn socket(&self) -> &Timed {
         match &self.inner {
-            Inner::Tcp(t) => t,
+            Inner::Plain(t) => t,
             Inner::Tls(t) => &t.get_ref().socket,
         }
     }
 
     fn socket_mut(&mut self) -> &mut Timed {
         match &mut self.inner {
-            Inner::Tcp(t) => t,
+            Inner::Plain(t) => t,
             Inner::Tls(t) => &mut t.get_mut().socket,
         }
     }
 
-    /// The socket of a plain TCP stream (for splice), `None` under TLS.
+    /// The socket of a plain TCP or Unix stream (for splice, which reads
+    /// both), `None` under TLS or over a tunnel.
     #[cfg(target_os = "linux")]
     pub fn tcp_fd(&self) -> Option<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
         match &self.inner {
-            Inner::Tcp(t) => Some(t.tcp.as_raw_fd()),
-            Inner::Tls(_) => None,
+            Inner::Plain(Timed {
+                socket: Socket::Tcp(s),
+                ..
+            }) => Some(s.as_raw_fd()),
+            Inner::Plain(Timed {
+                socket: Socket::Unix(s),
+                ..
+            }) => Some(s.as_raw_fd()),
+            _ => None,
         }
     }
 
@@ -306,7 +220,7 @@ impl Stream {
     /// (0 for plain TCP, where one large read takes everything queued).
     pub fn tls_pending(&self) -> usize {
         match &self.inner {
-            Inner::Tcp(_) => 0,
+            Inner::Plain(_) => 0,
             Inner::Tls(t) => t.get_ref().pending(),
         }
     }
@@ -323,12 +237,11 @@ impl Stream {
     /// holds count at once): the `Expect: 100-continue` wait, which must
     /// not read, so that nothing is consumed or left half-read on a timeout.
     pub fn readable_within(&self, wait: Duration) -> io::Result<bool> {
-        use std::os::fd::AsRawFd;
         if self.tls_pending() > 0 {
             return Ok(true);
         }
         let mut fd = libc::pollfd {
-            fd: self.socket().tcp.as_raw_fd(),
+            fd: self.socket().socket.raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
@@ -353,17 +266,23 @@ impl Stream {
     /// both sides' buffers full. `None` under TLS, whose stream is one
     /// state machine.
     pub fn try_clone_writer(&self) -> Option<io::Result<Stream>> {
-        match &self.inner {
-            Inner::Tcp(t) => Some(t.tcp.try_clone().map(|c| Stream::tcp(c, t.deadline.at))),
-            Inner::Tls(_) => None,
-        }
+        let Inner::Plain(t) = &self.inner else {
+            return None;
+        };
+        let clone = match &t.socket {
+            Socket::Tcp(s) => s.try_clone().map(Socket::Tcp),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.try_clone().map(Socket::Unix),
+            Socket::Tunnel(_) => return None,
+        };
+        Some(clone.map(|c| Stream::plain(c, t.deadline.at)))
     }
 
     /// Holds every later read and write to `at` instead (`None`: no limit):
     /// `rawget send` waits a bounded time for stray bytes after the last
     /// response, never past `--max-time`.
     pub fn set_deadline(&mut self, at: Option<Instant>) {
-        self.socket_mut().deadline = Deadline::new(at);
+        self.socket_mut().set_deadline(at);
     }
 
     /// What the TLS handshake settled (TLS only).
@@ -379,7 +298,7 @@ impl Stream {
 
     /// Closes the connection without waiting for the peer.
     pub fn close(&mut self) {
-        let _ = self.socket().tcp.shutdown(Shutdown::Both);
+        self.socket_mut().socket.shutdown();
     }
 }
 
@@ -389,7 +308,7 @@ impl Read for Stream {
         // no socket call, fails once the deadline has passed.
         self.arm()?;
         match &mut self.inner {
-            Inner::Tcp(t) => t.read(buf),
+            Inner::Plain(t) => t.read(buf),
             Inner::Tls(t) => match t.read(buf) {
                 Ok(0) if t.get_ref().eof && !buf.is_empty() => Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -405,14 +324,14 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.arm()?;
         match &mut self.inner {
-            Inner::Tcp(t) => t.write(buf),
+            Inner::Plain(t) => t.write(buf),
             Inner::Tls(t) => t.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match &mut self.inner {
-            Inner::Tcp(t) => t.flush(),
+            Inner::Plain(t) => t.flush(),
             Inner::Tls(t) => t.flush(),
         }
     }
@@ -421,6 +340,7 @@ impl Write for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     /// A connected pair whose server side never reads or writes.
@@ -458,5 +378,43 @@ mod tests {
     fn a_stalled_write_ends_at_the_deadline() {
         // More than the socket buffers hold, so the write blocks.
         ends_at_the_deadline(|s| s.write_all(&vec![0; 64 << 20]));
+    }
+
+    /// The same check for a stream made by `make` from a stalled client
+    /// socket and the deadline.
+    fn ends_at_the_deadline_over(
+        make: impl FnOnce(Option<Instant>) -> Stream,
+        op: impl FnOnce(&mut Stream) -> io::Result<()>,
+    ) {
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let mut stream = make(Some(deadline));
+        let e = op(&mut stream).unwrap_err();
+        let ended = Instant::now();
+        assert!(is_timeout(&e), "{e}");
+        assert!(ended >= deadline, "{:?} early", deadline - ended);
+        assert!(ended - deadline < Duration::from_millis(50), "late");
+    }
+
+    #[test]
+    fn a_stalled_unix_socket_ends_at_the_deadline() {
+        let (client, _server) = std::os::unix::net::UnixStream::pair().unwrap();
+        let make = |d| Stream::plain(Socket::Unix(client), d);
+        ends_at_the_deadline_over(make, |s| s.read(&mut [0; 16]).map(drop));
+        let (client, _server) = std::os::unix::net::UnixStream::pair().unwrap();
+        let make = |d| Stream::plain(Socket::Unix(client), d);
+        ends_at_the_deadline_over(make, |s| s.write_all(&vec![0; 64 << 20]));
+    }
+
+    #[test]
+    fn a_stalled_tunnel_ends_at_the_deadline_once() {
+        // A stream over another stream (TLS inside an https proxy's TLS is
+        // one): the stream below keeps the deadline, and its timeout is
+        // final, not re-armed forever above it.
+        let (client, _server) = stalled();
+        let make = |d| {
+            let below = Stream::tcp(client, d);
+            Stream::plain(Socket::Tunnel(Box::new(below)), d)
+        };
+        ends_at_the_deadline_over(make, |s| s.read(&mut [0; 16]).map(drop));
     }
 }

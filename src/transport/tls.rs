@@ -5,8 +5,8 @@
 //! `--cacert` that cannot be read or holds no PEM certificate).
 
 use std::io;
-use std::net::TcpStream;
 
+use super::socket::Socket;
 use super::stream::{EofWatch, Stream};
 use super::tls_info::TlsInfo;
 use super::{timed_out, ConnectOptions};
@@ -14,14 +14,13 @@ use crate::error::{is_timeout, Error, ErrorKind, Result};
 use crate::observe::trace::Trace;
 use crate::target::Target;
 
-/// Wraps `tcp` in TLS for `target`: SNI and verification by native-tls.
+/// Wraps `socket` in TLS for `target`: SNI and verification by native-tls.
 pub fn tls_handshake(
-    tcp: TcpStream,
+    socket: impl Into<Socket>,
     target: &Target,
     opts: &ConnectOptions,
     trace: &Trace,
 ) -> Result<Stream> {
-    let versions = (opts.tls_min, opts.tls_max);
     let identity = match &opts.client_cert {
         Some(cert) => {
             let identity = cert.load()?;
@@ -30,16 +29,54 @@ pub fn tls_handshake(
         }
         None => None,
     };
-    let connector = tls_connector_with(opts.insecure, opts.cacert.as_deref(), versions, identity)?;
+    let connector = tls_connector_with(
+        opts.insecure,
+        opts.cacert.as_deref(),
+        (opts.tls_min, opts.tls_max),
+        identity,
+    )?;
+    let socket = socket.into();
+    // Where a second look at a failed handshake would go: the same address,
+    // when nothing stands between (a proxy's address is not the server's,
+    // and a Unix socket or a tunnel has none of its own).
+    let direct = matches!(opts.proxy.route(target), Ok(None)) && opts.unix_socket.is_none();
+    let peer = match &socket {
+        Socket::Tcp(tcp) if direct => tcp.peer_addr().ok(),
+        _ => None,
+    };
+    handshake(&connector, socket, &target.host, opts, trace)
+        .map_err(|e| explain_failure(e, peer, target, opts, trace))
+}
+
+/// Wraps `socket` in TLS to an https proxy named `host`: verified by
+/// `--proxy-insecure` and `--proxy-cacert`, not the origin's `-k` and
+/// `--cacert`, as curl.
+pub fn proxy_tls_handshake(
+    socket: impl Into<Socket>,
+    host: &str,
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> Result<Stream> {
+    let connector = tls_connector(
+        opts.proxy_insecure,
+        opts.proxy_cacert.as_deref(),
+        (opts.tls_min, opts.tls_max),
+    )?;
+    handshake(&connector, socket.into(), host, opts, trace)
+}
+
+fn handshake(
+    connector: &native_tls::TlsConnector,
+    socket: Socket,
+    host: &str,
+    opts: &ConnectOptions,
+    trace: &Trace,
+) -> Result<Stream> {
     // Fail at once if time is already up; after this the socket under TLS
     // keeps the deadline on every read and write of the handshake.
     opts.remaining()?;
-    trace.step(|| format!("TLS handshake with {} (SNI)", target.host));
-    // Where a second look at a failed handshake would go: the same address,
-    // when nothing stands between (a proxy's address is not the server's).
-    let direct = matches!(opts.proxy.route(target), Ok(None));
-    let peer = tcp.peer_addr().ok().filter(|_| direct);
-    match connector.connect(&target.host, EofWatch::new(tcp, opts.deadline)) {
+    trace.step(|| format!("TLS handshake with {host} (SNI)"));
+    match connector.connect(host, EofWatch::new(socket, opts.deadline)) {
         Ok(mut tls) => {
             let hello = tls.get_mut().take_hello();
             let info = TlsInfo::read(&tls, &hello);
@@ -48,9 +85,7 @@ pub fn tls_handshake(
         }
         Err(native_tls::HandshakeError::WouldBlock(_)) => Err(timed_out()),
         Err(native_tls::HandshakeError::Failure(e)) if caused_by_timeout(&e) => Err(timed_out()),
-        Err(native_tls::HandshakeError::Failure(e)) => {
-            Err(explain_failure(classify_tls(e), peer, target, opts, trace))
-        }
+        Err(native_tls::HandshakeError::Failure(e)) => Err(classify_tls(e)),
     }
 }
 

@@ -53,6 +53,67 @@ impl RealServer {
         })
     }
 
+    /// nginx answering `$scheme $host $uri` on two Unix sockets in its
+    /// dir, `plain.sock` and `tls.sock` (TLS with the test server's
+    /// certificate), and on 127.0.0.1 (which [`RealServer::start`] waits for).
+    pub fn nginx_unix() -> RealServer {
+        let bin = binary("nginx", "nginx");
+        let (cert, key) = (
+            super::fixtures::tls_fixture("server.pem"),
+            super::fixtures::tls_fixture("server.key"),
+        );
+        RealServer::start("nginx", |dir, port| {
+            let d = dir.display();
+            std::fs::write(
+                dir.join("nginx.conf"),
+                format!(
+                    "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+                     error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
+                     http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
+                     proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+                     uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+                     default_type text/plain;\n  server {{\n    listen 127.0.0.1:{port};\n\
+                     listen unix:{d}/plain.sock;\n    listen unix:{d}/tls.sock ssl;\n\
+                     ssl_certificate {cert};\n    ssl_certificate_key {key};\n\
+                     location / {{ return 200 \"$scheme $host $uri\\n\"; }}\n  }}\n}}\n"
+                ),
+            )
+            .expect("write nginx.conf");
+            let mut cmd = Command::new(&bin);
+            cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
+            cmd.arg("-e").arg(dir.join("error.log"));
+            cmd
+        })
+    }
+
+    /// haproxy in `mode tcp` terminating TLS on 127.0.0.1 with the test
+    /// server's certificate for `CN=localhost` and 127.0.0.1, in front of
+    /// `backend` (an https:// proxy made of a plain one).
+    pub fn haproxy_tls(backend: SocketAddr) -> RealServer {
+        let bin = binary("haproxy", "haproxy");
+        RealServer::start("haproxy", |dir, port| {
+            let pem = dir.join("server.pem");
+            let cert = std::fs::read_to_string(super::fixtures::tls_fixture("server.pem"));
+            let key = std::fs::read_to_string(super::fixtures::tls_fixture("server.key"));
+            std::fs::write(&pem, cert.expect("server.pem") + &key.expect("server.key"))
+                .expect("write the haproxy pem");
+            std::fs::write(
+                dir.join("haproxy.cfg"),
+                format!(
+                    "global\n  maxconn 64\ndefaults\n  mode tcp\n  timeout connect 2s\n\
+                     timeout client 10s\n  timeout server 10s\nfrontend fe\n\
+                     bind 127.0.0.1:{port} ssl crt {}\n  default_backend be\nbackend be\n\
+                     server s1 {backend}\n",
+                    pem.display()
+                ),
+            )
+            .expect("write haproxy.cfg");
+            let mut cmd = Command::new(&bin);
+            cmd.arg("-db").arg("-f").arg(dir.join("haproxy.cfg"));
+            cmd
+        })
+    }
+
     /// haproxy in HTTP mode in front of `backend` (Debian's `haproxy`).
     pub fn haproxy(backend: SocketAddr) -> RealServer {
         let bin = binary("haproxy", "haproxy");
