@@ -116,6 +116,29 @@ fn trace_holds_every_byte_sent_and_received_in_hex() {
 }
 
 #[test]
+fn small_chunks_read_with_a_large_one_are_traced_as_received() {
+    // One write, so one read holds a 4 KiB chunk and small ones after it:
+    // the reader moves the small ones over the framing before them, and
+    // the trace must still show the framing as it came.
+    let response = chunked_response(&patterned(4096 + 3 * 100), &[4096, 100]);
+    let server = serve(Plan::new(response.clone()));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--trace", "t", "-o", "body", &server.url("/")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let trace = std::fs::read_to_string(dir.path().join("t")).unwrap();
+    let mut received = bytes_of(&trace, "<= Recv header");
+    received.extend(bytes_of(&trace, "<= Recv data"));
+    assert_eq!(received, response);
+    assert_eq!(
+        std::fs::read(dir.path().join("body")).unwrap(),
+        patterned(4096 + 300)
+    );
+}
+
+#[test]
 fn a_length_body_into_a_file_is_traced_too_not_spliced_past_it() {
     let body = patterned(300_000);
     let mut response =

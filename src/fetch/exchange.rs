@@ -265,11 +265,17 @@ impl Fetch<'_> {
     /// read buffer (or splicing it past user space).
     fn receive_body(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
         loop {
+            // The reader moves small chunk pieces over the framing before
+            // them (one write instead of many), so `--trace`, which shows
+            // the bytes as received, takes them before the reader does.
+            let received = self.trace.wants_bytes().then(|| conn.input().to_vec());
             let step = self.step(conn, reader)?;
             if step.event == Event::Body {
                 self.write_body(conn.input())?;
             }
-            self.trace.body_received(&conn.input()[..step.consumed]);
+            if let Some(received) = received {
+                self.trace.body_received(&received[..step.consumed]);
+            }
             conn.consume(step.consumed);
             self.print_chunks(reader);
             match step.event {
