@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use super::framing::{Body, Framed, RequestError};
+use super::framing::{Body, Framed, Request, RequestError};
 use crate::observe::report::{FindingJson, FramingJson, HeadJson};
 
 /// The whole exchange, as the `--report` report gives it.
@@ -107,27 +107,28 @@ pub struct ResponseJson {
 
 impl From<&Framed> for Vec<RequestJson> {
     fn from(f: &Framed) -> Vec<RequestJson> {
-        f.requests
-            .iter()
-            .map(|r| {
-                let (body, body_size) = match r.body {
-                    Body::None => ("none", 0),
-                    Body::Length(n) => ("length", n),
-                    Body::Chunked(n) => ("chunked", n),
-                };
-                RequestJson {
-                    start: r.range.start,
-                    end: r.range.end,
-                    method: r.method.clone(),
-                    target: r.target.clone(),
-                    version: format!("HTTP/1.{}", r.version),
-                    body,
-                    body_size,
-                    rule: r.rule,
-                    findings: r.findings.iter().map(FindingJson::from).collect(),
-                }
-            })
-            .collect()
+        f.requests.iter().map(RequestJson::from).collect()
+    }
+}
+
+impl From<&Request> for RequestJson {
+    fn from(r: &Request) -> RequestJson {
+        let (body, body_size) = match r.body {
+            Body::None => ("none", 0),
+            Body::Length(n) => ("length", n),
+            Body::Chunked(n) => ("chunked", n),
+        };
+        RequestJson {
+            start: r.range.start,
+            end: r.range.end,
+            method: r.method.clone(),
+            target: r.target.clone(),
+            version: format!("HTTP/1.{}", r.version),
+            body,
+            body_size,
+            rule: r.rule,
+            findings: r.findings.iter().map(FindingJson::from).collect(),
+        }
     }
 }
 

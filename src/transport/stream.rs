@@ -359,6 +359,22 @@ impl Stream {
         }
     }
 
+    /// The socket's descriptor, under TLS too: `rawget send --pipeline`
+    /// polls it to write and read in turn on one thread.
+    pub fn socket_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.socket().tcp.as_raw_fd()
+    }
+
+    /// Makes every socket call return at once (`WouldBlock`) rather than
+    /// wait (`rawget send --pipeline`, which polls); TLS then reports
+    /// `WouldBlock` too, and a write is retried with the same bytes. The
+    /// deadline is then the caller's to keep: set it to `None` first, or
+    /// a `WouldBlock` is taken for an early wake-up and retried at once.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.socket().tcp.set_nonblocking(on)
+    }
+
     /// Holds every later read and write to `at` instead (`None`: no limit):
     /// `rawget send` waits a bounded time for stray bytes after the last
     /// response, never past `--max-time`.
