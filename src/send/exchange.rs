@@ -48,8 +48,6 @@ pub(super) struct Session<'a> {
     /// The response (from 1) that was 101 Switching Protocols: the rest of
     /// the connection is the new protocol, not HTTP.
     pub(super) switched: Option<usize>,
-    /// Where bodies go without `--output-dir`: counted, then dropped.
-    null: Option<BodySink>,
 }
 
 impl<'a> Session<'a> {
@@ -105,7 +103,6 @@ impl<'a> Session<'a> {
             closed: false,
             early: None,
             switched: None,
-            null: None,
         })
     }
 
@@ -402,13 +399,23 @@ impl<'a> Session<'a> {
                                 _ => None,
                             };
                         }
-                        let n = self.report.responses_received + 1;
-                        part.sink = Some(self.body_sink(n)?);
+                        if let Some(dir) = &self.plan.output_dir {
+                            let n = self.report.responses_received + 1;
+                            let path = dir.join(format!("response-{n}.body"));
+                            part.sink = Some(open_sink(&path)?);
+                        }
                     }
                 }
                 Event::Body => {
-                    if let Some((s, _)) = &mut part.sink {
-                        s.write_ranges(conn.input(), &self.ranges)?;
+                    // Without --output-dir a body is only counted: a write
+                    // to /dev/null per response was half the system calls
+                    // of a pipeline of small GETs.
+                    match &mut part.sink {
+                        Some(s) => s.write_ranges(conn.input(), &self.ranges)?,
+                        None => {
+                            let n: usize = self.ranges.iter().map(|r| r.len()).sum();
+                            response.body_bytes += n as u64;
+                        }
                     }
                 }
                 Event::Done | Event::NeedMore => {}
@@ -422,29 +429,14 @@ impl<'a> Session<'a> {
             }
         }
     }
-    /// Where the body of response `n` (from 1) goes, and the sink's count
-    /// before it: `DIR/response-N.body`, or counted and dropped.
-    fn body_sink(&mut self, n: usize) -> Result<(BodySink, u64)> {
-        let sink = match (&self.plan.output_dir, self.null.take()) {
-            (Some(dir), _) => open_sink(&dir.join(format!("response-{n}.body")))?,
-            (None, Some(null)) => null,
-            (None, None) => open_sink(Path::new("/dev/null"))?,
-        };
-        let before = sink.bytes();
-        Ok((sink, before))
-    }
 
     /// The response is complete: its body is counted and its file kept.
     pub(super) fn finish(&mut self, part: Part) -> Result<ResponseJson> {
         let Part { mut response, sink } = part;
         response.end = self.offset;
-        if let Some((sink, before)) = sink {
-            response.body_bytes = sink.bytes() - before;
-            if self.plan.output_dir.is_some() {
-                sink.commit()?;
-            } else {
-                self.null = Some(sink);
-            }
+        if let Some(sink) = sink {
+            response.body_bytes = sink.bytes();
+            sink.commit()?;
         }
         Ok(response)
     }
@@ -503,7 +495,9 @@ impl<'a> Session<'a> {
 /// body goes.
 pub(super) struct Part {
     response: ResponseJson,
-    sink: Option<(BodySink, u64)>,
+    /// `DIR/response-N.body` with `--output-dir`; without, the body is
+    /// counted in `response.body_bytes`.
+    sink: Option<BodySink>,
 }
 
 /// Writes `bytes` to `out` in pieces of `split` bytes (all at once
