@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::framing::{Framed, Request, Rest};
 use super::input::Outgoing;
 use super::report::{self, Report, RequestJson, ResponseJson, RestJson};
+use super::spool;
 use super::Plan;
 use crate::error::{connection_error, one_line, Doing, Error, ErrorKind, Result};
 use crate::fetch::conn::Conn;
@@ -83,7 +84,7 @@ impl<'a> Session<'a> {
             },
             // Kept per request and response only for --report: a pipeline of
             // 100,000 requests is counted, not stored.
-            requests: framed.map(Vec::from).unwrap_or_default(),
+            requests: framed.map(Vec::from).unwrap_or_default().into(),
             rest: rest.as_ref().map(|r| RestJson {
                 start: r.start,
                 error: r.error.to_string(),
@@ -182,7 +183,7 @@ impl<'a> Session<'a> {
     /// A request is framed: kept for `--report`.
     pub(super) fn framed(&mut self, r: &Request) {
         if self.plan.report_file.is_some() {
-            self.report.requests.push(RequestJson::from(r));
+            self.report.requests.push(&RequestJson::from(r));
         }
     }
 
@@ -240,7 +241,7 @@ impl<'a> Session<'a> {
             self.switched = Some(self.report.responses_received);
         }
         if self.plan.report_file.is_some() {
-            self.report.responses.push(response);
+            self.report.responses.push(&response);
         }
     }
 
@@ -487,7 +488,13 @@ impl<'a> Session<'a> {
         let Some(path) = &self.plan.report_file else {
             return result;
         };
-        crate::fetch::with_json(result, &self.report, path)
+        let text = serde_json::to_string_pretty(&self.report);
+        let Report {
+            requests,
+            responses,
+            ..
+        } = &mut self.report;
+        spool::write_report(result, text, (requests, responses), path)
     }
 }
 

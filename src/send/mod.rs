@@ -16,6 +16,8 @@
 //!   one non-blocking loop for TCP and TLS alike.
 //! - `report.rs`: what the user is told: `--explain`, the verdict (and the
 //!   desync it may find), the `--report` report.
+//! - `spool.rs`: the report's per-request and per-response arrays, on
+//!   disk as they grow, copied into the report when it is written.
 
 pub mod framing;
 
@@ -23,6 +25,7 @@ mod exchange;
 mod input;
 mod pipeline;
 mod report;
+mod spool;
 
 use std::path::PathBuf;
 use std::time::Duration;
