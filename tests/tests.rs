@@ -35,6 +35,7 @@ mod request_target;
 mod requests;
 mod response_defects;
 mod send;
+mod send_scale;
 mod send_servers;
 mod shell;
 mod tls;

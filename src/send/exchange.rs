@@ -1,18 +1,21 @@
 //! The driver of `rawget send`, one function per step: connect (the
-//! fetch's own step), write (keep-alive: each request after the previous
-//! response; `--pipeline`: everything first; `--split`: in pieces), read
-//! each response with the fetch's [`Reader`] on the fetch's [`Conn`],
-//! knowing which request it answers (a HEAD's reply has no body), then
-//! wait a bounded time for what the server sends unasked. No protocol rule
-//! lives here.
+//! fetch's own step), write what [`Outgoing`] frames as it reads the input
+//! (keep-alive: each request after the previous response; `--pipeline`:
+//! written while the responses are read, see `pipeline.rs`; `--split`: in
+//! pieces), read each response with the fetch's [`Reader`] on the fetch's
+//! [`Conn`], knowing which request it answers (a HEAD's reply has no body),
+//! then wait a bounded time for what the server sends unasked. No protocol
+//! rule lives here.
 
 use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::framing::{frames, Framed, Rest};
-use super::report::{self, Report, ResponseJson, RestJson};
+use super::framing::{Framed, Request, Rest};
+use super::input::Outgoing;
+use super::report::{self, Report, RequestJson, ResponseJson, RestJson};
+use super::spool;
 use super::Plan;
 use crate::error::{connection_error, one_line, Doing, Error, ErrorKind, Result};
 use crate::fetch::conn::Conn;
@@ -28,26 +31,24 @@ use crate::transport::Stream;
 
 /// One `rawget send`: its outputs and what happened so far.
 pub(super) struct Session<'a> {
-    plan: &'a Plan,
+    pub(super) plan: &'a Plan,
     /// How many requests the bytes hold, and what follows them.
-    requests: usize,
-    rest: Option<Rest>,
-    trace: Trace,
-    raw: Option<RawCapture>,
+    pub(super) requests: usize,
+    pub(super) rest: Option<Rest>,
+    pub(super) trace: Trace,
+    pub(super) raw: Option<RawCapture>,
     ranges: Vec<Range<usize>>,
-    report: Report,
+    pub(super) report: Report,
     /// Response bytes consumed so far: offsets in what was received.
-    offset: u64,
+    pub(super) offset: u64,
     /// The server closed its side.
-    closed: bool,
+    pub(super) closed: bool,
     /// Bytes that came after a response before the next request was sent
     /// (keep-alive): the response they followed (from 1) and how many.
     early: Option<(usize, u64)>,
     /// The response (from 1) that was 101 Switching Protocols: the rest of
     /// the connection is the new protocol, not HTTP.
-    switched: Option<usize>,
-    /// Where bodies go without `--output-dir`: counted, then dropped.
-    null: Option<BodySink>,
+    pub(super) switched: Option<usize>,
 }
 
 impl<'a> Session<'a> {
@@ -83,7 +84,7 @@ impl<'a> Session<'a> {
             },
             // Kept per request and response only for --report: a pipeline of
             // 100,000 requests is counted, not stored.
-            requests: framed.map(Vec::from).unwrap_or_default(),
+            requests: framed.map(Vec::from).unwrap_or_default().into(),
             rest: rest.as_ref().map(|r| RestJson {
                 start: r.start,
                 error: r.error.to_string(),
@@ -103,39 +104,32 @@ impl<'a> Session<'a> {
             closed: false,
             early: None,
             switched: None,
-            null: None,
         })
     }
 
-    /// Connects, sends, reads every response, then waits for stray bytes.
-    pub(super) fn run(&mut self) -> Result<()> {
+    /// Connects, sends what `out` frames, reads every response, then
+    /// waits for stray bytes. However it ends, the rest of the input is
+    /// framed, to count its requests for the verdict.
+    pub(super) fn run(&mut self, out: &mut Outgoing) -> Result<()> {
+        let result = self.exchange(out);
+        let counted = out.finish();
+        self.requests = out.requests();
+        self.rest = out.rest().cloned();
+        self.report.rest = self.rest.as_ref().map(|r| RestJson {
+            start: r.start,
+            error: r.error.to_string(),
+            findings: r.findings.iter().map(FindingJson::from).collect(),
+        });
+        result.and(counted)
+    }
+
+    fn exchange(&mut self, out: &mut Outgoing) -> Result<()> {
         let mut conn = self.connect()?;
         let mut reader = Reader::new("GET").findings(true);
-        let bytes = &self.plan.bytes;
         if self.plan.pipeline {
-            self.pipeline(&mut conn, &mut reader)?;
+            self.pipeline(&mut conn, &mut reader, out)?;
         } else {
-            for (i, r) in frames(bytes).map_while(Result::ok).enumerate() {
-                if i > 0 && !conn.is_drained() {
-                    self.early.get_or_insert((i, conn.input().len() as u64));
-                }
-                if self.closed {
-                    return Err(self.closed_early(i, None));
-                }
-                if let Err(e) = self.write(&mut conn, &bytes[r.range.clone()]) {
-                    return Err(match i {
-                        0 => e,
-                        _ => self.closed_early(i, Some(e)),
-                    });
-                }
-                self.expect(&mut conn, &mut reader, i, &r.method)?;
-                if self.switched.is_some() {
-                    break;
-                }
-            }
-            if let (Some(start), false) = (self.rest.as_ref().map(|r| r.start), self.closed) {
-                self.write(&mut conn, &bytes[start..])?;
-            }
+            self.keep_alive(&mut conn, &mut reader, out)?;
         }
         self.linger(&mut conn, &mut reader);
         conn.close();
@@ -166,62 +160,70 @@ impl<'a> Session<'a> {
         Ok(connected.conn)
     }
 
+    /// Each request written after the previous response is complete; then
+    /// the rest, if any.
+    fn keep_alive(
+        &mut self,
+        conn: &mut Conn,
+        reader: &mut Reader,
+        out: &mut Outgoing,
+    ) -> Result<()> {
+        let mut i = 0;
+        while let Some(r) = out.next_request()? {
+            self.framed(&r);
+            if i > 0 && !conn.is_drained() {
+                self.early.get_or_insert((i, conn.input().len() as u64));
+            }
+            if self.closed {
+                return Err(self.closed_early(out, i, None));
+            }
+            let written = self.write(conn, out.unsent());
+            out.sent(out.unsent().len());
+            if let Err(e) = written {
+                return Err(match i {
+                    0 => e,
+                    _ => self.closed_early(out, i, Some(e)),
+                });
+            }
+            self.expect(conn, reader, out, i, &r.method)?;
+            if self.switched.is_some() {
+                return Ok(());
+            }
+            i += 1;
+        }
+        while out.rest().is_some() && !self.closed {
+            let written = self.write(conn, out.unsent());
+            out.sent(out.unsent().len());
+            written?;
+            if !out.more_rest()? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// A request is framed: kept for `--report`.
+    pub(super) fn framed(&mut self, r: &Request) {
+        if self.plan.report_file.is_some() {
+            self.report.requests.push(&RequestJson::from(r));
+        }
+    }
+
     /// Writes `bytes`, in `--split` pieces `--delay` apart when asked.
     fn write(&mut self, conn: &mut Conn, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         self.trace.request(bytes);
         let (n, sent) = write_pieces(&mut conn.stream, bytes, self.plan.split, self.plan.delay);
         self.sent(n, sent)
     }
 
     /// Counts `n` bytes written; a failed write is the error of a send.
-    fn sent(&mut self, n: u64, sent: std::io::Result<()>) -> Result<()> {
+    pub(super) fn sent(&mut self, n: u64, sent: std::io::Result<()>) -> Result<()> {
         self.report.bytes_sent += n;
         let (elapsed, received) = (self.trace.elapsed(), self.trace.timings.received);
         sent.map_err(|e| connection_error(e, Doing::Send, elapsed, received))
-    }
-
-    /// `--pipeline`: every byte written while the responses are read. Over
-    /// plain TCP a writer thread holds a second handle on the socket, so a
-    /// long pipeline cannot stall with the server's replies filling both
-    /// sides' buffers; over TLS everything is written first. A server may
-    /// answer (and close) before reading everything; its answers are still
-    /// worth reading, so a failed write is the error only when nothing
-    /// came back.
-    fn pipeline(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
-        let plan = self.plan;
-        let Some(Ok(mut writer)) = conn.stream.try_clone_writer() else {
-            let sent = self.write(conn, &plan.bytes);
-            let read = self.read_pipelined(conn, reader);
-            return pipelined_outcome(read, sent);
-        };
-        self.trace.request(&plan.bytes);
-        let (n, sent, read) = std::thread::scope(|s| {
-            let handle =
-                s.spawn(move || write_pieces(&mut writer, &plan.bytes, plan.split, plan.delay));
-            let read = self.read_pipelined(conn, reader);
-            if read.is_err() {
-                // Unblocks a writer stalled on a server that went away.
-                conn.close();
-            }
-            let (n, sent) = handle
-                .join()
-                .unwrap_or_else(|_| (0, Err(std::io::ErrorKind::Other.into())));
-            (n, sent, read)
-        });
-        let sent = self.sent(n, sent);
-        pipelined_outcome(read, sent)
-    }
-
-    /// Reads the response to every request framed, in order.
-    fn read_pipelined(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
-        let plan = self.plan;
-        for (i, r) in frames(&plan.bytes).map_while(Result::ok).enumerate() {
-            self.expect(conn, reader, i, &r.method)?;
-            if self.switched.is_some() {
-                break;
-            }
-        }
-        Ok(())
     }
 
     /// Reads the response to request `i` (from 0), sent with `method`.
@@ -229,38 +231,52 @@ impl<'a> Session<'a> {
         &mut self,
         conn: &mut Conn,
         reader: &mut Reader,
+        out: &mut Outgoing,
         i: usize,
         method: &str,
     ) -> Result<()> {
         reader.next_response(method);
         match self.read_response(conn, reader, Some(i), false)? {
             Some(response) => {
-                if response.status == Some(101) {
-                    self.switched = Some(i + 1);
-                }
                 self.record(response);
                 Ok(())
             }
-            None if self.report.responses_received == 0 => Err(ReadError::EmptyReply.into()),
-            None => Err(self.closed_early(i, None)),
+            None => Err(self.no_answer(out, i)),
         }
     }
 
-    /// Counts a complete response, and keeps it for `--report`.
-    fn record(&mut self, response: ResponseJson) {
+    /// The connection closed before any byte of the response to request
+    /// `i` (from 0): exit 52 when nothing came at all, else 18.
+    pub(super) fn no_answer(&mut self, out: &mut Outgoing, i: usize) -> Error {
+        if self.report.responses_received == 0 {
+            ReadError::EmptyReply.into()
+        } else {
+            self.closed_early(out, i, None)
+        }
+    }
+
+    /// Counts a complete response, and keeps it for `--report`; a 101
+    /// ends the HTTP exchange.
+    pub(super) fn record(&mut self, response: ResponseJson) {
         self.report.responses_received += 1;
+        if response.status == Some(101) && response.answers.is_some() {
+            self.switched = Some(self.report.responses_received);
+        }
         if self.plan.report_file.is_some() {
-            self.report.responses.push(response);
+            self.report.responses.push(&response);
         }
     }
 
-    /// Exit 18: the server closed before answering request `i` (from 0).
-    fn closed_early(&self, i: usize, cause: Option<Error>) -> Error {
+    /// Exit 18: the server closed before answering request `i` (from 0),
+    /// of all those the input holds (framed to its end to count them).
+    pub(super) fn closed_early(&self, out: &mut Outgoing, i: usize, cause: Option<Error>) -> Error {
+        // A failed read of the input leaves the count at what was framed.
+        let _ = out.finish();
         let e = Error::new(
             ErrorKind::Partial,
             format!(
                 "the server closed the connection after answering {i} of {} requests",
-                self.requests
+                out.requests()
             ),
         );
         match cause {
@@ -301,10 +317,10 @@ impl<'a> Session<'a> {
         };
     }
 
-    /// Reads one response; `answers`: the request it answers (from 0).
-    /// `Ok(None)`: the connection closed (or, `lingering`, went quiet)
-    /// before any byte of it; a quiet wait cut inside one leaves the bytes
-    /// as stray.
+    /// Reads one response, waiting for its bytes; `answers`: the request
+    /// it answers (from 0). `Ok(None)`: the connection closed (or,
+    /// `lingering`, went quiet) before any byte of it; a quiet wait cut
+    /// inside one leaves the bytes as stray.
     fn read_response(
         &mut self,
         conn: &mut Conn,
@@ -312,12 +328,70 @@ impl<'a> Session<'a> {
         answers: Option<usize>,
         lingering: bool,
     ) -> Result<Option<ResponseJson>> {
-        let mut response = ResponseJson {
-            answers: answers.map(|i| i + 1),
-            start: self.offset,
-            ..ResponseJson::default()
-        };
-        let mut sink: Option<(BodySink, u64)> = None;
+        let mut part = self.begin(answers);
+        loop {
+            if self.advance(conn, reader, &mut part)? {
+                return self.finish(part).map(Some);
+            }
+            match conn.fill(self.doing(reader, &part), &mut self.raw, &mut self.trace) {
+                Ok(true) => {}
+                Ok(false) => return self.ended(conn, reader, part),
+                Err(e) if lingering && e.kind() == ErrorKind::Timeout => {
+                    self.report.stray_bytes += conn.input().len() as u64;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A response about to be read; `answers`: the request it answers
+    /// (from 0).
+    pub(super) fn begin(&self, answers: Option<usize>) -> Part {
+        Part {
+            response: ResponseJson {
+                answers: answers.map(|i| i + 1),
+                start: self.offset,
+                ..ResponseJson::default()
+            },
+            sink: None,
+        }
+    }
+
+    /// What a read for `part` is doing, for a failure's message.
+    pub(super) fn doing(&self, reader: &Reader, part: &Part) -> Doing {
+        if reader.in_head() {
+            Doing::Head
+        } else {
+            Doing::Body(self.offset - part.response.start)
+        }
+    }
+
+    /// The connection closed while `part` was being read: complete if its
+    /// framing ends at the close; `Ok(None)` when no byte of it came.
+    pub(super) fn ended(
+        &mut self,
+        conn: &Conn,
+        reader: &mut Reader,
+        part: Part,
+    ) -> Result<Option<ResponseJson>> {
+        self.closed = true;
+        match reader.eof(conn.no_close_notify) {
+            Err(ReadError::EmptyReply) => Ok(None),
+            Err(e) => Err(e.into()),
+            Ok(()) => self.finish(part).map(Some),
+        }
+    }
+
+    /// Reads `part` as far as the bytes received go, with no I/O but its
+    /// output; `true` once it is complete.
+    pub(super) fn advance(
+        &mut self,
+        conn: &mut Conn,
+        reader: &mut Reader,
+        part: &mut Part,
+    ) -> Result<bool> {
+        let response = &mut part.response;
         loop {
             let step = reader.read(conn.input(), &mut self.ranges, MAX_IOV);
             let found = reader.take_findings();
@@ -348,13 +422,23 @@ impl<'a> Session<'a> {
                                 _ => None,
                             };
                         }
-                        let n = self.report.responses_received + 1;
-                        sink = Some(self.body_sink(n)?);
+                        if let Some(dir) = &self.plan.output_dir {
+                            let n = self.report.responses_received + 1;
+                            let path = dir.join(format!("response-{n}.body"));
+                            part.sink = Some(open_sink(&path)?);
+                        }
                     }
                 }
                 Event::Body => {
-                    if let Some((s, _)) = &mut sink {
-                        s.write_ranges(conn.input(), &self.ranges)?;
+                    // Without --output-dir a body is only counted: a write
+                    // to /dev/null per response was half the system calls
+                    // of a pipeline of small GETs.
+                    match &mut part.sink {
+                        Some(s) => s.write_ranges(conn.input(), &self.ranges)?,
+                        None => {
+                            let n: usize = self.ranges.iter().map(|r| r.len()).sum();
+                            response.body_bytes += n as u64;
+                        }
                     }
                 }
                 Event::Done | Event::NeedMore => {}
@@ -362,60 +446,20 @@ impl<'a> Session<'a> {
             conn.consume(step.consumed);
             self.offset += step.consumed as u64;
             match step.event {
-                Event::Done => return self.finish(response, sink).map(Some),
-                Event::NeedMore => {}
-                _ => continue,
-            }
-            let doing = if reader.in_head() {
-                Doing::Head
-            } else {
-                Doing::Body(self.offset - response.start)
-            };
-            match conn.fill(doing, &mut self.raw, &mut self.trace) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.closed = true;
-                    match reader.eof(conn.no_close_notify) {
-                        Err(ReadError::EmptyReply) => return Ok(None),
-                        Err(e) => return Err(e.into()),
-                        Ok(()) => return self.finish(response, sink).map(Some),
-                    }
-                }
-                Err(e) if lingering && e.kind() == ErrorKind::Timeout => {
-                    self.report.stray_bytes += conn.input().len() as u64;
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
+                Event::Done => return Ok(true),
+                Event::NeedMore => return Ok(false),
+                _ => {}
             }
         }
     }
 
-    /// Where the body of response `n` (from 1) goes, and the sink's count
-    /// before it: `DIR/response-N.body`, or counted and dropped.
-    fn body_sink(&mut self, n: usize) -> Result<(BodySink, u64)> {
-        let sink = match (&self.plan.output_dir, self.null.take()) {
-            (Some(dir), _) => open_sink(&dir.join(format!("response-{n}.body")))?,
-            (None, Some(null)) => null,
-            (None, None) => open_sink(Path::new("/dev/null"))?,
-        };
-        let before = sink.bytes();
-        Ok((sink, before))
-    }
-
     /// The response is complete: its body is counted and its file kept.
-    fn finish(
-        &mut self,
-        mut response: ResponseJson,
-        sink: Option<(BodySink, u64)>,
-    ) -> Result<ResponseJson> {
+    pub(super) fn finish(&mut self, part: Part) -> Result<ResponseJson> {
+        let Part { mut response, sink } = part;
         response.end = self.offset;
-        if let Some((sink, before)) = sink {
-            response.body_bytes = sink.bytes() - before;
-            if self.plan.output_dir.is_some() {
-                sink.commit()?;
-            } else {
-                self.null = Some(sink);
-            }
+        if let Some(sink) = sink {
+            response.body_bytes = sink.bytes();
+            sink.commit()?;
         }
         Ok(response)
     }
@@ -466,17 +510,23 @@ impl<'a> Session<'a> {
         let Some(path) = &self.plan.report_file else {
             return result;
         };
-        crate::fetch::with_json(result, &self.report, path)
+        let text = serde_json::to_string_pretty(&self.report);
+        let Report {
+            requests,
+            responses,
+            ..
+        } = &mut self.report;
+        spool::write_report(result, text, (requests, responses), path)
     }
 }
 
-/// What a pipelined exchange ended with: a failed write matters only when
-/// no response came at all.
-fn pipelined_outcome(read: Result<()>, sent: Result<()>) -> Result<()> {
-    match (read, sent) {
-        (Err(e), Err(s)) if e.kind() == ErrorKind::EmptyReply => Err(s),
-        (read, _) => read,
-    }
+/// A response being read: what is known of it so far, and where its
+/// body goes.
+pub(super) struct Part {
+    response: ResponseJson,
+    /// `DIR/response-N.body` with `--output-dir`; without, the body is
+    /// counted in `response.body_bytes`.
+    sink: Option<BodySink>,
 }
 
 /// Writes `bytes` to `out` in pieces of `split` bytes (all at once

@@ -5,19 +5,28 @@
 //!   to send, the analysis before sending, and the outcome.
 //! - `framing.rs`: how many requests the bytes hold and where each ends
 //!   (RFC 9112 §6 for requests, sans-I/O), every ambiguity named.
-//! - `exchange.rs`: the driver: connect, write (keep-alive or pipelined,
-//!   in pieces), read each response with the fetch's own
+//! - `input.rs`: the FILEs or stdin read in bounded pieces and framed a
+//!   request at a time just ahead of the writes: memory stays flat
+//!   whatever the count.
+//! - `exchange.rs`: the driver: connect, write (keep-alive, in pieces),
+//!   read each response with the fetch's own
 //!   [`Reader`](crate::response::reader::Reader) on the fetch's own
 //!   [`Conn`](crate::fetch::conn::Conn).
+//! - `pipeline.rs`: `--pipeline`, written while the responses are read,
+//!   one non-blocking loop for TCP and TLS alike.
 //! - `report.rs`: what the user is told: `--explain`, the verdict (and the
 //!   desync it may find), the `--report` report.
+//! - `spool.rs`: the report's per-request and per-response arrays, on
+//!   disk as they grow, copied into the report when it is written.
 
 pub mod framing;
 
 mod exchange;
+mod input;
+mod pipeline;
 mod report;
+mod spool;
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,6 +36,7 @@ use crate::options::connect_options;
 use crate::output::{diag, StdStream};
 use crate::target::Target;
 use crate::transport::ConnectOptions;
+use input::{Inputs, Outgoing};
 
 /// Everything `rawget send` needs, checked: the plan.
 #[derive(Debug)]
@@ -37,8 +47,10 @@ pub struct Plan {
     pub connect: ConnectOptions,
     /// The `User-Agent` of a CONNECT request to a proxy.
     pub user_agent: String,
-    /// The bytes to send, after `--crlf`.
-    pub bytes: Vec<u8>,
+    /// The FILEs to send, one after another (stdin for none, or `-`).
+    pub files: Vec<PathBuf>,
+    /// `--crlf`.
+    pub crlf: bool,
     /// `--pipeline`.
     pub pipeline: bool,
     /// `--split N`.
@@ -64,8 +76,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Checks `args` and reads the FILEs (`stdin` for none, or `-`).
-    pub fn from_args(args: &SendArgs, stdin: &mut dyn Read) -> Result<Plan> {
+    /// Checks `args`.
+    pub fn from_args(args: &SendArgs) -> Result<Plan> {
         let target = Target::parse(&args.url)?;
         let mut connect = connect_options(&args.net)?;
         // The bytes are the user's own, sent as they are: a proxy is only
@@ -80,15 +92,12 @@ impl Plan {
                 "--report - needs -s, so that stdout is one JSON document",
             ));
         }
-        let mut bytes = read_inputs(&args.files, stdin)?;
-        if args.crlf {
-            bytes = crlf(&bytes);
-        }
         Ok(Plan {
             target,
             connect,
             user_agent: crate::request::default_user_agent(),
-            bytes,
+            files: args.files.clone(),
+            crlf: args.crlf,
             pipeline: args.pipeline,
             split: args.split,
             delay: Duration::from_millis(args.delay),
@@ -106,81 +115,29 @@ impl Plan {
 
 /// Runs `rawget send`.
 pub fn run(args: &SendArgs) -> Result<()> {
-    let plan = Plan::from_args(args, &mut std::io::stdin().lock())?;
+    let plan = Plan::from_args(args)?;
     diag::set_verbose(plan.verbose);
-    // Every request is kept only when the analysis or the report shows
-    // them all; otherwise they are counted here and framed again, one at a
-    // time, as they are sent and answered.
-    let framed = (plan.explain || plan.dry_run || plan.report_file.is_some())
-        .then(|| framing::frame(&plan.bytes));
-    if let (true, Some(framed)) = (plan.explain || plan.dry_run, &framed) {
-        diag::write(report::explain(framed, plan.bytes.len()).as_bytes());
+    let mut inputs = Inputs::open(&plan.files, plan.crlf)?;
+    // --explain and --dry-run show the whole analysis before a byte is
+    // sent, so only they read the whole input first (stdin cannot be read
+    // twice); otherwise it is framed as it is written, in bounded pieces.
+    if plan.explain || plan.dry_run {
+        let bytes = inputs.read_all()?;
+        diag::write(report::explain(&framing::frame(&bytes), bytes.len()).as_bytes());
+        if plan.dry_run {
+            return StdStream::stdout().write_all(&bytes);
+        }
+        inputs = Inputs::bytes(bytes);
     }
-    if plan.dry_run {
-        return StdStream::stdout().write_all(&plan.bytes);
-    }
-    if plan.bytes.is_empty() {
+    let mut out = Outgoing::new(inputs);
+    if out.is_empty()? {
         return Err(Error::new(
             ErrorKind::Usage,
             "nothing to send: the input is empty",
         ));
     }
-    let (requests, rest) = match &framed {
-        Some(f) => (f.requests.len(), f.rest.clone()),
-        None => framing::count(&plan.bytes),
-    };
-    let mut session = exchange::Session::open(&plan, framed.as_ref(), requests, rest)?;
-    let result = session.run();
+    // The requests and the rest are counted as they are framed.
+    let mut session = exchange::Session::open(&plan, None, 0, None)?;
+    let result = session.run(&mut out);
     session.settle(result)
-}
-
-/// The FILEs one after another, exactly as stored; stdin for none or `-`.
-fn read_inputs(files: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<u8>> {
-    let read_err = |name: String| {
-        move |e| Error::new(ErrorKind::ReadInput, format!("could not read {name}")).with_source(e)
-    };
-    let mut bytes = Vec::new();
-    if files.is_empty() {
-        stdin
-            .read_to_end(&mut bytes)
-            .map_err(read_err("stdin".to_owned()))?;
-    }
-    for f in files {
-        if f.as_os_str() == "-" {
-            stdin
-                .read_to_end(&mut bytes)
-                .map_err(read_err("stdin".to_owned()))?;
-        } else {
-            let got = std::fs::read(f).map_err(read_err(f.display().to_string()))?;
-            bytes.extend_from_slice(&got);
-        }
-    }
-    Ok(bytes)
-}
-
-/// `--crlf`: every LF not already after a CR becomes CRLF (ncat's `--crlf`).
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 16);
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' && (i == 0 || bytes[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(b);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crlf_turns_only_bare_lf() {
-        assert_eq!(
-            crlf(b"GET / HTTP/1.1\nA: b\r\n\n"),
-            b"GET / HTTP/1.1\r\nA: b\r\n\r\n"
-        );
-        assert_eq!(crlf(b"\n\r\n"), b"\r\n\r\n");
-        assert_eq!(crlf(b"no newline"), b"no newline");
-    }
 }

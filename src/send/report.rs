@@ -10,7 +10,8 @@
 
 use serde::Serialize;
 
-use super::framing::{Body, Framed, RequestError};
+use super::framing::{Body, Framed, Request, RequestError};
+use super::spool::Spool;
 use crate::observe::report::{FindingJson, FramingJson, HeadJson};
 
 /// The whole exchange, as the `--report` report gives it.
@@ -26,14 +27,15 @@ pub struct Report {
     pub mode: &'static str,
     /// Bytes sent in all.
     pub bytes_sent: u64,
-    /// Each request RFC 9112 frames in what was sent.
-    pub requests: Vec<RequestJson>,
+    /// Each request RFC 9112 frames in what was sent (on disk as it
+    /// grows: `spool.rs`).
+    pub requests: Spool<RequestJson>,
     /// What follows the last complete request, when anything does.
     pub rest: Option<RestJson>,
     /// How many complete responses came.
     pub responses_received: usize,
-    /// Each response, in order.
-    pub responses: Vec<ResponseJson>,
+    /// Each response, in order (on disk as it grows).
+    pub responses: Spool<ResponseJson>,
     /// Bytes received after the last complete response that are no response.
     pub stray_bytes: u64,
     /// How the connection ended.
@@ -107,27 +109,28 @@ pub struct ResponseJson {
 
 impl From<&Framed> for Vec<RequestJson> {
     fn from(f: &Framed) -> Vec<RequestJson> {
-        f.requests
-            .iter()
-            .map(|r| {
-                let (body, body_size) = match r.body {
-                    Body::None => ("none", 0),
-                    Body::Length(n) => ("length", n),
-                    Body::Chunked(n) => ("chunked", n),
-                };
-                RequestJson {
-                    start: r.range.start,
-                    end: r.range.end,
-                    method: r.method.clone(),
-                    target: r.target.clone(),
-                    version: format!("HTTP/1.{}", r.version),
-                    body,
-                    body_size,
-                    rule: r.rule,
-                    findings: r.findings.iter().map(FindingJson::from).collect(),
-                }
-            })
-            .collect()
+        f.requests.iter().map(RequestJson::from).collect()
+    }
+}
+
+impl From<&Request> for RequestJson {
+    fn from(r: &Request) -> RequestJson {
+        let (body, body_size) = match r.body {
+            Body::None => ("none", 0),
+            Body::Length(n) => ("length", n),
+            Body::Chunked(n) => ("chunked", n),
+        };
+        RequestJson {
+            start: r.range.start,
+            end: r.range.end,
+            method: r.method.clone(),
+            target: r.target.clone(),
+            version: format!("HTTP/1.{}", r.version),
+            body,
+            body_size,
+            rule: r.rule,
+            findings: r.findings.iter().map(FindingJson::from).collect(),
+        }
     }
 }
 

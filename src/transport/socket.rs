@@ -147,6 +147,17 @@ impl Socket {
         }
     }
 
+    /// Non-blocking calls (`rawget send --pipeline`'s poll loop); a
+    /// tunnel's are those of the socket below.
+    pub(super) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_nonblocking(on),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.set_nonblocking(on),
+            Socket::Tunnel(s) => s.set_nonblocking(on),
+        }
+    }
+
     pub(super) fn addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
         match self {
             Socket::Tcp(s) => (s.local_addr().ok(), s.peer_addr().ok()),

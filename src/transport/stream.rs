@@ -260,22 +260,19 @@ impl Stream {
         }
     }
 
-    /// A second handle on a plain TCP stream's socket, held to the same
-    /// deadline, for a writer on another thread: `rawget send --pipeline`
-    /// writes while it reads, so that a long pipeline cannot stall with
-    /// both sides' buffers full. `None` under TLS, whose stream is one
-    /// state machine.
-    pub fn try_clone_writer(&self) -> Option<io::Result<Stream>> {
-        let Inner::Plain(t) = &self.inner else {
-            return None;
-        };
-        let clone = match &t.socket {
-            Socket::Tcp(s) => s.try_clone().map(Socket::Tcp),
-            #[cfg(unix)]
-            Socket::Unix(s) => s.try_clone().map(Socket::Unix),
-            Socket::Tunnel(_) => return None,
-        };
-        Some(clone.map(|c| Stream::plain(c, t.deadline.at)))
+    /// The socket's descriptor, under TLS too: `rawget send --pipeline`
+    /// polls it to write and read in turn on one thread.
+    pub fn socket_fd(&self) -> std::os::fd::RawFd {
+        self.socket().socket.raw_fd()
+    }
+
+    /// Makes every socket call return at once (`WouldBlock`) rather than
+    /// wait (`rawget send --pipeline`, which polls); TLS then reports
+    /// `WouldBlock` too, and a write is retried with the same bytes. The
+    /// deadline is then the caller's to keep: set it to `None` first, or
+    /// a `WouldBlock` is taken for an early wake-up and retried at once.
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.socket().socket.set_nonblocking(on)
     }
 
     /// Holds every later read and write to `at` instead (`None`: no limit):

@@ -53,6 +53,49 @@ impl RealServer {
         })
     }
 
+    /// nginx for long pipelines (`rawget send --pipeline`): keep-alive for
+    /// a million requests on one connection, every answer a body of
+    /// `body_len` bytes; over TLS with the test CA's `server.pem` when
+    /// `tls` (`https://localhost:PORT`).
+    pub fn nginx_pipeline(tls: bool, body_len: usize) -> RealServer {
+        let bin = binary("nginx", "nginx");
+        let (listen, certs) = if tls {
+            let (cert, key) = (
+                super::fixtures::tls_fixture("server.pem"),
+                super::fixtures::tls_fixture("server.key"),
+            );
+            (
+                " ssl",
+                format!("ssl_certificate {cert};\n    ssl_certificate_key {key};\n"),
+            )
+        } else {
+            ("", String::new())
+        };
+        RealServer::start("nginx", move |dir, port| {
+            let d = dir.display();
+            std::fs::create_dir_all(dir.join("www")).expect("a www dir");
+            std::fs::write(dir.join("www/body"), vec![b'x'; body_len]).expect("write the body");
+            std::fs::write(
+                dir.join("nginx.conf"),
+                format!(
+                    "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+                     error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
+                     http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
+                     proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+                     uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+                     default_type text/plain;\n  keepalive_timeout 30;\n\
+                     keepalive_requests 1000000;\n  server {{\n    listen 127.0.0.1:{port}{listen};\n\
+                     {certs}    root {d}/www;\n    location / {{ try_files /body =404; }}\n  }}\n}}\n"
+                ),
+            )
+            .expect("write nginx.conf");
+            let mut cmd = Command::new(&bin);
+            cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
+            cmd.arg("-e").arg(dir.join("error.log"));
+            cmd
+        })
+    }
+
     /// nginx answering `$scheme $host $uri` on two Unix sockets in its
     /// dir, `plain.sock` and `tls.sock` (TLS with the test server's
     /// certificate), and on 127.0.0.1 (which [`RealServer::start`] waits for).
