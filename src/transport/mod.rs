@@ -21,6 +21,7 @@
 //!   a handshake failure is.
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
 //!   handshake settled, read once for both `-v` and `--report`.
+//! - `poll.rs`: waiting on sockets (poll(2), WSAPoll on Windows).
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder
@@ -33,6 +34,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 mod connect;
 mod env;
+mod poll;
 mod proxy;
 mod race;
 #[cfg(target_os = "linux")]

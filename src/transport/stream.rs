@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+use super::poll::Interest;
 use super::tls_info::TlsInfo;
 use crate::error::is_timeout;
 
@@ -323,28 +324,11 @@ impl Stream {
     /// holds count at once): the `Expect: 100-continue` wait, which must
     /// not read, so that nothing is consumed or left half-read on a timeout.
     pub fn readable_within(&self, wait: Duration) -> io::Result<bool> {
-        use std::os::fd::AsRawFd;
         if self.tls_pending() > 0 {
             return Ok(true);
         }
-        let mut fd = libc::pollfd {
-            fd: self.socket().tcp.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
-        loop {
-            // SAFETY: `fd` is one valid pollfd on the stack, and the count
-            // passed is 1; poll only writes its `revents`.
-            let n = unsafe { libc::poll(&mut fd, 1, ms) };
-            if n >= 0 {
-                return Ok(n > 0);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
+        let ready = super::poll::ready(&[&self.socket().tcp], Interest::Readable, Some(wait))?;
+        Ok(ready.contains(&true))
     }
 
     /// A second handle on a plain TCP stream's socket, held to the same
