@@ -22,6 +22,7 @@
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
 //!   handshake settled, read once for both `-v` and `--report`.
 //! - `poll.rs`: waiting on sockets (poll(2), WSAPoll on Windows).
+//! - `verify.rs`: a refused certificate's X509 verify code, for `-w`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder
@@ -42,6 +43,7 @@ pub mod splice;
 mod stream;
 mod tls;
 mod tls_info;
+mod verify;
 
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
@@ -52,6 +54,7 @@ pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
 pub(crate) use tls::{classify_tls, tls_connector};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
+pub use verify::verify_result;
 
 /// How to connect, from the options.
 #[derive(Debug, Clone, Default)]

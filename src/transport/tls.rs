@@ -131,10 +131,9 @@ pub(crate) fn classify_tls(e: native_tls::Error) -> Error {
             .rsplit_once('(')
             .map(|(_, r)| r.trim_end_matches(')').to_owned())
             .unwrap_or_else(|| "certificate verify failed".to_owned());
-        Error::new(
-            ErrorKind::CertVerify,
-            format!("server certificate not verified: {why}"),
-        )
+        // The reason is the typed cause, so -w finds its X509 code.
+        Error::new(ErrorKind::CertVerify, "server certificate not verified")
+            .with_source(super::verify::VerifyFailure::from_reason(why))
     } else {
         Error::new(ErrorKind::Tls, "TLS handshake failed").with_source(e)
     }
