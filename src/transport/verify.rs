@@ -8,6 +8,10 @@
 //! text in the parentheses is `X509_verify_cert_error_string(code)` of the
 //! same libcrypto, so the code is found by asking that function for each
 //! code until the text matches: exact, with no table to go stale.
+//!
+//! On Windows native-tls is SChannel, whose refusal is an HRESULT in the
+//! error's text ([`schannel_refusal`]): still exit 60, with a reason, and
+//! code 1 (there is no X509 code to give).
 
 use std::fmt;
 
@@ -82,6 +86,38 @@ fn code_of(_: &str) -> Option<i64> {
     None
 }
 
+/// SChannel's refusal of the certificate, from native-tls's text of it:
+/// `... (os error -2146762487)` (std's io::Error on Windows), or `OS Error
+/// -2146762482 (FormatMessageW() ...)` where the system has no text for
+/// it (wine). A certificate error is an HRESULT of the CERT_E_ facility
+/// (0x800B01xx), or one of SChannel's own SEC_E_ or CRYPT_E_ codes for a
+/// certificate; anything else is not a refusal (exit 35, as before).
+pub fn schannel_refusal(text: &str) -> Option<VerifyFailure> {
+    let digits = match text.rfind("(os error ") {
+        Some(at) => &text[at + "(os error ".len()..],
+        None => text.strip_prefix("OS Error ")?,
+    };
+    let end = digits
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+        .map_or(digits.len(), |(i, _)| i);
+    let code = digits[..end].parse::<i32>().ok()? as u32;
+    let reason = match code {
+        0x800B_0101 | 0x8009_0328 => "certificate has expired",
+        0x800B_0109 | 0x8009_0325 => "untrusted root certificate",
+        0x800B_010A => "unable to build the certificate chain",
+        0x800B_010E | 0x8009_2012 | 0x8009_2013 => "the revocation check failed",
+        0x800B_010F | 0x8009_0322 => "hostname mismatch",
+        0x8009_2010 => "certificate revoked",
+        0x800B_0100..=0x800B_01FF | 0x8009_0327 | 0x8009_6004 => "certificate refused",
+        _ => return None,
+    };
+    Some(VerifyFailure {
+        reason: format!("{reason} (SChannel 0x{code:08X})"),
+        code: 1,
+    })
+}
+
 /// The verify code in `err`'s chain of causes, if a certificate check
 /// failed.
 pub fn verify_result(err: &(dyn std::error::Error + 'static)) -> Option<i64> {
@@ -115,6 +151,31 @@ mod tests {
                 code,
                 "{reason}"
             );
+        }
+    }
+
+    #[test]
+    fn schannels_refusals_are_found_in_both_texts_and_nothing_else_is() {
+        let real = "A certificate chain processed, but terminated in a root certificate which \
+                    is not trusted by the trust provider. (os error -2146762487)";
+        let failure = schannel_refusal(real).expect("CERT_E_UNTRUSTEDROOT");
+        assert_eq!(
+            failure.to_string(),
+            "untrusted root certificate (SChannel 0x800B0109)"
+        );
+        assert_eq!(failure.code(), 1);
+        let wine = "OS Error -2146762482 (FormatMessageW() returned error 317)";
+        assert_eq!(
+            schannel_refusal(wine).map(|f| f.to_string()).as_deref(),
+            Some("the revocation check failed (SChannel 0x800B010E)")
+        );
+        for other in [
+            "Connection reset by peer (os error 104)",
+            "OS Error -2146893048 (FormatMessageW() returned error 317)",
+            "error:0A000086:SSL routines::certificate verify failed",
+            "(os error -)",
+        ] {
+            assert!(schannel_refusal(other).is_none(), "{other}");
         }
     }
 
