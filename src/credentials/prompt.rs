@@ -4,9 +4,9 @@
 //! The terminal is `/dev/tty`, opened for this alone, so a prompt reaches
 //! the user even when stdout and stderr are redirected and stdin carries a
 //! body; the echo is turned off with termios (libc, already a dependency:
-//! twenty lines, not worth a crate) and restored whatever happens. Without
-//! a terminal (a script, CI) nothing is asked and the password is empty, as
-//! curl sends it.
+//! twenty lines, not worth a crate; on Windows, `CONIN$`'s console mode)
+//! and restored whatever happens. Without a terminal (a script, CI)
+//! nothing is asked and the password is empty, as curl sends it.
 
 use std::io::{self, BufRead, Write};
 
@@ -48,7 +48,41 @@ fn read_from_tty(user: &str) -> io::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-#[cfg(not(unix))]
+/// Windows: the console's input (`CONIN$`, whatever stdin is) with
+/// ENABLE_ECHO_INPUT off, restored afterwards; the prompt on `CONOUT$`.
+#[cfg(windows)]
+fn read_from_tty(user: &str) -> io::Result<String> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::System::Console::{
+        GetConsoleMode, SetConsoleMode, CONSOLE_MODE, ENABLE_ECHO_INPUT,
+    };
+    let input = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("CONIN$")?;
+    let mut out = std::fs::OpenOptions::new().write(true).open("CONOUT$")?;
+    let handle = input.as_raw_handle();
+    let mut saved: CONSOLE_MODE = 0;
+    // SAFETY: `handle` is the console input opened above, alive until the
+    // end; GetConsoleMode writes one CONSOLE_MODE.
+    if unsafe { GetConsoleMode(handle, &mut saved) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    write!(out, "Enter host password for user '{user}':")?;
+    out.flush()?;
+    // SAFETY: as above; the mode is the console's own less the echo.
+    unsafe { SetConsoleMode(handle, saved & !ENABLE_ECHO_INPUT) };
+    let mut line = String::new();
+    let read = io::BufReader::new(&input).read_line(&mut line);
+    // SAFETY: as above; the console gets its own mode back.
+    unsafe { SetConsoleMode(handle, saved) };
+    // The Enter the user typed was not echoed either.
+    let _ = writeln!(out);
+    read?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+#[cfg(not(any(unix, windows)))]
 fn read_from_tty(_user: &str) -> io::Result<String> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }

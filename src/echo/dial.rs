@@ -50,6 +50,7 @@ pub(crate) enum Target {
         connector: tokio_native_tls::TlsConnector,
         name: String,
     },
+    #[cfg_attr(not(unix), allow(dead_code))]
     Unix(PathBuf),
 }
 

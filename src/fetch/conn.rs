@@ -64,8 +64,7 @@ impl Conn {
     }
 
     /// Whether every byte received has been consumed (asked before a
-    /// splice, which is Linux-only).
-    #[cfg(target_os = "linux")]
+    /// splice, and by `rawget send` between responses).
     pub fn is_drained(&self) -> bool {
         self.start == self.end
     }

@@ -65,8 +65,10 @@ pub struct Summary {
     pub exitcode: i32,
     /// The error line without `rawget: error: `, on failure.
     pub errormsg: Option<String>,
-    /// 0 when the certificate was verified (or not https), 1 otherwise.
-    pub ssl_verify_result: u8,
+    /// 0 when the certificate was verified (or not https); else OpenSSL's
+    /// X509 verify code as curl shows it (18 self-signed, 10 expired, ...),
+    /// or 1 where there is no code (a name mismatch, as curl).
+    pub ssl_verify_result: i64,
     /// The final head's fields, in order.
     pub headers: Vec<(String, String)>,
 }
@@ -180,9 +182,10 @@ impl Summary {
             },
             exitcode: report.exit_code,
             errormsg: report.error.clone(),
-            // curl shows OpenSSL's verify code; rawget knows only that the
+            // OpenSSL's verify code is in the error, not the report: the
+            // fetch's -w writer sets it from there; 1 says only that the
             // check failed (exit 60).
-            ssl_verify_result: u8::from(report.exit_code == 60),
+            ssl_verify_result: i64::from(report.exit_code == 60),
             headers,
         }
     }
@@ -311,7 +314,7 @@ fn value(s: &Summary, name: &str) -> Option<Value> {
         "time_total" => Value::Secs(t.total),
         "exitcode" => Value::Int(s.exitcode.into()),
         "errormsg" => Value::Text(s.errormsg.clone()),
-        "ssl_verify_result" => Value::Int(s.ssl_verify_result.into()),
+        "ssl_verify_result" => Value::Int(s.ssl_verify_result),
         "num_headers" => int(s.headers.len() as u64),
         _ => return None,
     })

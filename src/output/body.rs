@@ -53,6 +53,7 @@ impl BodyOut {
 
     /// The descriptor body bytes go to (for splice); -1 for a stdout that
     /// was closed at exec, so that splice fails with EBADF as a write does.
+    #[cfg(target_os = "linux")]
     pub fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
         match self {

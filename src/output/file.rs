@@ -1,6 +1,6 @@
 //! The safe `-o FILE`: a temporary file beside FILE, renamed over it only
 //! when the response is complete, and removed on failure or SIGINT/SIGTERM
-//! (`signals.rs`); its name and attributes are `temp.rs`'s.
+//! (`signals/`); its name and attributes are `temp.rs`'s.
 //!
 //! The temporary file is in FILE's directory, so the final rename is
 //! atomic. Where the directory refuses (no temporary file can be made
@@ -12,11 +12,15 @@
 //! name an open file rather than a path. A resume (`-C`) appends to FILE
 //! in place ([`FileOut::append`]), cut back to its old length on failure
 //! or a signal (with `--keep-partial`, what was appended is kept).
+//!
+//! Unix only: the replaced file's owner, group and mode, the procfs links,
+//! and a write to one of rawget's own descriptors. On Windows the rename
+//! (MoveFileEx, which replaces FILE) and the copy fallback are the same,
+//! and Ctrl-C does what a signal does (`signals/windows.rs`).
 
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -67,10 +71,7 @@ impl FileOut {
                 ),
             ));
         }
-        {
-            use std::os::fd::AsRawFd;
-            signals::arm_append(file.as_raw_fd(), at, path, keep_partial);
-        }
+        signals::arm_append(&file, at, path, keep_partial);
         Ok(FileOut {
             file,
             path: path.to_owned(),
@@ -178,18 +179,19 @@ impl FileOut {
     /// socket (which cannot be reopened through /proc) works. Any other
     /// regular file is truncated first, as curl's `fopen("wb")` would.
     fn in_place(path: &Path, at: &Path, keep_partial: bool) -> Result<FileOut> {
+        let mut open = OpenOptions::new();
+        open.write(true);
+        // A terminal named by -o does not become rawget's controlling one.
+        #[cfg(unix)]
+        open.custom_flags(libc::O_NOCTTY);
         let file = match own_descriptor(at) {
             Some(own) => Ok(own),
-            None => OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_NOCTTY)
-                .open(at)
-                .and_then(|f| {
-                    if f.metadata()?.is_file() {
-                        f.set_len(0)?;
-                    }
-                    Ok(f)
-                }),
+            None => open.open(at).and_then(|f| {
+                if f.metadata()?.is_file() {
+                    f.set_len(0)?;
+                }
+                Ok(f)
+            }),
         }
         .map_err(|e| create_error(path, e))?;
         Ok(FileOut {
@@ -288,9 +290,10 @@ impl FileOut {
 }
 
 /// Whether a failed rename was refused by permissions (EPERM: a sticky
-/// directory; EACCES: no write permission on the directory).
+/// directory; EACCES: no write permission on the directory; on Windows
+/// ERROR_ACCESS_DENIED: FILE is read-only or held open without sharing).
 fn refused(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES))
+    e.kind() == io::ErrorKind::PermissionDenied
 }
 
 impl Drop for FileOut {
@@ -359,12 +362,21 @@ fn copy_over(file: &mut File, temp: &Path, target: &Path, path: &Path) -> Result
 
 /// Whether rawget may open `path` for writing (checked with the real ids,
 /// which are rawget's: it is not set-user-ID).
+#[cfg(unix)]
 fn writable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
         return false;
     };
     // SAFETY: access reads a valid C string.
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Whether rawget may open `path` for writing: Windows has no access(2),
+/// so it is opened (not truncated, and closed at once) to ask.
+#[cfg(not(unix))]
+fn writable(path: &Path) -> bool {
+    OpenOptions::new().write(true).open(path).is_ok()
 }
 
 /// Symbolic links followed before giving up, as the kernel's own limit
@@ -428,16 +440,19 @@ fn resolve(path: &Path) -> Result<Target> {
             return Ok(Target::InPlace(at));
         }
     }
-    Err(create_error(
-        path,
-        io::Error::from_raw_os_error(libc::ELOOP),
-    ))
+    #[cfg(unix)]
+    let too_many = io::Error::from_raw_os_error(libc::ELOOP);
+    #[cfg(not(unix))]
+    let too_many = io::Error::other("too many levels of symbolic links");
+    Err(create_error(path, too_many))
 }
 
 /// Whether `link` lives in procfs, where a symbolic link is a handle on an
 /// open file (`/proc/self/fd/N`, `/proc/PID/cwd`) rather than a path.
 #[cfg(target_os = "linux")]
 fn is_proc_link(link: &Path) -> bool {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
     let dir = match link.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -465,6 +480,7 @@ fn is_proc_link(_: &Path) -> bool {
 
 /// When `link` is `.../fd/N` and names the same open file as rawget's own
 /// descriptor N, a duplicate of N (close-on-exec).
+#[cfg(unix)]
 fn own_descriptor(link: &Path) -> Option<File> {
     use std::os::fd::{BorrowedFd, RawFd};
     use std::os::unix::fs::MetadataExt;
@@ -483,6 +499,12 @@ fn own_descriptor(link: &Path) -> Option<File> {
         return None;
     }
     Some(own)
+}
+
+/// Windows has no `/dev/fd/N`: nothing names one of rawget's handles.
+#[cfg(not(unix))]
+fn own_descriptor(_: &Path) -> Option<File> {
+    None
 }
 
 /// The error for an `-o` target that cannot be opened or created.

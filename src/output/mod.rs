@@ -7,7 +7,8 @@
 //! - `stdio.rs`: [`StdStream`], unbuffered stdout and stderr.
 //! - `file.rs`: the safe `-o FILE` (temporary file, rename or copy).
 //! - `temp.rs`: its temporary files (names, attributes, stale ones).
-//! - `signals.rs`: what SIGINT/SIGTERM/SIGHUP do to its temporary file.
+//! - `signals/`: what SIGINT/SIGTERM/SIGHUP (Ctrl-C on Windows) do to its
+//!   temporary file.
 //! - `heads.rs`: [`HeadOut`], where heads and trailers are printed.
 //! - `raw.rs`: [`RawCapture`], `--save-raw FILE`.
 //! - `diag.rs`: the one diagnostics writer on stderr, which never panics.

@@ -12,11 +12,14 @@
 //! `.init_array` looks first: the loader runs it before the C `main` that
 //! starts Rust's runtime. On other platforms nothing is recorded and a
 //! closed stdout behaves as /dev/null.
+//!
+//! On Windows the streams are the process's standard handles, written with
+//! WriteFile as bytes (std's console writer would re-encode them as UTF-16
+//! and refuse what is not UTF-8, and a body is bytes).
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::mem::ManuallyDrop;
-use std::os::fd::FromRawFd;
 use std::sync::atomic::AtomicBool;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -32,10 +35,13 @@ pub struct StdStream {
 impl StdStream {
     /// Standard output.
     pub fn stdout() -> StdStream {
+        #[cfg(unix)]
         // SAFETY: fd 1 is open for the life of the process (Rust's runtime
         // opens /dev/null on it if it was closed at exec), and ManuallyDrop
         // keeps this File from closing it.
-        let file = unsafe { File::from_raw_fd(1) };
+        let file = unsafe { std::os::fd::FromRawFd::from_raw_fd(1) };
+        #[cfg(windows)]
+        let file = standard_handle(io::stdout());
         StdStream {
             file: ManuallyDrop::new(file),
             name: "stdout",
@@ -45,8 +51,11 @@ impl StdStream {
 
     /// Standard error.
     pub fn stderr() -> StdStream {
+        #[cfg(unix)]
         // SAFETY: as for stdout, with fd 2.
-        let file = unsafe { File::from_raw_fd(2) };
+        let file = unsafe { std::os::fd::FromRawFd::from_raw_fd(2) };
+        #[cfg(windows)]
+        let file = standard_handle(io::stderr());
         StdStream {
             file: ManuallyDrop::new(file),
             name: "stderr",
@@ -65,13 +74,17 @@ impl StdStream {
     /// (what a write to it would have said, had the runtime left it closed).
     pub(super) fn open(&mut self) -> io::Result<&mut File> {
         if self.closed {
+            #[cfg(unix)]
             return Err(io::Error::from_raw_os_error(libc::EBADF));
+            #[cfg(not(unix))]
+            return Err(io::Error::other("closed when rawget started"));
         }
         Ok(&mut self.file)
     }
 
     /// The descriptor, or -1 when it was closed at exec, so that a write
     /// made behind this writer's back (splice) fails with EBADF as well.
+    #[cfg(target_os = "linux")]
     pub(super) fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
         if self.closed {
@@ -106,6 +119,17 @@ impl Write for StdStream {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// A File over a standard handle (never closed: the caller keeps it in a
+/// ManuallyDrop). A process without one (a GUI parent) has a null handle,
+/// on which every write fails, as on a closed descriptor.
+#[cfg(windows)]
+fn standard_handle(stream: impl std::os::windows::io::AsRawHandle) -> File {
+    // SAFETY: the handle is the process's own standard handle, valid (or
+    // null, which WriteFile rejects) for the life of the process; the File
+    // is never dropped.
+    unsafe { std::os::windows::io::FromRawHandle::from_raw_handle(stream.as_raw_handle()) }
 }
 
 /// Whether fd 1 was closed when rawget was started (Linux; elsewhere

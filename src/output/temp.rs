@@ -9,7 +9,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -32,9 +32,13 @@ pub(super) fn create_temp(dir: &Path, name: &OsStr, private: bool) -> io::Result
         let mut open = OpenOptions::new();
         // Readable too: a copy over FILE (Finish::Copy) reads it back.
         open.read(true).write(true).create_new(true);
+        // Windows has no mode bits: the file takes its directory's ACL.
+        #[cfg(unix)]
         if private {
             open.mode(0o600);
         }
+        #[cfg(not(unix))]
+        let _ = private;
         match open.open(&temp) {
             Ok(file) => return Ok((file, temp)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
@@ -50,6 +54,7 @@ pub(super) fn create_temp(dir: &Path, name: &OsStr, private: bool) -> io::Result
 /// group when it may (root, or a group the user is in); otherwise they are
 /// the user's, as for any file the user writes anew. Owner first: chown
 /// clears the set-user-ID and set-group-ID bits that the mode then restores.
+#[cfg(unix)]
 pub(super) fn keep_attributes(file: &File, old: &fs::Metadata) -> io::Result<()> {
     use std::os::unix::fs::{fchown, MetadataExt, PermissionsExt};
     let new = file.metadata()?;
@@ -61,8 +66,17 @@ pub(super) fn keep_attributes(file: &File, old: &fs::Metadata) -> io::Result<()>
     file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))
 }
 
+/// Windows: no owner, group or mode bits to carry over (the read-only
+/// attribute of the old file would only make the rename over it fail),
+/// and the ACL the new file inherits from the directory is FILE's too.
+#[cfg(not(unix))]
+pub(super) fn keep_attributes(_: &File, _: &fs::Metadata) -> io::Result<()> {
+    Ok(())
+}
+
 /// Removes the stale temporary files for FILE `name` in `dir`: those whose
-/// process is gone (`kill(pid, 0)` fails with ESRCH), left by SIGKILL or a
+/// process is gone (`kill(pid, 0)` fails with ESRCH; on Windows the
+/// process cannot be opened, or has exited), left by SIGKILL or a
 /// crash. A file whose process lives, or whose name is not exactly one of
 /// ours for this FILE, is left alone. Best effort: a directory that cannot
 /// be listed is not an error, the fetch goes on.
@@ -75,11 +89,11 @@ pub(super) fn remove_stale(dir: &Path, name: &OsStr) {
         return;
     };
     let mut prefix = b".".to_vec();
-    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(name.as_encoded_bytes());
     prefix.extend_from_slice(b".rawget-");
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        if let Some(pid) = owner(file_name.as_bytes(), &prefix) {
+        if let Some(pid) = owner(file_name.as_encoded_bytes(), &prefix) {
             if is_gone(pid) {
                 let _ = fs::remove_file(entry.path());
             }
@@ -89,7 +103,7 @@ pub(super) fn remove_stale(dir: &Path, name: &OsStr) {
 
 /// The process id in `PREFIX<pid>-<hex>.part`, the name [`create_temp`]
 /// gives; `None` for any other name or a pid that is not a positive number.
-fn owner(file_name: &[u8], prefix: &[u8]) -> Option<libc::pid_t> {
+fn owner(file_name: &[u8], prefix: &[u8]) -> Option<Pid> {
     let rest = file_name.strip_prefix(prefix)?.strip_suffix(b".part")?;
     let dash = rest.iter().position(|&b| b == b'-')?;
     let (pid, hex) = (&rest[..dash], &rest[dash + 1..]);
@@ -102,17 +116,47 @@ fn owner(file_name: &[u8], prefix: &[u8]) -> Option<libc::pid_t> {
     // 0 and negative ids mean process groups to kill(2): never ours.
     std::str::from_utf8(pid)
         .ok()?
-        .parse::<libc::pid_t>()
+        .parse::<Pid>()
         .ok()
         .filter(|&p| p > 0)
 }
 
+/// A process id as the system spells it.
+#[cfg(unix)]
+type Pid = libc::pid_t;
+#[cfg(windows)]
+type Pid = u32;
+
 /// Whether no process has id `pid`. EPERM means one does (not ours to
 /// signal), so only ESRCH counts.
-fn is_gone(pid: libc::pid_t) -> bool {
+#[cfg(unix)]
+fn is_gone(pid: Pid) -> bool {
     // SAFETY: signal 0 sends nothing; kill only checks that pid exists.
     let failed = unsafe { libc::kill(pid, 0) } == -1;
     failed && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Whether no process has id `pid`: it cannot be opened because there is
+/// none (ERROR_INVALID_PARAMETER; access denied means one lives), or it
+/// has exited and its handle is only held open by someone.
+#[cfg(windows)]
+fn is_gone(pid: Pid) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, ERROR_INVALID_PARAMETER, STILL_ACTIVE};
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+    // SAFETY: OpenProcess only looks the id up; a null handle is a failure.
+    let handle = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if handle.is_null() {
+        return io::Error::last_os_error().raw_os_error() == Some(ERROR_INVALID_PARAMETER as i32);
+    }
+    let mut code = 0u32;
+    // SAFETY: `handle` is a valid process handle, closed just after.
+    let exited =
+        unsafe { GetExitCodeProcess(handle, &mut code) } != 0 && code != STILL_ACTIVE as u32;
+    // SAFETY: closes the handle opened above, once.
+    unsafe { CloseHandle(handle) };
+    exited
 }
 
 #[cfg(test)]

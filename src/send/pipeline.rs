@@ -20,7 +20,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::exchange::{Part, Session};
 use super::input::{Outgoing, PIECE};
@@ -331,23 +331,10 @@ impl Session<'_> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        // Nothing to wait for cannot happen; a short wait keeps it from
-        // spinning or hanging if it did.
-        let fallback = (!write && !read).then_some(Duration::from_millis(10));
-        let wait = until.map(|t| t.saturating_duration_since(now)).or(fallback);
-        let mut fd = libc::pollfd {
-            fd: conn.stream.socket_fd(),
-            events: if write { libc::POLLOUT } else { 0 } | if read { libc::POLLIN } else { 0 },
-            revents: 0,
-        };
-        // Rounded up: a wait that ends a little early only loops again.
-        let ms = wait.map_or(-1, |d| {
-            libc::c_int::try_from(d.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
-        });
-        // SAFETY: `fd` is one valid pollfd on the stack, and the count
-        // passed is 1; poll only writes its `revents`.
-        if unsafe { libc::poll(&mut fd, 1, ms) } < 0 {
-            let e = io::Error::last_os_error();
+        // Nothing to wait for cannot happen; `wait` then sleeps a little,
+        // so it neither spins nor hangs if it did.
+        let wait = until.map(|t| t.saturating_duration_since(now));
+        if let Err(e) = conn.stream.wait(read, write, wait) {
             if e.kind() != io::ErrorKind::Interrupted {
                 let doing = r
                     .part

@@ -31,6 +31,8 @@
 //! - `tls_info.rs`: [`TlsInfo`], the protocol, cipher and certificate the
 //!   handshake settled, read once for both `-v` and `--report`.
 //! - `unix.rs`: `--unix-socket` and `--abstract-unix-socket`.
+//! - `poll.rs`: waiting on sockets (poll(2), WSAPoll on Windows).
+//! - `verify.rs`: a refused certificate's X509 verify code, for `-w`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
 // The crate will deny this in lib.rs once every module passes; this folder
@@ -44,6 +46,7 @@ use crate::error::{Error, ErrorKind, Result};
 mod connect;
 mod env;
 mod identity;
+mod poll;
 mod proxy;
 mod race;
 mod socket;
@@ -55,6 +58,7 @@ mod tls_info;
 mod tls_probe;
 #[cfg(unix)]
 mod unix;
+mod verify;
 
 pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
@@ -69,6 +73,7 @@ pub use tls::{proxy_tls_handshake, tls_handshake};
 pub use tls_info::{certificate_lines, server_hello, Peer, TlsInfo};
 #[cfg(unix)]
 pub use unix::connect_unix;
+pub use verify::verify_result;
 
 /// How to connect, from the options.
 #[derive(Debug, Clone, Default)]

@@ -11,11 +11,11 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use super::poll::{self, Interest};
 use super::{timed_out, ConnectOptions};
 use crate::error::{is_timeout, Error, ErrorKind, Result};
 use crate::observe::trace::Trace;
@@ -180,9 +180,18 @@ fn start(addr: SocketAddr) -> io::Result<Socket> {
     socket.set_nonblocking(true)?;
     match socket.connect(&SockAddr::from(addr)) {
         Ok(()) => Ok(socket),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket),
+        Err(e) if in_progress(&e) => Ok(socket),
         Err(e) => Err(e),
     }
+}
+
+/// A non-blocking connect under way: EINPROGRESS on Unix, WSAEWOULDBLOCK
+/// (WouldBlock) on Windows.
+fn in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    return e.raw_os_error() == Some(libc::EINPROGRESS);
+    #[cfg(not(unix))]
+    return e.kind() == io::ErrorKind::WouldBlock;
 }
 
 /// The winner, made a blocking socket for the rest of the fetch.
@@ -202,34 +211,10 @@ fn won(attempt: Attempt, trace: &Trace) -> Result<TcpStream> {
 /// Waits up to `timeout` (`None`: without end) for attempts to finish;
 /// which ones did.
 fn wait(running: &[Attempt], timeout: Option<Duration>) -> Result<Vec<bool>> {
-    let mut fds: Vec<libc::pollfd> = running
-        .iter()
-        .map(|a| libc::pollfd {
-            fd: a.socket.as_raw_fd(),
-            events: libc::POLLOUT,
-            revents: 0,
-        })
-        .collect();
-    // Rounded up: a wake-up a millisecond early would spin.
-    let ms = timeout.map_or(-1, |t| {
-        let ms = t.as_micros().div_ceil(1000);
-        libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
-    });
-    loop {
-        // SAFETY: `fds` is a live, exclusively borrowed array of
-        // `fds.len()` pollfd structs; poll writes only their `revents`.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n >= 0 {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(
-                Error::new(ErrorKind::Connect, "could not wait for the connection").with_source(e),
-            );
-        }
-    }
-    Ok(fds.iter().map(|f| f.revents != 0).collect())
+    let sockets: Vec<&Socket> = running.iter().map(|a| &a.socket).collect();
+    poll::ready(&sockets, Interest::Writable, timeout).map_err(|e| {
+        Error::new(ErrorKind::Connect, "could not wait for the connection").with_source(e)
+    })
 }
 
 /// The error once every attempt has failed: the last one's cause.

@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use super::poll::Interest;
 use super::socket::{Socket, Timed};
 use super::tls_info::TlsInfo;
 #[cfg(test)]
@@ -240,30 +241,26 @@ impl Stream {
         if self.tls_pending() > 0 {
             return Ok(true);
         }
-        let mut fd = libc::pollfd {
-            fd: self.socket().socket.raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
-        loop {
-            // SAFETY: `fd` is one valid pollfd on the stack, and the count
-            // passed is 1; poll only writes its `revents`.
-            let n = unsafe { libc::poll(&mut fd, 1, ms) };
-            if n >= 0 {
-                return Ok(n > 0);
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
+        let ready = super::poll::ready(&[&self.socket().socket], Interest::Readable, Some(wait))?;
+        Ok(ready.contains(&true))
     }
 
-    /// The socket's descriptor, under TLS too: `rawget send --pipeline`
-    /// polls it to write and read in turn on one thread.
-    pub fn socket_fd(&self) -> std::os::fd::RawFd {
-        self.socket().socket.raw_fd()
+    /// Waits up to `timeout` (`None`: without end) until the socket can
+    /// be read (`read`) or written (`write`): `rawget send --pipeline`
+    /// writes and reads in turn on one thread. With neither, it only
+    /// sleeps. Whether the socket was ready.
+    pub fn wait(&self, read: bool, write: bool, timeout: Option<Duration>) -> io::Result<bool> {
+        let interest = match (read, write) {
+            (true, true) => Interest::Both,
+            (true, false) => Interest::Readable,
+            (false, true) => Interest::Writable,
+            (false, false) => {
+                std::thread::sleep(timeout.unwrap_or(Duration::from_millis(10)));
+                return Ok(false);
+            }
+        };
+        let ready = super::poll::ready(&[&self.socket().socket], interest, timeout)?;
+        Ok(ready.contains(&true))
     }
 
     /// Makes every socket call return at once (`WouldBlock`) rather than

@@ -337,10 +337,12 @@ pub(crate) fn classify_tls(e: native_tls::Error) -> Error {
             .rsplit_once('(')
             .map(|(_, r)| r.trim_end_matches(')').to_owned())
             .unwrap_or_else(|| "certificate verify failed".to_owned());
-        Error::new(
-            ErrorKind::CertVerify,
-            format!("server certificate not verified: {why}"),
-        )
+        // The reason is the typed cause, so -w finds its X509 code.
+        Error::new(ErrorKind::CertVerify, "server certificate not verified")
+            .with_source(super::verify::VerifyFailure::from_reason(why))
+    } else if let Some(refusal) = super::verify::schannel_refusal(&text) {
+        // Windows: SChannel's certificate errors are exit 60 too.
+        Error::new(ErrorKind::CertVerify, "server certificate not verified").with_source(refusal)
     } else {
         Error::new(ErrorKind::Tls, "TLS handshake failed").with_source(e)
     }

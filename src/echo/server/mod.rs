@@ -7,7 +7,10 @@
 
 use std::io::{self, Write};
 
+#[cfg(unix)]
 use tokio::signal::unix::{signal, Signal, SignalKind};
+#[cfg(windows)]
+use tokio::signal::windows::{ctrl_break, ctrl_c, CtrlBreak, CtrlC};
 
 use crate::cli::EchoServerArgs;
 use crate::{Error, ErrorKind};
@@ -39,10 +42,17 @@ pub fn run(args: &EchoServerArgs) -> crate::Result<()> {
 
 /// SIGTERM and SIGINT, hooked before the listening line is printed, so a
 /// script that reads the line and sends SIGTERM at once still gets the
-/// summary.
+/// summary. On Windows: Ctrl-Break and Ctrl-C, named as the signals they
+/// stand for, so the summary reads the same.
+#[cfg(unix)]
 struct Signals {
     term: Signal,
     int: Signal,
+}
+#[cfg(windows)]
+struct Signals {
+    term: CtrlBreak,
+    int: CtrlC,
 }
 
 impl Signals {
@@ -51,10 +61,16 @@ impl Signals {
         let err = |e: io::Error| {
             Error::new(ErrorKind::Connect, "could not install signal handlers").with_source(e)
         };
-        Ok(Signals {
+        #[cfg(unix)]
+        return Ok(Signals {
             term: signal(SignalKind::terminate()).map_err(err)?,
             int: signal(SignalKind::interrupt()).map_err(err)?,
-        })
+        });
+        #[cfg(windows)]
+        return Ok(Signals {
+            term: ctrl_break().map_err(err)?,
+            int: ctrl_c().map_err(err)?,
+        });
     }
 
     /// Waits for either; returns its name for the summary.

@@ -22,7 +22,9 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -149,7 +151,8 @@ struct Config {
 enum Place {
     /// `--listen`'s addresses.
     Ip(Vec<SocketAddr>),
-    /// `--unix PATH`.
+    /// `--unix PATH` (refused before listening where there are none).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Unix(PathBuf),
 }
 
@@ -170,6 +173,8 @@ enum Accepted {
 
 impl Listener {
     async fn accept(&self, unix_seq: &mut u64) -> io::Result<(Accepted, Peer)> {
+        #[cfg(not(unix))]
+        let _ = unix_seq;
         match self {
             Listener::Tcp(l) => {
                 let (s, peer) = l.accept().await?;
@@ -203,6 +208,7 @@ enum Peer {
     Ip(SocketAddr),
     /// Unix clients are usually unnamed: the n-th accepted, and its process
     /// id when the kernel says (`SO_PEERCRED`).
+    #[cfg_attr(not(unix), allow(dead_code))]
     Unix {
         n: u64,
         pid: Option<i32>,
@@ -331,6 +337,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// `ENONET` (machine not on the network) exists on Linux only; accept(2)
 /// there lists it among the errors to treat like `EAGAIN`.
+#[cfg(unix)]
 fn is_enonet(e: &io::Error) -> bool {
     #[cfg(target_os = "linux")]
     return e.raw_os_error() == Some(libc::ENONET);

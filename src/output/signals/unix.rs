@@ -1,4 +1,4 @@
-//! What SIGINT, SIGTERM and SIGHUP do to `-o FILE`'s temporary file.
+//! Unix: what SIGINT, SIGTERM and SIGHUP do to `-o FILE`'s temporary file.
 //!
 //! While a temporary file exists it is *armed* here: the handler removes
 //! it, or with `--keep-partial` makes what arrived FILE (a rename, or a
@@ -13,27 +13,13 @@
 //! (a handler on another thread may still be reading it).
 
 use std::ffi::{c_char, CString};
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
-/// What the handler does with the armed temporary file.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-pub(super) enum OnSignal {
-    /// Remove it: FILE keeps its old content.
-    Remove = 0,
-    /// Rename it over FILE (`--keep-partial`).
-    Rename = 1,
-    /// Copy it over FILE, then remove it (`--keep-partial` through
-    /// `$TMPDIR`; also a copy over FILE already under way).
-    Copy = 2,
-    /// A resume (`-C`) appends to FILE itself: cut it back to the length
-    /// it had (ftruncate on the armed descriptor).
-    Cut = 3,
-    /// A resume with `--keep-partial`: keep what was appended, say so.
-    KeepAppended = 4,
-}
+use super::OnSignal;
 
 /// Everything the handler needs, as C strings made in advance.
 struct Armed {
@@ -56,7 +42,7 @@ static ACTION: AtomicU8 = AtomicU8::new(OnSignal::Remove as u8);
 static CLEANING: AtomicBool = AtomicBool::new(false);
 
 /// Arms the temporary file `temp` for FILE `target` (shown as `shown`).
-pub(super) fn arm(temp: &Path, target: &Path, shown: &Path, action: OnSignal) {
+pub(in crate::output) fn arm(temp: &Path, target: &Path, shown: &Path, action: OnSignal) {
     let (Ok(temp), Ok(target)) = (
         CString::new(temp.as_os_str().as_bytes()),
         CString::new(target.as_os_str().as_bytes()),
@@ -79,10 +65,12 @@ pub(super) fn arm(temp: &Path, target: &Path, shown: &Path, action: OnSignal) {
     install();
 }
 
-/// Arms a resume: FILE (open as `fd`) had `len` bytes before the body was
-/// appended; a signal cuts it back to them, or with `keep_partial` keeps
-/// what was appended and says so.
-pub(super) fn arm_append(fd: libc::c_int, len: u64, shown: &Path, keep_partial: bool) {
+/// Arms a resume: FILE (open as `file`) had `len` bytes before the body
+/// was appended; a signal cuts it back to them, or with `keep_partial`
+/// keeps what was appended and says so. The descriptor stays valid while
+/// armed: FileOut holds the file until it disarms.
+pub(in crate::output) fn arm_append(file: &File, len: u64, shown: &Path, keep_partial: bool) {
+    let fd = file.as_raw_fd();
     let Ok(len) = libc::off_t::try_from(len) else {
         return;
     };
@@ -106,12 +94,12 @@ pub(super) fn arm_append(fd: libc::c_int, len: u64, shown: &Path, keep_partial: 
 }
 
 /// Changes what a signal does from now on.
-pub(super) fn set(action: OnSignal) {
+pub(in crate::output) fn set(action: OnSignal) {
     ACTION.store(action as u8, Ordering::SeqCst);
 }
 
 /// The temporary file is gone or final: a signal does nothing to it now.
-pub(super) fn disarm() {
+pub(in crate::output) fn disarm() {
     // The Armed is leaked, not freed: a handler may hold it.
     ARMED.store(std::ptr::null_mut(), Ordering::SeqCst);
 }
