@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::response::coding::CodingError;
 use crate::response::reader::ReadError;
+use crate::transport::SocksError;
 
 /// What went wrong, in the contract's terms. Each variant is one exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,8 @@ pub enum ErrorKind {
     /// The `--cacert` file could not be read or holds no PEM certificate
     /// (exit 77).
     CaCert,
+    /// The SOCKS proxy handshake failed (exit 97, curl's CURLE_PROXY).
+    Socks,
 }
 
 impl ErrorKind {
@@ -85,6 +88,7 @@ impl ErrorKind {
             ErrorKind::BadContentEncoding => 61,
             ErrorKind::FileTooLarge => 63,
             ErrorKind::CaCert => 77,
+            ErrorKind::Socks => 97,
         }
     }
 }
@@ -207,6 +211,13 @@ impl From<CodingError> for Error {
     }
 }
 
+impl From<SocksError> for Error {
+    /// Every failed SOCKS handshake is curl's CURLE_PROXY.
+    fn from(e: SocksError) -> Error {
+        Error::new(ErrorKind::Socks, e.to_string())
+    }
+}
+
 /// Shorthand for results carrying an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -301,6 +312,7 @@ mod tests {
             (ErrorKind::BadContentEncoding, 61),
             (ErrorKind::FileTooLarge, 63),
             (ErrorKind::CaCert, 77),
+            (ErrorKind::Socks, 97),
         ];
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");

@@ -30,6 +30,7 @@ mod response_defects;
 mod send;
 mod send_servers;
 mod shell;
+mod socks;
 mod tls;
 mod trace;
 mod transport_defects;

@@ -3,6 +3,7 @@
 //! 2xx reply to CONNECT is a tunnel: RFC 9112 §6.3 rule 2). The reply head
 //! is printed before the origin's, as curl prints it, unless
 //! `--suppress-connect-headers`; `-v` shows the exchange byte for byte.
+//! Through a SOCKS proxy the tunnel is the SOCKS handshake (`socks.rs`).
 
 use std::net::TcpStream;
 
@@ -44,6 +45,10 @@ impl Fetch<'_> {
         }
         match proxy.scheme {
             ProxyScheme::Http => self.tunnel(tcp, target, route),
+            ProxyScheme::Socks4
+            | ProxyScheme::Socks4a
+            | ProxyScheme::Socks5
+            | ProxyScheme::Socks5h => self.socks(tcp, target, route),
             other => Err(Error::new(
                 ErrorKind::Connect,
                 format!("{} proxies are not supported yet", other.name()),

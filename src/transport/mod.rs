@@ -13,6 +13,8 @@
 //! - `proxy.rs`: `-x` and friends ([`Proxy`], [`ProxyPlan`]): which proxy a
 //!   target goes through, and the bytes an HTTP proxy is sent.
 //! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
+//! - `socks.rs`: the SOCKS4, 4a, 5 and 5h handshake, sans-I/O
+//!   ([`SocksClient`]); the fetch drives it (`fetch/socks.rs`).
 //! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
 //!   eyeballs).
 //! - `stream.rs`: [`Stream`]; the deadline on every socket read and write,
@@ -35,6 +37,7 @@ mod connect;
 mod env;
 mod proxy;
 mod race;
+mod socks;
 #[cfg(target_os = "linux")]
 pub mod splice;
 mod stream;
@@ -46,6 +49,10 @@ pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
 pub use env::{NoProxy, ProxyEnv};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
+pub use socks::{
+    converse, Bound, Conversation, Dest, Fed, Note, SocksClient, SocksError, SocksFailure,
+    SocksVersion, Step,
+};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub use tls::tls_handshake;
 pub(crate) use tls::{classify_tls, tls_connector};
