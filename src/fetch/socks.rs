@@ -38,6 +38,7 @@ impl Fetch<'_> {
         let dest = self.socks_dest(version, target)?;
         let how = match &dest {
             Dest::Name(..) => "remotely resolved".to_owned(),
+            Dest::Addr(_) if target.host.parse::<IpAddr>().is_ok() => "an IP address".to_owned(),
             Dest::Addr(a) => format!("locally resolved to {}", a.ip()),
         };
         self.trace.step(|| {
