@@ -13,7 +13,7 @@
 //! - `proxy.rs`: `-x` and friends ([`Proxy`], [`ProxyPlan`]): which proxy a
 //!   target goes through, and the bytes an HTTP proxy is sent.
 //! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
-//! - `socks.rs`: the SOCKS4, 4a, 5 and 5h handshake, sans-I/O
+//! - `socks/`: the SOCKS4, 4a, 5 and 5h handshake, sans-I/O
 //!   ([`SocksClient`]); the fetch drives it (`fetch/socks.rs`).
 //! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
 //!   eyeballs).
