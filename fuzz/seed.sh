@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../fixtures"
 corpus="$here/corpus"
-mkdir -p "$corpus/head" "$corpus/framing" "$corpus/chunked" "$corpus/target" "$corpus/request_framing"
+mkdir -p "$corpus/head" "$corpus/framing" "$corpus/chunked" "$corpus/target" "$corpus/request_framing" "$corpus/socks"
 
 for f in "$fixtures"/*.http "$fixtures"/*.txt; do
     name=$(basename "$f")
@@ -63,4 +63,12 @@ for req in \
     i=$((i + 1))
     printf "$req" >"$corpus/request_framing/req-$i"
 done
-echo "seeded: $(ls "$corpus/head" | wc -l) head, $(ls "$corpus/framing" | wc -l) framing, $(ls "$corpus/chunked" | wc -l) chunked, $(ls "$corpus/target" | wc -l) target, $(ls "$corpus/request_framing" | wc -l) request_framing"
+# socks takes a selector byte (socks4, 4a, 5, 5h; +4 credentials, +8 an
+# IPv6 destination), a piece-size prefix, then all the proxy sends.
+printf '\003\000\005\000\005\000\000\001\001\002\003\004\000\120' >"$corpus/socks/socks5h-granted"
+printf '\006\002\003\001\005\002\001\000\005\000\000\003\002hi\000\001' >"$corpus/socks/socks5-auth-name"
+printf '\012\000\005\000\005\000\000\004AAAAAAAAAAAAAAAA\000\001' >"$corpus/socks/socks5-v6-bound"
+printf '\003\000\005\000\005\005\000\001' >"$corpus/socks/socks5h-refused"
+printf '\001\000\000\132\000\000\000\000\000\000' >"$corpus/socks/socks4a-granted"
+printf '\000\001\004\000\133' >"$corpus/socks/socks4-rejected"
+echo "seeded: $(ls "$corpus/head" | wc -l) head, $(ls "$corpus/framing" | wc -l) framing, $(ls "$corpus/chunked" | wc -l) chunked, $(ls "$corpus/target" | wc -l) target, $(ls "$corpus/request_framing" | wc -l) request_framing, $(ls "$corpus/socks" | wc -l) socks"

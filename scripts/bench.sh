@@ -39,7 +39,10 @@
 #     connection beside wrk -t1 -c1 (keep-alive, one connection), rounds
 #     alternating, requests per second compared, and its peak RSS;
 #   - prints one markdown table of medians, ratios to curl, targets and
-#     PASS/MISS, then runs scripts/bench-echo.sh for the echo rows if present.
+#     PASS/MISS, then runs scripts/bench-echo.sh for the echo rows if present;
+#   - the reach rows, in a table of their own: SIZE_MIB through tinyproxy
+#     (curl -x) and through microsocks (-x socks5h://, beside curl's), and a
+#     black-holed IPv6 address raced against IPv4;
 # Everything it started (nginx) is stopped on exit, even on failure.
 #
 # Output goes on tmpfs too, so the disk is not what is measured. Absolute
@@ -90,6 +93,7 @@ have gzip || need_pkgs+=(gzip)
 have brotli || need_pkgs+=(brotli)
 have zstd || need_pkgs+=(zstd)
 have tinyproxy || need_pkgs+=(tinyproxy)
+have microsocks || need_pkgs+=(microsocks)
 have python3 || need_pkgs+=(python3)
 for pkg in pkg-config libssl-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
@@ -149,7 +153,7 @@ fi
 WORK=$(mktemp -d /tmp/rawget-bench.XXXXXX)
 OUT=$(mktemp -d /dev/shm/rawget-bench-out.XXXXXX)
 NGINX_PID=
-# Helpers the reach rows start (tinyproxy, the black hole); killed at exit.
+# Helpers the reach rows start (tinyproxy, microsocks, the black hole); killed at exit.
 REACH_PIDS=()
 
 cleanup() {
@@ -577,6 +581,23 @@ bench proxy "$BIG" \
 rss proxy rawget "$R" "$BIG" "$RAWGET" -s -x "127.0.0.1:$TP_PORT" -o "$R" "$H/big.bin"
 rss proxy curl "$C_" "$BIG" curl -s -x "127.0.0.1:$TP_PORT" -o "$C_" "$H/big.bin"
 
+# Through microsocks (SOCKS5, the proxy resolves the name) beside curl -x
+# socks5h://: same targets as through tinyproxy.
+say "reach rows: microsocks"
+MS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+microsocks -i 127.0.0.1 -p "$MS_PORT" >"$WORK/microsocks.log" 2>&1 &
+REACH_PIDS+=($!)
+SOCKS=socks5h://127.0.0.1:$MS_PORT
+for _ in $(seq 50); do
+  curl -s -o /dev/null -x "$SOCKS" "$H/small.bin" && break
+  sleep 0.1
+done
+bench socks "$BIG" \
+  rawget "$R" "$RAWGET -s -x $SOCKS -o $R $H/big.bin" \
+  curl "$C_" "curl -s -x $SOCKS -o $C_ $H/big.bin"
+rss socks rawget "$R" "$BIG" "$RAWGET" -s -x "$SOCKS" -o "$R" "$H/big.bin"
+rss socks curl "$C_" "$BIG" curl -s -x "$SOCKS" -o "$C_" "$H/big.bin"
+
 # The black hole: [::1] on nginx's port, backlog 0, its one queue slot
 # filled, so further SYNs are dropped (no firewall needed).
 python3 -c '
@@ -605,8 +626,12 @@ bench race "$SMALL" \
   ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
   printf '| 1 KiB, [::1] black-holed before 127.0.0.1 | %s | %s | %s | whole fetch within 300 ms | %s |\n' \
     "$(ms "$r")" "$(ms "$c")" "$(ratio "$r" "$c")" "$(verdict "$r" 0.3)"
-  echo
-  echo "not yet benched: 1 GiB through microsocks (rawget has no SOCKS yet, issue 12 item 4)."
+  r=$(get socks.rawget.median) c=$(get socks.curl.median)
+  rr=$(get socks.rawget.rss) rc=$(get socks.curl.rss)
+  printf '| %s through microsocks (socks5h) | %s, %s MiB | %s, %s MiB | %s (RSS %s) | at most 1x curl, RSS at most 0.5x | %s |\n' \
+    "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" \
+    "$(ratio "$r" "$c")" "$(ratio "$rr" "$rc")" \
+    "$(verdict "$(ratio "$r" "$c")" 1 "$(ratio "$rr" "$rc")" 0.5)"
 } >>"$WORK/table.md"
 tail -n 8 "$WORK/table.md"
 [ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"

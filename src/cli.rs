@@ -22,7 +22,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
                   6 resolve, 7 connect, 8 malformed response, 18 partial body, 22 --fail, 23 write, \
                   26 read input, 28 timeout, 33 range not honoured, 35 TLS, 47 redirects, \
                   52 empty reply, 56 receive failure, 58 client certificate, 60 certificate, 61 bad content encoding, \
-                  63 --max-filesize exceeded, 77 --cacert file."
+                  63 --max-filesize exceeded, 77 --cacert file, 97 SOCKS handshake."
 )]
 pub struct Cli {
     /// A subcommand instead of a fetch.
@@ -969,7 +969,7 @@ pub struct NetArgs {
     pub connect_to: Vec<String>,
 
     // ---- reach: proxies (issue 12) ----
-    /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), https (TLS to the proxy, port 443), socks4, socks4a, socks5, socks5h; "" for none
+    /// Use this proxy: [SCHEME://][USER:PW@]HOST[:PORT], SCHEME http (default, port 1080), https (TLS to the proxy, port 443), socks4, socks4a, socks5, socks5h (4a, 5h: the proxy resolves); "" for none
     #[arg(
         short = 'x',
         long = "proxy",
@@ -978,7 +978,7 @@ pub struct NetArgs {
     )]
     pub proxy: Option<String>,
 
-    /// Credentials for the proxy (Proxy-Authorization: Basic), over the proxy URL's
+    /// Credentials for the proxy (Proxy-Authorization: Basic; SOCKS5 username/password), over the proxy URL's
     #[arg(
         short = 'U',
         long = "proxy-user",

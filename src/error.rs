@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::response::coding::CodingError;
 use crate::response::reader::ReadError;
+use crate::transport::SocksError;
 
 /// What went wrong, in the contract's terms. Each variant is one exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,8 @@ pub enum ErrorKind {
     /// The `--cacert` file could not be read or holds no PEM certificate
     /// (exit 77).
     CaCert,
+    /// The SOCKS proxy handshake failed (exit 97, curl's CURLE_PROXY).
+    Socks,
 }
 
 impl ErrorKind {
@@ -90,6 +93,7 @@ impl ErrorKind {
             ErrorKind::BadContentEncoding => 61,
             ErrorKind::FileTooLarge => 63,
             ErrorKind::CaCert => 77,
+            ErrorKind::Socks => 97,
         }
     }
 }
@@ -218,6 +222,13 @@ impl From<CodingError> for Error {
     }
 }
 
+impl From<SocksError> for Error {
+    /// Every failed SOCKS handshake is curl's CURLE_PROXY.
+    fn from(e: SocksError) -> Error {
+        Error::new(ErrorKind::Socks, e.to_string())
+    }
+}
+
 /// Shorthand for results carrying an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -316,6 +327,7 @@ mod tests {
             (ErrorKind::BadContentEncoding, 61),
             (ErrorKind::FileTooLarge, 63),
             (ErrorKind::CaCert, 77),
+            (ErrorKind::Socks, 97),
         ];
         for (kind, code) in all {
             assert_eq!(kind.exit_code(), code, "{kind:?}");

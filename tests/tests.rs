@@ -38,6 +38,7 @@ mod send;
 mod send_scale;
 mod send_servers;
 mod shell;
+mod socks;
 mod ssl_verify;
 mod tls;
 mod trace;

@@ -22,6 +22,7 @@ pub(crate) mod exchange;
 mod naming;
 mod ranges;
 mod retry;
+mod socks;
 mod tunnel;
 mod upload;
 mod write_out;

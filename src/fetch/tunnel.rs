@@ -5,6 +5,7 @@
 //! `--suppress-connect-headers`; `-v` shows the exchange byte for byte.
 //! An https proxy is reached over TLS first, verified against its own
 //! name; the CONNECT exchange then runs inside that TLS.
+//! Through a SOCKS proxy the tunnel is the SOCKS handshake (`socks.rs`).
 
 use std::net::TcpStream;
 
@@ -32,6 +33,10 @@ impl Dial<'_> {
                 let tunnel = self.tunnel(stream, target, route)?.into_tcp();
                 tunnel.ok_or_else(|| Error::new(ErrorKind::Connect, "CONNECT tunnel over TLS"))
             }
+            ProxyScheme::Socks4
+            | ProxyScheme::Socks4a
+            | ProxyScheme::Socks5
+            | ProxyScheme::Socks5h => self.socks(tcp, target, route),
             other => Err(Error::new(
                 ErrorKind::Connect,
                 format!("{} proxies are not supported yet", other.name()),

@@ -14,6 +14,8 @@
 //! - `proxy.rs`: `-x` and friends ([`Proxy`], [`ProxyPlan`]): which proxy a
 //!   target goes through, and the bytes an HTTP proxy is sent.
 //! - `env.rs`: the proxy variables as curl reads them ([`ProxyEnv`]).
+//! - `socks/`: the SOCKS4, 4a, 5 and 5h handshake, sans-I/O
+//!   ([`SocksClient`]); the fetch drives it (`fetch/socks.rs`).
 //! - `race.rs`: connecting, the addresses raced as RFC 8305 says (happy
 //!   eyeballs).
 //! - `socket.rs`: [`Socket`] (TCP, Unix, or a tunnel's stream); the
@@ -50,6 +52,7 @@ mod poll;
 mod proxy;
 mod race;
 mod socket;
+mod socks;
 #[cfg(target_os = "linux")]
 pub mod splice;
 mod stream;
@@ -67,6 +70,10 @@ pub use identity::{split_cert_arg, CertType, ClientCert, KeyType};
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
 pub use socket::Socket;
+pub use socks::{
+    converse, Bound, Conversation, Dest, Fed, Note, SocksClient, SocksError, SocksFailure,
+    SocksVersion, Step,
+};
 pub use stream::{EofWatch, Stream, TLS_RECORD};
 pub(crate) use tls::{certificate_alert, classify_tls, tls_connector};
 pub use tls::{proxy_tls_handshake, tls_handshake};

@@ -199,6 +199,15 @@ impl Route {
         let c = plan.user.as_ref().or(self.proxy.credentials.as_ref())?;
         Some(format!("Basic {}", base64(c)))
     }
+
+    /// The user and password for a SOCKS proxy, split at the first colon
+    /// (`-U` wins over the proxy URL's, as for `authorization`).
+    pub fn credentials(&self, plan: &ProxyPlan) -> Option<(Vec<u8>, Vec<u8>)> {
+        let c = plan.user.as_ref().or(self.proxy.credentials.as_ref())?;
+        let colon = c.iter().position(|&b| b == b':').unwrap_or(c.len());
+        let pass = c.get(colon + 1..).unwrap_or_default();
+        Some((c[..colon].to_vec(), pass.to_vec()))
+    }
 }
 
 impl ProxyPlan {

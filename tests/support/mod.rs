@@ -3,7 +3,8 @@
 //! ([`fixtures`]), raw sockets with timeouts ([`net`]), the one test server
 //! (rawget's replay server, plain or TLS, checked on drop: [`server`]), and
 //! rawget's listening subcommands run as child processes ([`daemon`]), real
-//! servers (nginx, haproxy) on loopback ([`real`]), and
+//! servers (nginx, haproxy) on loopback ([`real`]), a scripted SOCKS
+//! proxy ([`socks_server`]), and
 //! what a test needs of the machine ([`env`]: no silent skips).
 //!
 //! Every wait is bounded: a hang fails a test instead of hanging the suite.
@@ -18,6 +19,7 @@ pub mod reach;
 pub mod real;
 pub mod run;
 pub mod server;
+pub mod socks_server;
 
 pub use daemon::*;
 pub use echo_peers::*;
@@ -28,3 +30,4 @@ pub use reach::*;
 pub use real::*;
 pub use run::*;
 pub use server::*;
+pub use socks_server::*;

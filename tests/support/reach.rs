@@ -41,7 +41,7 @@ pub fn black_hole(ip: &str) -> Option<BlackHole> {
     panic!("{addr} kept accepting connections: no black hole can be made here");
 }
 
-/// A real proxy from Debian's packages (tinyproxy, microsocks), run in the
+/// A real proxy from Debian's packages (tinyproxy, microsocks, dante), run in the
 /// foreground on 127.0.0.1 with a private configuration in a temporary
 /// directory; killed on drop.
 pub struct RealProxy {
@@ -75,6 +75,42 @@ impl RealProxy {
             let mut cmd = std::process::Command::new("microsocks");
             cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()])
                 .args(extra);
+            cmd
+        })
+    }
+
+    /// dante (`danted`, SOCKS4 and SOCKS5; not SOCKS4a) on 127.0.0.1, no
+    /// authentication, connecting anywhere from loopback.
+    pub fn dante() -> RealProxy {
+        let bin = ["/usr/sbin/danted", "/sbin/danted"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).is_file())
+            .unwrap_or_else(|| {
+                panic!(
+                    "danted is not installed: apt-get install dante-server (.ci/run installs it)"
+                )
+            });
+        RealProxy::start("danted", |dir, port| {
+            let conf = dir.join("danted.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "logoutput: stderr
+internal: 127.0.0.1 port = {port}
+                     external: 127.0.0.1
+clientmethod: none
+socksmethod: none
+                     user.unprivileged: nobody
+                     client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}
+                     socks pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }}
+"
+                ),
+            )
+            .expect("write danted.conf");
+            let mut cmd = std::process::Command::new(bin);
+            // One process, in the foreground; its pid file in the temp dir.
+            cmd.arg("-f").arg(conf).arg("-N").arg("1");
+            cmd.arg("-p").arg(dir.join("danted.pid"));
             cmd
         })
     }
