@@ -4,6 +4,7 @@
 mod support;
 
 mod bodies;
+mod bodies_more;
 mod colour;
 mod debugging;
 mod echo;
