@@ -3,6 +3,12 @@
 #
 #   scripts/bench.sh            # full run: 1 GiB bodies, 5 timed rounds
 #   RUNS=3 SIZE_MIB=256 scripts/bench.sh   # quicker, smaller
+#   ROWS=send,https scripts/bench.sh       # only these rows
+#
+# ROWS is a comma list of row names (empty: every row): http, chunked,
+# https, small, gzip, br, zstd, bomb, upload, send (the pipeline beside
+# wrk), reach (tinyproxy and the happy-eyeballs race), echo. The set-up
+# (packages, build, data, nginx) is the same whatever is chosen.
 #
 # What it does, from a fresh checkout:
 #   - installs what is missing from Debian's packages (nginx-light, hyperfine,
@@ -47,6 +53,9 @@ SMALL_FETCHES=${SMALL_FETCHES:-100}
 # rawget send --pipeline: this many small GETs on one connection.
 PIPELINE_REQUESTS=${PIPELINE_REQUESTS:-100000}
 DATA_DIR=${DATA_DIR:-/dev/shm/rawget-bench-data}
+ROWS=${ROWS:-}
+# row_on NAME: whether row NAME is to run (ROWS empty, or NAME in it).
+row_on() { [ -z "$ROWS" ] || [[ ",$ROWS," == *",$1,"* ]]; }
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -333,6 +342,7 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 # --- rows -----------------------------------------------------------------
 R=$OUT/rawget C_=$OUT/curl W=$OUT/wget X=$OUT/ref
 
+if row_on http; then
 say "row 1: ${SIZE_MIB} MiB over http to -o"
 bench http "$BIG" \
   rawget "$R" "$RAWGET -s -o $R $H/big.bin" \
@@ -344,7 +354,9 @@ rm -f "$X"
 rss http rawget "$R" "$BIG" "$RAWGET" -s -o "$R" "$H/big.bin"
 rss http curl "$C_" "$BIG" curl -s -o "$C_" "$H/big.bin"
 rss http wget "$W" "$BIG" wget -q -O "$W" "$H/big.bin"
+fi
 
+if row_on chunked; then
 say "row 2: ${SIZE_MIB} MiB chunked to -o"
 bench chunked "$BIG" \
   rawget "$R" "$RAWGET -s -o $R $C/big.bin" \
@@ -354,7 +366,9 @@ bench chunked "$BIG" \
 rss chunked rawget "$R" "$BIG" "$RAWGET" -s -o "$R" "$C/big.bin"
 rss chunked curl "$C_" "$BIG" curl -s -o "$C_" "$C/big.bin"
 rss chunked wget "$W" "$BIG" wget -q -O "$W" "$C/big.bin"
+fi
 
+if row_on https; then
 say "row 3: ${SIZE_MIB} MiB over https to -o"
 bench https "$BIG" \
   rawget "$R" "$RAWGET -s -k -o $R $S/big.bin" \
@@ -364,7 +378,9 @@ bench https "$BIG" \
 rss https rawget "$R" "$BIG" "$RAWGET" -s -k -o "$R" "$S/big.bin"
 rss https curl "$C_" "$BIG" curl -s -k -o "$C_" "$S/big.bin"
 rss https wget "$W" "$BIG" wget -q --no-check-certificate -O "$W" "$S/big.bin"
+fi
 
+if row_on small; then
 say "row 4: $SMALL_FETCHES fetches of 1 KiB, one process each"
 # Each command is a loop of SMALL_FETCHES processes; the last output is
 # checked. /bin/true in the same loop is the floor: starting a process.
@@ -377,12 +393,14 @@ bench small "$SMALL" \
 rss small rawget "$R" "$SMALL" "$RAWGET" -s -o "$R" "$H/small.bin"
 rss small curl "$C_" "$SMALL" curl -s -o "$C_" "$H/small.bin"
 rss small wget "$W" "$SMALL" wget -q -O "$W" "$H/small.bin"
+fi
 
 # Rows 5-8 (issue 14): coded bodies decoded to -o, rawget --compressed
 # beside curl --compressed; outputs compared with the text itself.
 head_gz=$(curl -fsS --compressed -D - -o /dev/null "$Z/text.txt") || die "nginx does not serve text.txt"
 grep -qi '^content-encoding: gzip' <<<"$head_gz" || die "gzip_static did not send text.txt.gz"
 for coding in gzip br zstd; do
+  row_on "$coding" || continue
   path=/text.txt
   [ "$coding" = br ] && path=/text.br
   [ "$coding" = zstd ] && path=/text.zst
@@ -393,9 +411,12 @@ for coding in gzip br zstd; do
   rss "$coding" rawget "$R" "$TEXT" "$RAWGET" -s --compressed -o "$R" "$Z$path"
   rss "$coding" curl "$C_" "$TEXT" curl -s --compressed -o "$C_" "$Z$path"
 done
+if row_on bomb; then
 say "row bomb: 1 GiB of zeros in about 1 MiB of gzip, to /dev/null"
 rss bomb rawget - - "$RAWGET" -s --compressed -o /dev/null "$Z/bomb.gz"
 rss bomb curl - - curl -s --compressed -o /dev/null "$Z/bomb.gz"
+fi
+if row_on upload; then
 say "row 5: ${SIZE_MIB} MiB uploaded with -T (PUT) to nginx"
 # The uploaded file nginx stored is the output compared with the source.
 U=http://127.0.0.1:$UPLOAD/up
@@ -405,6 +426,8 @@ bench upload "$BIG" \
   curl "$UC" "curl -s -o /dev/null -T $BIG $U/curl.bin"
 rss upload rawget "$UR" "$BIG" "$RAWGET" -s -o /dev/null -T "$BIG" "$U/rawget.bin"
 rss upload curl "$UC" "$BIG" curl -s -o /dev/null -T "$BIG" "$U/curl.bin"
+fi
+if row_on send; then
 say "row 5: $PIPELINE_REQUESTS small GETs pipelined on one connection (rawget send) beside wrk -t1 -c1"
 # Exit 0 from rawget send means every request framed was answered once, in
 # order (fewer is exit 18, more or stray bytes exit 8): every response was
@@ -427,6 +450,7 @@ done
 median <"$WORK/pipeline.rawget.times" >"$WORK/pipeline.rawget.median"
 median <"$WORK/pipeline.wrk.rps" >"$WORK/pipeline.wrk.median"
 rss pipeline rawget - - $PIPE_CMD
+fi
 
 # The RSS floor: a process that only loads the binary and its libraries.
 /usr/bin/time -f %M -o "$WORK/floor.rawget.rss" "$RAWGET" --version >/dev/null
@@ -464,13 +488,20 @@ size_label="$SIZE_MIB MiB"
   echo
   echo "| work | rawget | curl | wget | reference | rawget/curl | target | |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  if row_on http; then
   row_big http "$size_label over http to -o" \
     "write only $(secs "$(get http.write-only.median)"), curl to null $(secs "$(get http.curl-null.median)")" \
     "at most 0.5x curl, at most 4 MiB RSS" 0.5 4096
+  fi
+  if row_on chunked; then
   row_big chunked "$size_label chunked to -o" "curl to null $(secs "$(get chunked.curl-null.median)")" \
     "at most 0.7x curl" 0.7
+  fi
+  if row_on https; then
   row_big https "$size_label over https to -o" "curl to null $(secs "$(get https.curl-null.median)")" \
     "at most 0.7x curl" 0.7
+  fi
+  if row_on small; then
   r=$(get small.rawget.median) c=$(get small.curl.median) w=$(get small.wget.median) t=$(get small.true.median)
   rr=$(get small.rawget.rss) rc=$(get small.curl.rss) rw=$(get small.wget.rss)
   r_ms=$(awk -v s="$r" -v n="$SMALL_FETCHES" 'BEGIN { print s * 1000 / n }')
@@ -478,8 +509,10 @@ size_label="$SIZE_MIB MiB"
     "$SMALL_FETCHES" "$(ms_each "$r")" "$(mib "$rr")" "$(ms_each "$c")" "$(mib "$rc")" \
     "$(ms_each "$w")" "$(mib "$rw")" "start a process $(ms_each "$t")" "$(ratio "$r" "$c")" \
     "at most 1.5 ms each" "$(verdict "$r_ms" 1.5)"
+  fi
   coded_file() { case $1 in gzip) echo "$TEXT.gz" ;; br) echo "$TEXT.br" ;; *) echo "$TEXT.zst" ;; esac; }
   for coding in gzip br zstd; do
+    row_on "$coding" || continue
     r=$(get "$coding.rawget.median") c=$(get "$coding.curl.median")
     rr=$(get "$coding.rawget.rss") rc=$(get "$coding.curl.rss")
     max=1.0 target="at most curl's time"
@@ -493,21 +526,27 @@ size_label="$SIZE_MIB MiB"
       "sent $(mib $(($(stat -c %s "$(coded_file "$coding")") / 1024))) MiB" \
       "$(ratio "$r" "$c")" "$target" "$(verdict "$(ratio "$r" "$c")" "$max" "$rr" "$rss_target")"
   done
+  if row_on bomb; then
   rr=$(get bomb.rawget.rss) rc=$(get bomb.curl.rss)
   printf '| gzip bomb: 1 GiB of zeros in %s MiB, to /dev/null | %s MiB | %s MiB | - | - | - | peak RSS under 16 MiB | %s |\n' \
     "$(mib $(($(stat -L -c %s "$BOMB") / 1024)))" "$(mib "$rr")" "$(mib "$rc")" \
     "$(awk -v r="$rr" 'BEGIN { print (r < 16384 ? "PASS" : "MISS") }')"
+  fi
+  if row_on upload; then
   r=$(get upload.rawget.median) c=$(get upload.curl.median)
   rr=$(get upload.rawget.rss) rc=$(get upload.curl.rss)
   printf '| %s uploaded with -T (PUT to nginx) | %s, %s MiB | %s, %s MiB | | | %s | %s | %s |\n' \
     "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" "$(ratio "$r" "$c")" \
     "at most 1.5x curl, under 16 MiB RSS" "$(verdict "$(ratio "$r" "$c")" 1.5 "$rr" 16384)"
+  fi
+  if row_on send; then
   p=$(get pipeline.rawget.median) pw=$(get pipeline.wrk.median) pr=$(get pipeline.rawget.rss)
   p_rps=$(awk -v n="$PIPELINE_REQUESTS" -v s="$p" 'BEGIN { printf "%.0f", n / s }')
   # The ratio is wrk's rate over rawget's, so that at most 1.0 passes.
   p_ratio=$(ratio "$pw" "$p_rps")
   printf '| %s GETs pipelined on one connection (rawget send) | %s req/s, %s MiB | | | wrk -t1 -c1 %.0f req/s | wrk/rawget %s | at least wrk req/s, under 8 MiB RSS | %s |\n' \
     "$PIPELINE_REQUESTS" "$p_rps" "$(mib "$pr")" "$pw" "$p_ratio" "$(verdict "$p_ratio" 1.0 "$pr" 8192)"
+  fi
   echo
   echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
   echo "chunked: nginx's addition filter, chunks of 32-64 KiB."
@@ -521,6 +560,7 @@ cat "$WORK/table.md"
 # a black-holed IPv6 address raced against a working IPv4 one. Targets:
 # through the proxy rawget's time at most curl's, peak RSS at most 0.5x
 # curl's; the race connected within 300 ms (the whole small fetch is timed).
+if row_on reach; then
 say "reach rows: tinyproxy, happy eyeballs"
 TP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'Port %s\nListen 127.0.0.1\nTimeout 60\nMaxClients 20\nAllow 127.0.0.1\nLogLevel Warning\n' \
@@ -570,10 +610,13 @@ bench race "$SMALL" \
 } >>"$WORK/table.md"
 tail -n 8 "$WORK/table.md"
 [ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"
+fi
 
 # --- echo rows ------------------------------------------------------------
 echo
-if [ -x scripts/bench-echo.sh ] || [ -f scripts/bench-echo.sh ]; then
+if ! row_on echo; then
+  echo "echo rows not chosen (ROWS=$ROWS)"
+elif [ -x scripts/bench-echo.sh ] || [ -f scripts/bench-echo.sh ]; then
   say "echo rows: scripts/bench-echo.sh"
   # Kept short so the whole script stays under 10 minutes.
   RUNS=${ECHO_RUNS:-3} DURATION=${ECHO_DURATION:-2} bash scripts/bench-echo.sh
