@@ -6,8 +6,10 @@
 //! Why: decoding 1 GiB of gzip text is about 1.4 s of CPU and writing the
 //! 1 GiB to tmpfs about 0.8 s of system time; done in turn they add up, in
 //! two threads the wall time is close to the larger (figures in the
-//! commit). A body that fits one buffer never starts the thread: it is
-//! written once, directly, at the end.
+//! commit). The thread starts when one read of the socket decodes to a
+//! full buffer; what a read leaves in a part-filled buffer goes on at
+//! once ([`Behind::pass_on`]), so a body that trickles in is written as it
+//! comes, directly, and starts no thread.
 //!
 //! Memory stays flat: at most [`BUFFERS`] buffers of [`BEHIND_BUF`] bytes
 //! exist, one gathering, one waiting, one being written. Bytes are in FILE
@@ -60,6 +62,23 @@ impl Behind {
                 self.hand_over(file)?;
             }
         }
+        Ok(())
+    }
+
+    /// What is gathered goes on now, without waiting for a full buffer:
+    /// to the thread when it runs, else written here. Called when the
+    /// input runs dry, so a body that trickles in reaches FILE as it
+    /// comes, as curl writes it, rather than a buffer's worth at a time.
+    pub fn pass_on(&mut self, file: &File) -> io::Result<()> {
+        if self.gather.is_empty() {
+            return Ok(());
+        }
+        if self.writer.is_some() {
+            return self.hand_over(file);
+        }
+        let mut direct = file;
+        direct.write_all(&self.gather)?;
+        self.gather.clear();
         Ok(())
     }
 
@@ -237,6 +256,28 @@ mod tests {
         b.drain(&mut file).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn what_is_passed_on_is_written_at_once_or_by_the_thread() {
+        let (mut file, path) = temp_file("pass-on");
+        let mut b = Behind::default();
+        // No thread: written here, at once.
+        b.write(&file, b"trickle ").unwrap();
+        b.pass_on(&file).unwrap();
+        assert!(b.writer.is_none() && b.is_idle());
+        assert_eq!(std::fs::read(&path).unwrap(), b"trickle ");
+        // A full buffer starts the thread; a part-filled one then follows it.
+        let big = vec![b'x'; BEHIND_BUF + 10];
+        b.write(&file, &big).unwrap();
+        assert!(b.writer.is_some());
+        b.pass_on(&file).unwrap();
+        assert!(b.gather.is_empty());
+        b.drain(&mut file).unwrap();
+        let got = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(got.len(), 8 + big.len());
+        assert!(got[8..] == big[..]);
     }
 
     #[test]

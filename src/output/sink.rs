@@ -92,6 +92,17 @@ impl BodySink {
         Ok(())
     }
 
+    /// The input ran dry: what was written and is still gathered goes on
+    /// to the output now rather than waiting for a fuller buffer.
+    pub fn pass_on(&mut self) -> Result<()> {
+        self.take_late()?;
+        let passed = match &self.out {
+            BodyOut::File(f) => self.behind.pass_on(&f.file),
+            BodyOut::Stdout(_) => Ok(()),
+        };
+        passed.map_err(|e| self.out.write_error(e))
+    }
+
     /// Waits until every byte written behind the decoder is in FILE, so
     /// that the output may be written directly (or made final).
     fn settle(&mut self) -> Result<()> {
