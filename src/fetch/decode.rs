@@ -67,8 +67,13 @@ impl Fetch<'_> {
         for r in &self.ranges {
             let mut input = &buf[r.clone()];
             loop {
-                let (used, made) = decoding.decode(input, &mut self.decoded)?;
-                self.sink.write_all(&self.decoded[..made])?;
+                // Decoded straight into the output's buffer (no copy).
+                let mut used = 0;
+                let made = self.sink.write_made(&mut self.decoded, |out| {
+                    let (u, m) = decoding.decode(input, out)?;
+                    used = u;
+                    Ok(m)
+                })?;
                 input = &input[used..];
                 if used == 0 && made == 0 {
                     break;
@@ -101,11 +106,12 @@ impl Fetch<'_> {
             return Ok(());
         };
         loop {
-            let (_, made) = decoding.decode(&[], &mut self.decoded)?;
+            let made = self
+                .sink
+                .write_made(&mut self.decoded, |out| Ok(decoding.decode(&[], out)?.1))?;
             if made == 0 {
                 break;
             }
-            self.sink.write_all(&self.decoded[..made])?;
         }
         decoding.finish()?;
         Ok(())

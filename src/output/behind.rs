@@ -30,8 +30,9 @@ const BUFFERS: usize = 3;
 
 /// The writer thread, once started.
 struct Writer {
-    /// Full buffers to write; dropped to tell the thread to end.
-    full: Option<SyncSender<Vec<u8>>>,
+    /// Full buffers to write, with the bytes they hold; dropped to tell
+    /// the thread to end.
+    full: Option<SyncSender<(Vec<u8>, usize)>>,
     /// Buffers written, given back for reuse.
     empty: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<io::Result<()>>>,
@@ -42,7 +43,10 @@ struct Writer {
 /// Bytes gathered for FILE, and the thread that writes them.
 #[derive(Default)]
 pub struct Behind {
+    /// The buffer being filled: [`BEHIND_BUF`] bytes once it exists
+    /// (empty before), of which the first `filled` are the body's.
     gather: Vec<u8>,
+    filled: usize,
     writer: Option<Writer>,
 }
 
@@ -51,16 +55,32 @@ impl Behind {
     /// (started on the first full buffer) whenever a buffer is full.
     pub fn write(&mut self, file: &File, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            if self.gather.capacity() == 0 {
-                self.gather = self.spare()?;
-            }
-            let room = BEHIND_BUF - self.gather.len();
-            let n = room.min(data.len());
-            self.gather.extend_from_slice(&data[..n]);
+            let room = self.room()?;
+            let n = room.len().min(data.len());
+            room[..n].copy_from_slice(&data[..n]);
             data = &data[n..];
-            if self.gather.len() == BEHIND_BUF {
-                self.hand_over(file)?;
-            }
+            self.filled(file, n)?;
+        }
+        Ok(())
+    }
+
+    /// The free part of the buffer being gathered into (never empty):
+    /// a decoder may write there directly, then say how much with
+    /// [`Behind::filled`], saving the copy [`Behind::write`] makes.
+    pub fn room(&mut self) -> io::Result<&mut [u8]> {
+        if self.gather.is_empty() {
+            self.gather = self.spare()?;
+            self.filled = 0;
+        }
+        Ok(&mut self.gather[self.filled..])
+    }
+
+    /// `n` more bytes of [`Behind::room`] are the body's; a full buffer
+    /// goes to the writer thread (started on the first).
+    pub fn filled(&mut self, file: &File, n: usize) -> io::Result<()> {
+        self.filled = (self.filled + n).min(self.gather.len());
+        if self.filled == BEHIND_BUF {
+            self.hand_over(file)?;
         }
         Ok(())
     }
@@ -70,21 +90,21 @@ impl Behind {
     /// input runs dry, so a body that trickles in reaches FILE as it
     /// comes, as curl writes it, rather than a buffer's worth at a time.
     pub fn pass_on(&mut self, file: &File) -> io::Result<()> {
-        if self.gather.is_empty() {
+        if self.filled == 0 {
             return Ok(());
         }
         if self.writer.is_some() {
             return self.hand_over(file);
         }
         let mut direct = file;
-        direct.write_all(&self.gather)?;
-        self.gather.clear();
+        direct.write_all(&self.gather[..self.filled])?;
+        self.filled = 0;
         Ok(())
     }
 
     /// Whether bytes are gathered or being written.
     pub fn is_idle(&self) -> bool {
-        self.gather.is_empty() && self.writer.is_none()
+        self.filled == 0 && self.writer.is_none()
     }
 
     /// Puts every byte taken so far in `file`: waits for the thread to
@@ -95,23 +115,23 @@ impl Behind {
             Some(writer) => writer.end(),
             None => Ok(()),
         };
-        let gathered = std::mem::take(&mut self.gather);
+        let filled = std::mem::take(&mut self.filled);
         ended?;
-        file.write_all(&gathered)
+        file.write_all(&self.gather[..filled])
     }
 
     /// A buffer to gather into: a written one given back, a new one while
     /// fewer than [`BUFFERS`] exist, else the next one the thread gives back.
     fn spare(&mut self) -> io::Result<Vec<u8>> {
         let Some(w) = &mut self.writer else {
-            return Ok(Vec::with_capacity(BEHIND_BUF));
+            return Ok(vec![0; BEHIND_BUF]);
         };
         if let Ok(buf) = w.empty.try_recv() {
             return Ok(buf);
         }
         if w.made < BUFFERS {
             w.made += 1;
-            return Ok(Vec::with_capacity(BEHIND_BUF));
+            return Ok(vec![0; BEHIND_BUF]);
         }
         match w.empty.recv() {
             Ok(buf) => Ok(buf),
@@ -128,15 +148,16 @@ impl Behind {
                 // No thread to be had: write it here, as without one.
                 Err(_) => {
                     let mut direct = file;
-                    direct.write_all(&self.gather)?;
-                    self.gather.clear();
+                    direct.write_all(&self.gather[..self.filled])?;
+                    self.filled = 0;
                     return Ok(());
                 }
             }
         }
         let buf = std::mem::take(&mut self.gather);
+        let filled = std::mem::take(&mut self.filled);
         let sent = match self.writer.as_ref().and_then(|w| w.full.as_ref()) {
-            Some(full) => full.send(buf).is_ok(),
+            Some(full) => full.send((buf, filled)).is_ok(),
             None => false,
         };
         if !sent {
@@ -162,15 +183,14 @@ impl Writer {
     /// so the same offset: only one of the two writes at a time).
     fn start(file: &File) -> io::Result<Writer> {
         let mut out = file.try_clone()?;
-        let (full, full_rx) = mpsc::sync_channel::<Vec<u8>>(1);
+        let (full, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(1);
         let (empty_tx, empty) = mpsc::sync_channel::<Vec<u8>>(BUFFERS);
         let thread = std::thread::Builder::new()
             .name("rawget-writer".into())
             .stack_size(64 * 1024)
             .spawn(move || {
-                for mut buf in full_rx {
-                    out.write_all(&buf)?;
-                    buf.clear();
+                for (buf, filled) in full_rx {
+                    out.write_all(&buf[..filled])?;
                     // Never full: it has room for every buffer there is.
                     let _ = empty_tx.try_send(buf);
                 }
@@ -272,7 +292,7 @@ mod tests {
         b.write(&file, &big).unwrap();
         assert!(b.writer.is_some());
         b.pass_on(&file).unwrap();
-        assert!(b.gather.is_empty());
+        assert_eq!(b.filled, 0);
         b.drain(&mut file).unwrap();
         let got = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();

@@ -92,6 +92,43 @@ impl BodySink {
         Ok(())
     }
 
+    /// Body bytes made straight into the output's buffer (decoded ones):
+    /// `make` fills the start of the room it is given and returns how
+    /// many bytes it made, which are then checked and counted as
+    /// [`BodySink::write_all`]'s. For FILE the room is the writer thread's
+    /// buffer, so the bytes are never copied in user space; for stdout it
+    /// is `scratch`, written at once.
+    pub fn write_made(
+        &mut self,
+        scratch: &mut [u8],
+        make: impl FnOnce(&mut [u8]) -> Result<usize>,
+    ) -> Result<usize> {
+        if self.out.is_stdout() {
+            let n = make(scratch)?;
+            self.write_all(&scratch[..n])?;
+            return Ok(n);
+        }
+        self.take_late()?;
+        let room = match self.behind.room() {
+            Ok(room) => room,
+            Err(e) => return Err(self.out.write_error(e)),
+        };
+        let n = make(room)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        // Made but not yet the body's: past the limit, they are dropped.
+        self.check_limit(n as u64)?;
+        let filled = match &self.out {
+            BodyOut::File(f) => self.behind.filled(&f.file, n),
+            BodyOut::Stdout(_) => Ok(()),
+        };
+        filled.map_err(|e| self.out.write_error(e))?;
+        self.out.count(n as u64);
+        self.count(n as u64);
+        Ok(n)
+    }
+
     /// The input ran dry: what was written and is still gathered goes on
     /// to the output now rather than waiting for a fuller buffer.
     pub fn pass_on(&mut self) -> Result<()> {
