@@ -4,7 +4,7 @@
 //! a truncated stream (exit 61), a gzip bomb (flat memory), and
 //! `--max-filesize` (exit 63).
 
-mod nginx;
+pub(crate) mod nginx;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -4,6 +4,7 @@
 mod support;
 
 mod bodies;
+mod bodies_more;
 mod client_cert;
 mod colour;
 mod credentials;

@@ -67,8 +67,13 @@ impl Fetch<'_> {
         for r in &self.ranges {
             let mut input = &buf[r.clone()];
             loop {
-                let (used, made) = decoding.decode(input, &mut self.decoded)?;
-                self.sink.write_all(&self.decoded[..made])?;
+                // Decoded straight into the output's buffer (no copy).
+                let mut used = 0;
+                let made = self.sink.write_made(&mut self.decoded, |out| {
+                    let (u, m) = decoding.decode(input, out)?;
+                    used = u;
+                    Ok(m)
+                })?;
                 input = &input[used..];
                 if used == 0 && made == 0 {
                     break;
@@ -86,6 +91,9 @@ impl Fetch<'_> {
                 ));
             }
         }
+        // One read's worth is decoded: what it made goes on (to the writer
+        // thread, or written now), so a trickling body is not held back.
+        self.sink.pass_on()?;
         let fed = decoding.fed();
         self.hop().wire_bytes = Some(fed);
         Ok(())
@@ -98,11 +106,12 @@ impl Fetch<'_> {
             return Ok(());
         };
         loop {
-            let (_, made) = decoding.decode(&[], &mut self.decoded)?;
+            let made = self
+                .sink
+                .write_made(&mut self.decoded, |out| Ok(decoding.decode(&[], out)?.1))?;
             if made == 0 {
                 break;
             }
-            self.sink.write_all(&self.decoded[..made])?;
         }
         decoding.finish()?;
         Ok(())

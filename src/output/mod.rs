@@ -4,6 +4,8 @@
 //! - `body.rs`: [`BodyOut`], the body's one destination (stdout or FILE).
 //! - `sink.rs`: [`BodySink`](sink::BodySink), the one metered body sink:
 //!   every body byte, decoded, raw or spliced, is counted there once.
+//! - `behind.rs`: a decoded body written to FILE by a second thread while
+//!   the next piece is decoded.
 //! - `stdio.rs`: [`StdStream`], unbuffered stdout and stderr.
 //! - `file.rs`: the safe `-o FILE` (temporary file, rename or copy).
 //! - `temp.rs`: its temporary files (names, attributes, stale ones).
@@ -14,6 +16,7 @@
 //! - `diag.rs`: the one diagnostics writer on stderr, which never panics.
 //! - `colour.rs`: colour for heads and `-v` prefixes on a terminal.
 
+mod behind;
 mod body;
 pub mod colour;
 pub mod diag;

@@ -2,9 +2,14 @@
 //! passes here, and is counted once. The progress bar, `--timing`,
 //! `--report` and the `--keep-partial` note all read this one counter, so
 //! they cannot disagree.
+//!
+//! Decoded bodies bound for FILE are written behind the decoder, by a
+//! second thread ([`Behind`]); every other write waits for it first, so
+//! bytes reach the output in order.
 
 use std::ops::Range;
 
+use super::behind::Behind;
 use super::body::BodyOut;
 use crate::error::{Error, ErrorKind, Result};
 use crate::observe::progress::Progress;
@@ -20,6 +25,11 @@ pub struct BodySink {
     limit: Option<u64>,
     /// [`BodySink::bytes`] when the current body began.
     body_start: u64,
+    /// Decoded bytes on their way to FILE, written by a second thread.
+    behind: Behind,
+    /// A failed write behind the decoder, found where no error could be
+    /// returned ([`BodySink::out`]): returned by the next call that can.
+    late: Option<Error>,
 }
 
 impl BodySink {
@@ -33,6 +43,8 @@ impl BodySink {
             progress,
             limit: None,
             body_start: 0,
+            behind: Behind::default(),
+            late: None,
         }
     }
 
@@ -66,9 +78,88 @@ impl BodySink {
         }
         self.check_limit(data.len() as u64)?;
         self.refuse_binary(data)?;
-        self.out.write_all(data)?;
+        self.take_late()?;
+        match &mut self.out {
+            BodyOut::File(f) => {
+                if let Err(e) = self.behind.write(&f.file, data) {
+                    return Err(self.out.write_error(e));
+                }
+                self.out.count(data.len() as u64);
+            }
+            BodyOut::Stdout(_) => self.out.write_all(data)?,
+        }
         self.count(data.len() as u64);
         Ok(())
+    }
+
+    /// Body bytes made straight into the output's buffer (decoded ones):
+    /// `make` fills the start of the room it is given and returns how
+    /// many bytes it made, which are then checked and counted as
+    /// [`BodySink::write_all`]'s. For FILE the room is the writer thread's
+    /// buffer, so the bytes are never copied in user space; for stdout it
+    /// is `scratch`, written at once.
+    pub fn write_made(
+        &mut self,
+        scratch: &mut [u8],
+        make: impl FnOnce(&mut [u8]) -> Result<usize>,
+    ) -> Result<usize> {
+        if self.out.is_stdout() {
+            let n = make(scratch)?;
+            self.write_all(&scratch[..n])?;
+            return Ok(n);
+        }
+        self.take_late()?;
+        let room = match self.behind.room() {
+            Ok(room) => room,
+            Err(e) => return Err(self.out.write_error(e)),
+        };
+        let n = make(room)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        // Made but not yet the body's: past the limit, they are dropped.
+        self.check_limit(n as u64)?;
+        let filled = match &self.out {
+            BodyOut::File(f) => self.behind.filled(&f.file, n),
+            BodyOut::Stdout(_) => Ok(()),
+        };
+        filled.map_err(|e| self.out.write_error(e))?;
+        self.out.count(n as u64);
+        self.count(n as u64);
+        Ok(n)
+    }
+
+    /// The input ran dry: what was written and is still gathered goes on
+    /// to the output now rather than waiting for a fuller buffer.
+    pub fn pass_on(&mut self) -> Result<()> {
+        self.take_late()?;
+        let passed = match &self.out {
+            BodyOut::File(f) => self.behind.pass_on(&f.file),
+            BodyOut::Stdout(_) => Ok(()),
+        };
+        passed.map_err(|e| self.out.write_error(e))
+    }
+
+    /// Waits until every byte written behind the decoder is in FILE, so
+    /// that the output may be written directly (or made final).
+    fn settle(&mut self) -> Result<()> {
+        self.take_late()?;
+        if self.behind.is_idle() {
+            return Ok(());
+        }
+        let drained = match &mut self.out {
+            BodyOut::File(f) => self.behind.drain(&mut f.file),
+            BodyOut::Stdout(_) => Ok(()),
+        };
+        drained.map_err(|e| self.out.write_error(e))
+    }
+
+    /// A failed write found earlier, if any.
+    fn take_late(&mut self) -> Result<()> {
+        match self.late.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Body bytes written so far, over every hop.
@@ -91,6 +182,9 @@ impl BodySink {
     /// The writer, for what goes the same way as the body without being
     /// body (`-i`/`-I` heads): not counted.
     pub fn out(&mut self) -> &mut BodyOut {
+        if let Err(e) = self.settle() {
+            self.late = Some(e);
+        }
         &mut self.out
     }
 
@@ -100,6 +194,7 @@ impl BodySink {
         if let Some(first) = ranges.first() {
             self.refuse_binary(&buf[first.clone()])?;
         }
+        self.settle()?;
         let n = self.out.write_ranges(buf, ranges)?;
         self.count(n as u64);
         Ok(())
@@ -139,13 +234,17 @@ impl BodySink {
     }
 
     /// The response is complete: make the output final.
-    pub fn commit(self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
+        self.settle()?;
         self.out.commit()
     }
 
     /// The fetch failed: leave an existing FILE as it was (or keep what
     /// arrived, with `--keep-partial`). Returns a note for the user, if any.
-    pub fn abort(self) -> Option<String> {
+    pub fn abort(mut self) -> Option<String> {
+        // What was taken goes in FILE first (kept with --keep-partial,
+        // or removed with it); a failed write changes nothing here.
+        let _ = self.settle();
         self.out.abort()
     }
 }
