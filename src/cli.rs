@@ -445,47 +445,9 @@ pub struct FetchArgs {
     )]
     pub request_target: Option<String>,
 
-    /// Use TLS 1.2 or later (the default)
-    #[arg(long = "tlsv1.2", help_heading = "Network")]
-    pub tlsv1_2: bool,
-
-    /// Use TLS 1.3 or later
-    #[arg(long = "tlsv1.3", help_heading = "Network")]
-    pub tlsv1_3: bool,
-
-    /// The highest TLS version to offer: 1.2 or 1.3
-    #[arg(long = "tls-max", value_name = "VERSION", help_heading = "Network")]
-    pub tls_max: Option<String>,
-
     /// Do not print the proxy's CONNECT reply head (-v still shows it)
     #[arg(long = "suppress-connect-headers", help_heading = "Proxies")]
     pub suppress_connect_headers: bool,
-
-    // ---- reach: client certificates (issue 12) ----
-    /// Client certificate for TLS: FILE[:PASSWORD] (`\:` is a colon in FILE); the key too unless --key
-    #[arg(
-        short = 'E',
-        long = "cert",
-        value_name = "FILE[:PASSWORD]",
-        help_heading = "Network"
-    )]
-    pub cert: Option<String>,
-
-    /// The client certificate's type: PEM (default), DER or P12 (default for .p12/.pfx files)
-    #[arg(long = "cert-type", value_name = "TYPE", help_heading = "Network")]
-    pub cert_type: Option<String>,
-
-    /// The client certificate's private key, when not in the --cert file
-    #[arg(long = "key", value_name = "FILE", help_heading = "Network")]
-    pub key: Option<PathBuf>,
-
-    /// The private key's type: PEM (default) or DER
-    #[arg(long = "key-type", value_name = "TYPE", help_heading = "Network")]
-    pub key_type: Option<String>,
-
-    /// Passphrase of the private key or the P12 file
-    #[arg(long = "pass", value_name = "PHRASE", help_heading = "Network")]
-    pub pass: Option<String>,
 
     // ---- reach: credentials (issue 12) ----
     /// Basic auth as USER:PASSWORD, over the URL's; without :PASSWORD it is asked for on the terminal
@@ -1020,6 +982,44 @@ pub struct NetArgs {
         help_heading = "Network"
     )]
     pub abstract_unix_socket: Option<String>,
+
+    /// Use TLS 1.2 or later (the default)
+    #[arg(long = "tlsv1.2", help_heading = "Network")]
+    pub tlsv1_2: bool,
+
+    /// Use TLS 1.3 or later
+    #[arg(long = "tlsv1.3", help_heading = "Network")]
+    pub tlsv1_3: bool,
+
+    /// The highest TLS version to offer: 1.2 or 1.3
+    #[arg(long = "tls-max", value_name = "VERSION", help_heading = "Network")]
+    pub tls_max: Option<String>,
+
+    // ---- reach: client certificates (issue 12) ----
+    /// Client certificate for TLS: FILE[:PASSWORD] (`\:` is a colon in FILE); the key too unless --key
+    #[arg(
+        short = 'E',
+        long = "cert",
+        value_name = "FILE[:PASSWORD]",
+        help_heading = "Network"
+    )]
+    pub cert: Option<String>,
+
+    /// The client certificate's type: PEM (default), DER or P12 (default for .p12/.pfx files)
+    #[arg(long = "cert-type", value_name = "TYPE", help_heading = "Network")]
+    pub cert_type: Option<String>,
+
+    /// The client certificate's private key, when not in the --cert file
+    #[arg(long = "key", value_name = "FILE", help_heading = "Network")]
+    pub key: Option<PathBuf>,
+
+    /// The private key's type: PEM (default) or DER
+    #[arg(long = "key-type", value_name = "TYPE", help_heading = "Network")]
+    pub key_type: Option<String>,
+
+    /// Passphrase of the private key or the P12 file
+    #[arg(long = "pass", value_name = "PHRASE", help_heading = "Network")]
+    pub pass: Option<String>,
 }
 
 #[cfg(test)]

@@ -473,26 +473,7 @@ impl Options {
         };
         let mut connect = connect_options(&args.net)?;
         // What only the fetch has.
-        connect.tls_min = if args.tlsv1_3 {
-            Some(native_tls::Protocol::Tlsv13)
-        } else {
-            args.tlsv1_2.then_some(native_tls::Protocol::Tlsv12)
-        };
-        connect.tls_max = tls_max(args)?;
         connect.proxy.suppress_connect_headers = args.suppress_connect_headers;
-        connect.client_cert = args
-            .cert
-            .as_deref()
-            .map(|c| {
-                crate::transport::ClientCert::from_flags(
-                    c,
-                    args.cert_type.as_deref(),
-                    args.key.as_deref(),
-                    args.key_type.as_deref(),
-                    args.pass.as_deref(),
-                )
-            })
-            .transpose()?;
         if body_path.is_none() && args.report.as_ref().is_some_and(|j| j.as_os_str() == "-") {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -625,7 +606,25 @@ pub(crate) fn connect_options(net: &crate::cli::NetArgs) -> Result<ConnectOption
         deadline,
         insecure: net.insecure,
         cacert: net.cacert.clone(),
-        ..ConnectOptions::default()
+        tls_min: if net.tlsv1_3 {
+            Some(native_tls::Protocol::Tlsv13)
+        } else {
+            net.tlsv1_2.then_some(native_tls::Protocol::Tlsv12)
+        },
+        tls_max: tls_max(net)?,
+        client_cert: net
+            .cert
+            .as_deref()
+            .map(|c| {
+                crate::transport::ClientCert::from_flags(
+                    c,
+                    net.cert_type.as_deref(),
+                    net.key.as_deref(),
+                    net.key_type.as_deref(),
+                    net.pass.as_deref(),
+                )
+            })
+            .transpose()?,
     })
 }
 
@@ -675,8 +674,8 @@ fn proxy_plan(args: &crate::cli::NetArgs, env: ProxyEnv) -> Result<ProxyPlan> {
 
 /// `--tls-max VERSION`: 1.2 or 1.3 (rawget offers nothing older), not
 /// below `--tlsv1.3`.
-fn tls_max(args: &FetchArgs) -> Result<Option<native_tls::Protocol>> {
-    let Some(v) = args.tls_max.as_deref() else {
+fn tls_max(net: &crate::cli::NetArgs) -> Result<Option<native_tls::Protocol>> {
+    let Some(v) = net.tls_max.as_deref() else {
         return Ok(None);
     };
     let max = match v {
@@ -692,7 +691,7 @@ fn tls_max(args: &FetchArgs) -> Result<Option<native_tls::Protocol>> {
             ))
         }
     };
-    if args.tlsv1_3 && v == "1.2" {
+    if net.tlsv1_3 && v == "1.2" {
         return Err(Error::new(
             ErrorKind::Usage,
             "--tls-max 1.2 is below --tlsv1.3",

@@ -453,3 +453,65 @@ fn cacert_of_another_ca_is_60_not_77() {
     let run = rawget(&["-s", "--cacert", &other, &url]);
     assert_eq!(run.code, 60, "{}", run.stderr);
 }
+
+#[test]
+fn rawget_send_offers_the_client_certificate_and_keeps_the_tls_versions() {
+    // The TLS flags are the shared network flags: `rawget send` has them.
+    let dir = scratch();
+    let raw = dir.path().join("raw");
+    let raw = raw.to_str().unwrap();
+    let (ca, cert, key) = (
+        tls_fixture("ca.pem"),
+        tls_fixture("client.pem"),
+        tls_fixture("client.key"),
+    );
+    for version in VERSIONS {
+        let server = SServer::start(version);
+        let url = server.url();
+        let request = b"GET / HTTP/1.0\r\n\r\n";
+        let args = [
+            "send",
+            "-s",
+            "--cacert",
+            &ca,
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--save-raw",
+            raw,
+            &url,
+        ];
+        let run = rawget_input(&args, request);
+        assert_eq!(run.code, 0, "{version}: {}", run.stderr);
+        let got = String::from_utf8_lossy(&std::fs::read(raw).unwrap()).into_owned();
+        assert!(
+            got.contains("Subject: CN=rawget test client"),
+            "{version}: the server did not see the client certificate:\n{got}"
+        );
+        // Without the certificate the same server refuses, and says why.
+        let run = rawget_input(&["send", "-s", "--cacert", &ca, &url], request);
+        assert_ne!(run.code, 0, "{version}");
+        assert!(
+            run.stderr
+                .contains("the server asked for a client certificate"),
+            "{version}: {}",
+            run.stderr
+        );
+    }
+    // --tls-max 1.2 against a TLS 1.3-only server: the handshake fails.
+    let server = SServer::start("-tls1_3");
+    let run = rawget_input(
+        &[
+            "send",
+            "-s",
+            "--cacert",
+            &ca,
+            "--tls-max",
+            "1.2",
+            &server.url(),
+        ],
+        b"GET / HTTP/1.0\r\n\r\n",
+    );
+    assert_eq!(run.code, 35, "{}", run.stderr);
+}
