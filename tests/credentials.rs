@@ -100,23 +100,8 @@ fn user_without_password_and_no_terminal_sends_an_empty_password() {
 /// shows `wait_for`, `typed` is typed on it. Returns the run and what the
 /// terminal showed; `None` without a pty.
 fn run_with_a_terminal(args: &[&str], wait_for: &str, typed: &[u8]) -> Option<(Run, String)> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new descriptors, owned here from then on.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: both descriptors are new and open (openpty succeeded).
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    use std::os::fd::AsRawFd;
+    let (master, slave) = open_pty()?;
     let slave_fd = slave.as_raw_fd();
     let mut cmd = Command::new(BIN);
     without_machine_proxies(&mut cmd);

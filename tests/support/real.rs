@@ -31,25 +31,15 @@ impl RealServer {
     pub fn nginx() -> RealServer {
         let bin = binary("nginx", "nginx");
         RealServer::start("nginx", |dir, port| {
-            let d = dir.display();
-            std::fs::write(
-                dir.join("nginx.conf"),
-                format!(
-                    "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-                     error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-                     http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
-                     proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
-                     uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-                     default_type text/plain;\n  keepalive_timeout 10;\n\
+            nginx_in(
+                &bin,
+                dir,
+                &format!(
+                    "keepalive_timeout 10;\n\
                      keepalive_requests 1000;\n  server {{\n    listen 127.0.0.1:{port};\n\
                      location / {{ return 200 \"hello $uri\\n\"; }}\n  }}\n}}\n"
                 ),
             )
-            .expect("write nginx.conf");
-            let mut cmd = Command::new(&bin);
-            cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
-            cmd.arg("-e").arg(dir.join("error.log"));
-            cmd
         })
     }
 
@@ -75,24 +65,11 @@ impl RealServer {
             let d = dir.display();
             std::fs::create_dir_all(dir.join("www")).expect("a www dir");
             std::fs::write(dir.join("www/body"), vec![b'x'; body_len]).expect("write the body");
-            std::fs::write(
-                dir.join("nginx.conf"),
-                format!(
-                    "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-                     error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-                     http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
-                     proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
-                     uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-                     default_type text/plain;\n  keepalive_timeout 30;\n\
+            nginx_in(&bin, dir, &format!(
+                "keepalive_timeout 30;\n\
                      keepalive_requests 1000000;\n  server {{\n    listen 127.0.0.1:{port}{listen};\n\
                      {certs}    root {d}/www;\n    location / {{ try_files /body =404; }}\n  }}\n}}\n"
-                ),
-            )
-            .expect("write nginx.conf");
-            let mut cmd = Command::new(&bin);
-            cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
-            cmd.arg("-e").arg(dir.join("error.log"));
-            cmd
+            ))
         })
     }
 
@@ -107,25 +84,16 @@ impl RealServer {
         );
         RealServer::start("nginx", |dir, port| {
             let d = dir.display();
-            std::fs::write(
-                dir.join("nginx.conf"),
-                format!(
-                    "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
-                     error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
-                     http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
-                     proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
-                     uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-                     default_type text/plain;\n  server {{\n    listen 127.0.0.1:{port};\n\
+            nginx_in(
+                &bin,
+                dir,
+                &format!(
+                    "server {{\n    listen 127.0.0.1:{port};\n\
                      listen unix:{d}/plain.sock;\n    listen unix:{d}/tls.sock ssl;\n\
                      ssl_certificate {cert};\n    ssl_certificate_key {key};\n\
                      location / {{ return 200 \"$scheme $host $uri\\n\"; }}\n  }}\n}}\n"
                 ),
             )
-            .expect("write nginx.conf");
-            let mut cmd = Command::new(&bin);
-            cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
-            cmd.arg("-e").arg(dir.join("error.log"));
-            cmd
         })
     }
 
@@ -247,4 +215,24 @@ fn binary(name: &str, package: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{name} is not installed: apt-get install {package} (.ci/run installs it)")
         })
+}
+
+/// nginx in `dir` with the settings every test's nginx shares (no daemon,
+/// one worker, pid, logs and temp paths in `dir`, `text/plain`) and `http`:
+/// the rest of the `http` block, its closing brace included.
+fn nginx_in(bin: &std::path::Path, dir: &std::path::Path, http: &str) -> Command {
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+         error_log {d}/error.log warn;\nevents {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n\
+         proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+         uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+         default_type text/plain;\n{http}"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).expect("write nginx.conf");
+    let mut cmd = Command::new(bin);
+    cmd.arg("-p").arg(dir).arg("-c").arg(dir.join("nginx.conf"));
+    cmd.arg("-e").arg(dir.join("error.log"));
+    cmd
 }

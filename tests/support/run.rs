@@ -206,18 +206,8 @@ fn rawget_hwm_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Runs rawget with stdout and stderr on a pseudo-terminal; returns the
-/// exit code and what reached the terminal, or `None` without a pty.
-pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> Option<(i32, String)> {
-    run_on_a_terminal_with(dir, &[], args)
-}
-
-/// [`run_on_a_terminal`] with extra environment variables.
-pub fn run_on_a_terminal_with(
-    dir: &Path,
-    envs: &[(&str, &str)],
-    args: &[&str],
-) -> Option<(i32, String)> {
+/// A new pseudo-terminal: (master, slave); `None` where there is none.
+pub fn open_pty() -> Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     use std::os::fd::{FromRawFd, OwnedFd};
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two new descriptors into `master` and `slave`,
@@ -235,7 +225,22 @@ pub fn run_on_a_terminal_with(
         return None;
     }
     // SAFETY: both descriptors are new and open (openpty succeeded).
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    Some(unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) })
+}
+
+/// Runs rawget with stdout and stderr on a pseudo-terminal; returns the
+/// exit code and what reached the terminal, or `None` without a pty.
+pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> Option<(i32, String)> {
+    run_on_a_terminal_with(dir, &[], args)
+}
+
+/// [`run_on_a_terminal`] with extra environment variables.
+pub fn run_on_a_terminal_with(
+    dir: &Path,
+    envs: &[(&str, &str)],
+    args: &[&str],
+) -> Option<(i32, String)> {
+    let (master, slave) = open_pty()?;
     let mut cmd = Command::new(BIN);
     without_machine_proxies(&mut cmd);
     let mut child = cmd
