@@ -100,13 +100,13 @@ pub(crate) fn dry_run_head(
 impl Dial<'_> {
     /// Connects to `target` along `route` (`None`: direct; from [`route`]).
     pub fn connect(&mut self, target: &Target, route: Option<&Route>) -> Result<Connected> {
+        // The server's own address, when nothing stands between: where a
+        // second look at a failed TLS handshake may go.
+        let mut server = None;
         let (socket, address) = match (&self.opts.unix_socket, route) {
+            // [`route`] leaves out any proxy when a Unix socket is given.
             #[cfg(unix)]
-            (Some(unix), route) => {
-                if let Some(route) = route {
-                    self.trace
-                        .step(|| format!("proxy {} not used: --unix-socket", route.proxy.shown()));
-                }
+            (Some(unix), _) => {
                 let s = transport::connect_unix(unix, self.opts, self.trace)?;
                 self.trace.timings.connect = Some(self.trace.elapsed());
                 (Socket::Unix(s), Some(unix.shown()))
@@ -133,12 +133,12 @@ impl Dial<'_> {
                 self.trace.timings.dns = Some(self.trace.elapsed());
                 let tcp = transport::connect(&addrs, self.opts, self.trace)?;
                 self.trace.timings.connect = Some(self.trace.elapsed());
-                let address = tcp.peer_addr().ok().map(|a| a.to_string());
-                (Socket::Tcp(tcp), address)
+                server = tcp.peer_addr().ok();
+                (Socket::Tcp(tcp), server.map(|a| a.to_string()))
             }
         };
         let (stream, tls) = if target.tls {
-            let s = transport::tls_handshake(socket, target, self.opts, self.trace)?;
+            let s = transport::tls_handshake(socket, server, target, self.opts, self.trace)?;
             self.trace.timings.tls = Some(self.trace.elapsed());
             let tls = s.certificate();
             (s, tls)

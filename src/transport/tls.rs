@@ -15,8 +15,12 @@ use crate::observe::trace::Trace;
 use crate::target::Target;
 
 /// Wraps `socket` in TLS for `target`: SNI and verification by native-tls.
+/// `server` is the server's own address when `socket` reaches it directly
+/// (not through a proxy, a tunnel or a Unix socket): where a second look
+/// at a failed handshake may go ([`explain_failure`]).
 pub fn tls_handshake(
     socket: impl Into<Socket>,
+    server: Option<std::net::SocketAddr>,
     target: &Target,
     opts: &ConnectOptions,
     trace: &Trace,
@@ -35,17 +39,8 @@ pub fn tls_handshake(
         (opts.tls_min, opts.tls_max),
         identity,
     )?;
-    let socket = socket.into();
-    // Where a second look at a failed handshake would go: the same address,
-    // when nothing stands between (a proxy's address is not the server's,
-    // and a Unix socket or a tunnel has none of its own).
-    let direct = matches!(opts.proxy.route(target), Ok(None)) && opts.unix_socket.is_none();
-    let peer = match &socket {
-        Socket::Tcp(tcp) if direct => tcp.peer_addr().ok(),
-        _ => None,
-    };
-    handshake(&connector, socket, &target.host, opts, trace)
-        .map_err(|e| explain_failure(e, peer, target, opts, trace))
+    handshake(&connector, socket.into(), &target.host, opts, trace)
+        .map_err(|e| explain_failure(e, server, target, opts, trace))
 }
 
 /// Wraps `socket` in TLS to an https proxy named `host`: verified by
