@@ -9,11 +9,12 @@
 //!   request at a time just ahead of the writes: memory stays flat
 //!   whatever the count.
 //! - `exchange.rs`: the driver: connect, write (keep-alive, in pieces),
-//!   read each response with the fetch's own
-//!   [`Reader`](crate::response::reader::Reader) on the fetch's own
-//!   [`Conn`](crate::fetch::conn::Conn).
+//!   linger for stray bytes, the verdict.
 //! - `pipeline.rs`: `--pipeline`, written while the responses are read,
 //!   one non-blocking loop for TCP and TLS alike.
+//! - `response.rs`: one response read step by step with the fetch's own
+//!   [`Reader`](crate::response::reader::Reader) on the fetch's own
+//!   [`Conn`](crate::fetch::conn::Conn), for both.
 //! - `report.rs`: what the user is told: `--explain`, the verdict (and the
 //!   desync it may find), the `--report` report.
 //! - `spool.rs`: the report's per-request and per-response arrays, on
@@ -25,6 +26,7 @@ mod exchange;
 mod input;
 mod pipeline;
 mod report;
+mod response;
 mod spool;
 
 use std::path::PathBuf;

@@ -22,8 +22,9 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::time::Instant;
 
-use super::exchange::{Part, Session};
+use super::exchange::Session;
 use super::input::{Outgoing, PIECE};
+use super::response::Part;
 use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
 use crate::fetch::conn::Conn;
 use crate::response::reader::Reader;
