@@ -20,6 +20,7 @@ mod fetch;
 mod framing_props;
 mod hop_timing;
 mod hostile;
+mod linking;
 mod output_defects;
 mod reach_connect_to;
 mod reach_dry_run;
