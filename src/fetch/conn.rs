@@ -27,6 +27,8 @@ pub struct Conn {
     end: usize,
     /// The TLS peer closed TCP without close_notify.
     pub no_close_notify: bool,
+    /// Most bytes one [`Conn::fill`] takes ([`BUF_SIZE`] unless lowered).
+    fill_max: usize,
 }
 
 impl Conn {
@@ -38,7 +40,17 @@ impl Conn {
             start: 0,
             end: 0,
             no_close_notify: false,
+            fill_max: BUF_SIZE,
         }
+    }
+
+    /// Each [`Conn::fill`] from now on takes at most `n` bytes (at least
+    /// one TLS record). A body that is decoded is read this way: decoding
+    /// costs far more than a read(2), so large reads save nothing there,
+    /// while a smaller one stays in the cache the decoder reads it from
+    /// and leaves the rest of the buffer's pages untouched (peak RSS).
+    pub fn fill_at_most(&mut self, n: usize) {
+        self.fill_max = n.max(TLS_RECORD);
     }
 
     /// The stream, given back with the buffer dropped (after a CONNECT
@@ -88,26 +100,26 @@ impl Conn {
                 self.buf.resize(self.buf.len() * 2, 0);
             }
         }
-        let first = self.read_once(doing, raw, trace)?;
+        let stop = self.buf.len().min(self.end + self.fill_max);
+        let first = self.read_once(stop, doing, raw, trace)?;
         let mut got = first;
-        while got > 0
-            && self.end + TLS_RECORD <= self.buf.len()
-            && self.stream.tls_pending() >= TLS_RECORD
-        {
-            got = self.read_once(doing, raw, trace)?;
+        while got > 0 && self.end + TLS_RECORD <= stop && self.stream.tls_pending() >= TLS_RECORD {
+            got = self.read_once(stop, doing, raw, trace)?;
         }
         Ok(first > 0)
     }
 
-    /// One read into the free end of the buffer, teed and counted.
+    /// One read into the free end of the buffer, up to `stop`, teed and
+    /// counted.
     fn read_once(
         &mut self,
+        stop: usize,
         doing: Doing,
         raw: &mut Option<RawCapture>,
         trace: &mut Trace,
     ) -> Result<usize> {
         let at = self.end;
-        let n = match self.stream.read(&mut self.buf[at..]) {
+        let n = match self.stream.read(&mut self.buf[at..stop]) {
             Ok(n) => n,
             // Without close_notify the end of a TLS stream is not proof of a
             // complete body; treat it as the end and let the reader judge.

@@ -8,7 +8,7 @@
 //! promised length, and by the sink against every byte written.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::response::coding::{self, Decoding, DECODE_BUF};
+use crate::response::coding::{self, Decoding};
 use crate::response::framing::Framing;
 use crate::response::head::Head;
 
@@ -39,7 +39,6 @@ impl Fetch<'_> {
             .step(|| format!("decoding the body: {}", decoding.describe()));
         self.hop().coding = Some(decoding.describe());
         self.hop().wire_bytes = Some(0);
-        self.decoded.resize(DECODE_BUF, 0);
         self.decoding = Some(decoding);
         Ok(())
     }

@@ -7,6 +7,7 @@ use crate::error::{connection_error, Doing, Error, ErrorKind, Result};
 use crate::observe::report::{framing_kind, FramingJson, HeadJson, MAX_HEADS};
 use crate::output::diag;
 use crate::request::{self, RequestSpec};
+use crate::response::coding::DECODE_BUF;
 use crate::response::deviations;
 use crate::response::framing::Framing;
 use crate::response::head::Head;
@@ -15,7 +16,7 @@ use crate::response::redirect;
 use crate::target::Target;
 use crate::transport::{self, Route};
 
-use super::conn::Conn;
+use super::conn::{Conn, BUF_SIZE};
 use super::dial::{self, Dial};
 use super::upload::{self, Continue, Failure};
 use super::{Fetch, Outcome};
@@ -264,6 +265,10 @@ impl Fetch<'_> {
     /// Reads the body to its end, writing each piece where it lies in the
     /// read buffer (or splicing it past user space).
     fn receive_body(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<()> {
+        conn.fill_at_most(match self.decoding {
+            Some(_) => DECODE_BUF,
+            None => BUF_SIZE,
+        });
         loop {
             // The reader moves small chunk pieces over the framing before
             // them (one write instead of many), so `--trace`, which shows

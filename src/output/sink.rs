@@ -13,6 +13,7 @@ use super::behind::Behind;
 use super::body::BodyOut;
 use crate::error::{Error, ErrorKind, Result};
 use crate::observe::progress::Progress;
+use crate::response::coding::DECODE_BUF;
 
 /// The body's destination, metered.
 pub struct BodySink {
@@ -97,13 +98,18 @@ impl BodySink {
     /// many bytes it made, which are then checked and counted as
     /// [`BodySink::write_all`]'s. For FILE the room is the writer thread's
     /// buffer, so the bytes are never copied in user space; for stdout it
-    /// is `scratch`, written at once.
+    /// is `scratch` (made [`DECODE_BUF`] bytes long on first use), written
+    /// at once.
     pub fn write_made(
         &mut self,
-        scratch: &mut [u8],
+        scratch: &mut Vec<u8>,
         make: impl FnOnce(&mut [u8]) -> Result<usize>,
     ) -> Result<usize> {
         if self.out.is_stdout() {
+            // Made only for stdout: a file's bytes are made in place.
+            if scratch.is_empty() {
+                scratch.resize(DECODE_BUF, 0);
+            }
             let n = make(scratch)?;
             self.write_all(&scratch[..n])?;
             return Ok(n);
