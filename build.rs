@@ -12,8 +12,10 @@
 //! glibc reads DT_RELR from 2.36; an older one would refuse the binary
 //! (the linker marks it as needing GLIBC_ABI_DT_RELR), so the option is
 //! given only when the C library of the machine building is 2.36 or later
-//! and the build is for that machine. A cross build, another libc or an
-//! unknown version links as before.
+//! and the build is for that machine, on x86_64 and aarch64 (rust-lld,
+//! the default linker on x86_64, and the binutils of any glibc-2.36
+//! distribution pack them there). A cross build, another libc or
+//! architecture, or an unknown version links as before.
 
 use std::env;
 use std::process::Command;
@@ -23,7 +25,9 @@ fn main() {
     let native = env::var("TARGET").ok() == env::var("HOST").ok();
     let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let libc = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    if native && os == "linux" && libc == "gnu" && glibc_at_least(2, 36) {
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let packs = matches!(arch.as_str(), "x86_64" | "aarch64");
+    if native && os == "linux" && libc == "gnu" && packs && glibc_at_least(2, 36) {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
 }

@@ -70,7 +70,8 @@ fn the_binary_stays_position_independent_and_loads_no_libm() {
 fn relative_relocations_are_packed_where_glibc_reads_them() {
     let dynamic = dynamic_section();
     let packed = dynamic.contains("(RELR)");
-    if glibc() >= (2, 36) {
+    let packs = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+    if packs && glibc() >= (2, 36) {
         assert!(packed, "no DT_RELR on glibc 2.36 or later:\n{dynamic}");
     } else {
         assert!(
