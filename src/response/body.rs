@@ -195,9 +195,20 @@ impl Decoder {
 
     /// Takes the chunks recorded since the last call (empty unless
     /// [`Decoder::record_chunks`] was asked for), so records never pile up.
+    /// A chunk whose size line has not ended stays behind: its size and
+    /// the rest of its extensions come with later input.
     pub fn take_chunks(&mut self) -> Vec<ChunkInfo> {
+        let open = matches!(
+            self.state,
+            State::Chunked(Chunk::Size(true) | Chunk::SizeWs | Chunk::Extension | Chunk::SizeLf)
+        );
         match &mut self.chunks {
-            Some(c) if !c.is_empty() => std::mem::take(c),
+            Some(c) if !c.is_empty() => {
+                let unfinished = if open { c.pop() } else { None };
+                let taken = std::mem::take(c);
+                c.extend(unfinished);
+                taken
+            }
             _ => Vec::new(),
         }
     }
@@ -722,6 +733,29 @@ mod tests {
             assert!(d.is_done(), "cut {cut}");
             assert_eq!(body, want, "cut {cut}");
         }
+    }
+
+    /// A size line split across reads is recorded once, whole: taken
+    /// between the reads, the chunk was reported with size 0 and its
+    /// extensions cut short (`--chunks` printed it so).
+    #[test]
+    fn a_size_line_split_across_reads_is_taken_whole() {
+        let mut d = Decoder::new(Framing::Chunked).record_chunks();
+        let first = b"2;name=val";
+        let step = d.decode(first).unwrap();
+        assert_eq!(step.consumed, first.len());
+        assert!(d.take_chunks().is_empty(), "taken before its line ended");
+        let rest = b"ue\r\nok\r\n0\r\n\r\n";
+        let mut pos = 0;
+        while pos < rest.len() && !d.is_done() {
+            pos += d.decode(&rest[pos..]).unwrap().consumed;
+        }
+        let chunks = d.take_chunks();
+        assert_eq!(chunks.len(), 2, "{chunks:?}");
+        assert_eq!(chunks[0].size, 2);
+        assert_eq!(chunks[0].extensions, b";name=value");
+        assert_eq!(chunks[0].extensions_len, 11);
+        assert_eq!(chunks[1].size, 0);
     }
 
     /// Issue 11 item 13: an extension over 16 KiB was refused; curl accepts
