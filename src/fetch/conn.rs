@@ -18,6 +18,12 @@ use crate::transport::{Stream, TLS_RECORD};
 /// Size of the read buffer: large reads mean few system calls per byte.
 pub const BUF_SIZE: usize = 256 * 1024;
 
+/// Most bytes a read for a head takes: heads are small, and what comes
+/// with one is only the start of the body, which the body's own reads
+/// (or splice) move more cheaply. The buffer's other pages stay
+/// untouched until a body needs them (peak RSS).
+pub const HEAD_FILL: usize = 64 * 1024;
+
 /// A connection and its read buffer.
 pub struct Conn {
     /// The stream, plain or TLS.
@@ -27,7 +33,8 @@ pub struct Conn {
     end: usize,
     /// The TLS peer closed TCP without close_notify.
     pub no_close_notify: bool,
-    /// Most bytes one [`Conn::fill`] takes ([`BUF_SIZE`] unless lowered).
+    /// Most bytes one [`Conn::fill`] takes ([`HEAD_FILL`] until the body
+    /// sets it).
     fill_max: usize,
 }
 
@@ -40,15 +47,17 @@ impl Conn {
             start: 0,
             end: 0,
             no_close_notify: false,
-            fill_max: BUF_SIZE,
+            fill_max: HEAD_FILL,
         }
     }
 
     /// Each [`Conn::fill`] from now on takes at most `n` bytes (at least
-    /// one TLS record). A body that is decoded is read this way: decoding
-    /// costs far more than a read(2), so large reads save nothing there,
-    /// while a smaller one stays in the cache the decoder reads it from
-    /// and leaves the rest of the buffer's pages untouched (peak RSS).
+    /// one TLS record): [`HEAD_FILL`] for heads, [`BUF_SIZE`] for a body
+    /// read as it is. A body that is decoded is read in smaller pieces:
+    /// decoding costs far more than a read(2), so large reads save
+    /// nothing there, while a smaller one stays in the cache the decoder
+    /// reads it from and leaves the rest of the buffer's pages untouched
+    /// (peak RSS).
     pub fn fill_at_most(&mut self, n: usize) {
         self.fill_max = n.max(TLS_RECORD);
     }

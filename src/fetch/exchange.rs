@@ -16,7 +16,7 @@ use crate::response::redirect;
 use crate::target::Target;
 use crate::transport::{self, Route};
 
-use super::conn::{Conn, BUF_SIZE};
+use super::conn::{Conn, BUF_SIZE, HEAD_FILL};
 use super::dial::{self, Dial};
 use super::upload::{self, Continue, Failure};
 use super::{Fetch, Outcome};
@@ -180,6 +180,7 @@ impl Fetch<'_> {
     /// Reads heads until the final one; interim 1xx heads are printed and
     /// skipped. Every head is printed exactly as received.
     fn receive_head(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Head> {
+        conn.fill_at_most(HEAD_FILL);
         loop {
             let step = self.step(conn, reader)?;
             match step.event {
