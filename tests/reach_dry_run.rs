@@ -68,3 +68,40 @@ fn dry_run_without_a_proxy_or_over_a_unix_socket_is_origin_form() {
         dry.stdout_str()
     );
 }
+
+/// `rawget send --dry-run` through an HTTP proxy: the CONNECT request the
+/// tunnel starts with, then the user's bytes unchanged; without a proxy,
+/// the bytes alone. Nothing is connected to.
+#[test]
+fn send_dry_run_through_a_proxy_prints_the_connect_then_the_bytes() {
+    let x = closed_addr().to_string();
+    let bytes = "GET /a HTTP/1.1\r\nHost: h.test\r\n\r\n";
+    let dry = rawget_input(
+        &[
+            "send",
+            "--dry-run",
+            "-U",
+            "u:p",
+            "-x",
+            &x,
+            "http://h.test:8080/",
+            "-",
+        ],
+        bytes.as_bytes(),
+    );
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert_eq!(
+        dry.stdout_str(),
+        format!(
+            "CONNECT h.test:8080 HTTP/1.1\r\nHost: h.test:8080\r\n\
+             Proxy-Authorization: Basic dTpw\r\nUser-Agent: rawget/0.1.0\r\n\
+             Proxy-Connection: Keep-Alive\r\n\r\n{bytes}"
+        )
+    );
+    let direct = rawget_input(
+        &["send", "--dry-run", "http://h.test:8080/", "-"],
+        bytes.as_bytes(),
+    );
+    assert_eq!(direct.code, 0, "{}", direct.stderr);
+    assert_eq!(direct.stdout_str(), bytes);
+}

@@ -127,7 +127,15 @@ pub fn run(args: &SendArgs) -> Result<()> {
         let bytes = inputs.read_all()?;
         diag::write(report::explain(&framing::frame(&bytes), bytes.len()).as_bytes());
         if plan.dry_run {
-            return StdStream::stdout().write_all(&bytes);
+            // Through an HTTP proxy the CONNECT request goes first, as the
+            // fetch's dry run shows it (a SOCKS handshake is not shown).
+            let wire = crate::fetch::dial::dry_run_head(
+                &plan.connect,
+                &plan.target,
+                bytes,
+                &plan.user_agent,
+            )?;
+            return StdStream::stdout().write_all(&wire);
         }
         inputs = Inputs::bytes(bytes);
     }
