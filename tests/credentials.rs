@@ -218,17 +218,7 @@ const NETRC: &str = "# rawget's test netrc\n\
 fn netrc_in_home_gives_the_hosts_first_entry() {
     let home = scratch();
     std::fs::write(home.path().join(".netrc"), NETRC).unwrap();
-    let server = serve_fixture("ok.http");
-    let run = rawget_detached(
-        &["-s", "-o", "/dev/null", "--netrc", &server.url("/")],
-        Some(home.path()),
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        authorizations(&server),
-        [basic("alice:a l i c e").trim().to_owned()]
-    );
+    fetches_as_alice(&["--netrc"], Some(home.path()), None);
 }
 
 #[test]
@@ -238,35 +228,24 @@ fn netrc_env_and_netrc_file_name_the_file() {
     std::fs::write(&file, NETRC).unwrap();
     let file = file.to_str().unwrap();
     // $NETRC (curl 8.16), with a HOME that has no .netrc.
-    let server = serve_fixture("ok.http");
-    let run = rawget_detached(
-        &["-s", "-o", "/dev/null", "-n", &server.url("/")],
-        Some(dir.path()),
-        Some(file),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        authorizations(&server),
-        [basic("alice:a l i c e").trim().to_owned()]
-    );
+    fetches_as_alice(&["-n"], Some(dir.path()), Some(file));
     // --netrc-file, no --netrc needed.
+    fetches_as_alice(&["--netrc-file", file], None, None);
+}
+
+/// Fetches with `args` (`-s -o /dev/null` before them, the server's URL
+/// after), HOME and $NETRC as given, and checks that the one request
+/// carried NETRC's first entry for 127.0.0.1 (alice), and only it.
+fn fetches_as_alice(args: &[&str], home: Option<&std::path::Path>, netrc: Option<&str>) {
     let server = serve_fixture("ok.http");
-    let run = rawget_detached(
-        &[
-            "-s",
-            "-o",
-            "/dev/null",
-            "--netrc-file",
-            file,
-            &server.url("/"),
-        ],
-        None,
-        None,
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let url = server.url("/");
+    let all = [&["-s", "-o", "/dev/null"], args, &[url.as_str()]].concat();
+    let run = rawget_detached(&all, home, netrc);
+    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
     assert_eq!(
         authorizations(&server),
-        [basic("alice:a l i c e").trim().to_owned()]
+        [basic("alice:a l i c e").trim().to_owned()],
+        "{args:?}"
     );
 }
 
