@@ -28,6 +28,33 @@ fn http_through_tinyproxy() {
 }
 
 #[test]
+fn a_large_body_through_tinyproxy_to_a_file_arrives_whole() {
+    // A forwarded body is read rather than spliced (exchange.rs): several
+    // MiB to -o, in the pieces tinyproxy relays, reach the file exactly.
+    let proxy = RealProxy::tinyproxy();
+    let body = patterned(6 << 20);
+    let mut wire =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    wire.extend_from_slice(&body);
+    let server = serve(Plan::new(wire));
+    let dir = scratch();
+    let out = dir.path().join("out.bin");
+    let run = rawget(&[
+        "-s",
+        "-x",
+        &proxy.addr.to_string(),
+        "-o",
+        out.to_str().unwrap(),
+        &server.url("/big"),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stderr, proxy.log());
+    let got = std::fs::read(&out).unwrap();
+    assert_eq!(got.len(), body.len());
+    assert!(got == body, "the file differs from the body");
+    assert!(server.wait_requests(1)[0].contains("tinyproxy"));
+}
+
+#[test]
 fn https_through_tinyproxy_is_a_connect_tunnel_with_the_origins_name() {
     let proxy = RealProxy::tinyproxy();
     let server = serve_tls("server", Plan::new(fixture("ok.http")));

@@ -36,6 +36,9 @@ pub struct Conn {
     /// Most bytes one [`Conn::fill`] takes ([`HEAD_FILL`] until the body
     /// sets it).
     fill_max: usize,
+    /// Whether a body may be spliced past user space (`exchange.rs`):
+    /// not when it comes from an HTTP proxy that forwards the request.
+    pub may_splice: bool,
 }
 
 impl Conn {
@@ -48,6 +51,7 @@ impl Conn {
             end: 0,
             no_close_notify: false,
             fill_max: HEAD_FILL,
+            may_splice: true,
         }
     }
 
