@@ -1017,7 +1017,8 @@ pub struct NetArgs {
     #[arg(long = "key-type", value_name = "TYPE", help_heading = "Network")]
     pub key_type: Option<String>,
 
-    /// Passphrase of the private key or the P12 file
+    /// Passphrase of the private key or the P12 file (without it, an
+    /// encrypted PEM key's is asked for on the terminal)
     #[arg(long = "pass", value_name = "PHRASE", help_heading = "Network")]
     pub pass: Option<String>,
 }

@@ -57,7 +57,12 @@ fn fetch(server: &SServer, flags: &[String]) -> Run {
     let mut args = vec!["-s", "--cacert", &ca];
     args.extend(flags.iter().map(String::as_str));
     args.push(&url);
-    rawget(&args)
+    // No terminal, as in a script: an encrypted key without --pass is
+    // refused, not asked for, even when the tests run from a terminal.
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(&args);
+    without_a_terminal(&mut cmd);
+    run(cmd, b"")
 }
 
 /// `flags` with `@NAME` replaced by the path of `fixtures/tls/NAME`.
@@ -140,6 +145,49 @@ fn verbose_names_the_client_certificate_offered() {
         tls_fixture("client-combined.pem")
     );
     assert_eq!(run.stderr.matches(&line).count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn an_encrypted_key_without_pass_is_asked_for_once_on_the_terminal() {
+    const PROMPT: &str = "Enter PEM pass phrase:";
+    let server = SServer::start("-tls1_3");
+    let (ca, cert, key, url) = (
+        tls_fixture("ca.pem"),
+        tls_fixture("client.pem"),
+        tls_fixture("client-encrypted.key"),
+        server.url(),
+    );
+    // Two URLs, two connections, one question: asked once a run, as -u.
+    let args = [
+        "-s", "--cacert", &ca, "--cert", &cert, "--key", &key, &url, &url,
+    ];
+    let Some((run, screen)) = run_with_a_terminal(&args, PROMPT, b"rawget-pass\n") else {
+        cannot_run_here("no pseudo-terminal (openpty failed)");
+        return;
+    };
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout_str()
+            .matches("Subject: CN=rawget test client")
+            .count(),
+        2,
+        "both connections offered the certificate:\n{}",
+        run.stdout_str()
+    );
+    assert_eq!(screen.matches(PROMPT).count(), 1, "{screen:?}");
+    assert!(!screen.contains("rawget-pass"), "echoed: {screen:?}");
+    assert_eq!(run.stderr, "", "the prompt goes to the terminal");
+
+    // A wrong one is exit 58, without the "(--pass)" of a given one.
+    let Some((run, _)) = run_with_a_terminal(&args[..8], PROMPT, b"nope\n") else {
+        cannot_run_here("no pseudo-terminal (openpty failed)");
+        return;
+    };
+    assert_eq!(run.code, 58, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        format!("rawget: error: wrong passphrase for the key in {key}\n")
+    );
 }
 
 #[test]

@@ -131,6 +131,14 @@ fn asked_password(user: &str) -> String {
     ASKED.get_or_init(|| prompt::password(user)).clone()
 }
 
+/// The passphrase of an encrypted `--key` given without `--pass`, asked
+/// on the terminal once per run however many connections load the key;
+/// `None` without a terminal.
+pub fn asked_key_passphrase() -> Option<String> {
+    static ASKED: OnceLock<Option<String>> = OnceLock::new();
+    ASKED.get_or_init(prompt::key_passphrase).clone()
+}
+
 /// The netrc file: `--netrc-file`, else `$NETRC` (as curl 8.16 reads it),
 /// else `~/.netrc`.
 fn netrc_path(file: Option<&Path>) -> Option<PathBuf> {

@@ -1,22 +1,31 @@
 //! Asking for the password `-u USER` left out, as curl asks: `Enter host
-//! password for user 'USER':` on the terminal, with echo off.
+//! password for user 'USER':` on the terminal, with echo off; and for the
+//! passphrase of an encrypted `--key` given without `--pass`, as OpenSSL
+//! asks for curl: `Enter PEM pass phrase:`.
 //!
 //! The terminal is `/dev/tty`, opened for this alone, so a prompt reaches
 //! the user even when stdout and stderr are redirected and stdin carries a
 //! body; the echo is turned off with termios (libc, already a dependency:
 //! twenty lines, not worth a crate; on Windows, `CONIN$`'s console mode)
 //! and restored whatever happens. Without a terminal (a script, CI)
-//! nothing is asked and the password is empty, as curl sends it.
+//! nothing is asked: the password is empty, as curl sends it, and the key
+//! is refused with a line that names `--pass`.
 
 use std::io::{self, BufRead, Write};
 
 /// The password for `user`, read from the terminal; empty without one.
 pub fn password(user: &str) -> String {
-    read_from_tty(user).unwrap_or_default()
+    read_from_tty(&format!("Enter host password for user '{user}':")).unwrap_or_default()
+}
+
+/// The passphrase of an encrypted PEM key, read from the terminal; `None`
+/// without one.
+pub fn key_passphrase() -> Option<String> {
+    read_from_tty("Enter PEM pass phrase:").ok()
 }
 
 #[cfg(unix)]
-fn read_from_tty(user: &str) -> io::Result<String> {
+fn read_from_tty(prompt: &str) -> io::Result<String> {
     use std::os::fd::AsRawFd;
     let tty = std::fs::OpenOptions::new()
         .read(true)
@@ -35,7 +44,7 @@ fn read_from_tty(user: &str) -> io::Result<String> {
     quiet.c_lflag &= !libc::ECHO;
     quiet.c_lflag |= libc::ECHONL;
     let mut out = &tty;
-    write!(out, "Enter host password for user '{user}':")?;
+    write!(out, "{prompt}")?;
     out.flush()?;
     // SAFETY: fd is open; `quiet` is a valid termios copied from the
     // terminal's own.
@@ -51,7 +60,7 @@ fn read_from_tty(user: &str) -> io::Result<String> {
 /// Windows: the console's input (`CONIN$`, whatever stdin is) with
 /// ENABLE_ECHO_INPUT off, restored afterwards; the prompt on `CONOUT$`.
 #[cfg(windows)]
-fn read_from_tty(user: &str) -> io::Result<String> {
+fn read_from_tty(prompt: &str) -> io::Result<String> {
     use std::os::windows::io::AsRawHandle;
     use windows_sys::Win32::System::Console::{
         GetConsoleMode, SetConsoleMode, CONSOLE_MODE, ENABLE_ECHO_INPUT,
@@ -68,7 +77,7 @@ fn read_from_tty(user: &str) -> io::Result<String> {
     if unsafe { GetConsoleMode(handle, &mut saved) } == 0 {
         return Err(io::Error::last_os_error());
     }
-    write!(out, "Enter host password for user '{user}':")?;
+    write!(out, "{prompt}")?;
     out.flush()?;
     // SAFETY: as above; the mode is the console's own less the echo.
     unsafe { SetConsoleMode(handle, saved & !ENABLE_ECHO_INPUT) };
@@ -83,6 +92,6 @@ fn read_from_tty(user: &str) -> io::Result<String> {
 }
 
 #[cfg(not(any(unix, windows)))]
-fn read_from_tty(_user: &str) -> io::Result<String> {
+fn read_from_tty(_prompt: &str) -> io::Result<String> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }

@@ -8,7 +8,9 @@
 //! curl's OpenSSL build reads: a PEM or DER certificate, a PEM or DER key
 //! that is PKCS#8, PKCS#1 or SEC1, encrypted or not, or a PKCS#12 bundle;
 //! it checks that key and certificate belong together, and hands native-tls
-//! the unencrypted PKCS#8 it takes. Elsewhere only what native-tls reads is
+//! the unencrypted PKCS#8 it takes. An encrypted key given without `--pass`
+//! has its passphrase asked on the terminal, once a run, as OpenSSL asks
+//! for curl (`credentials`). Elsewhere only what native-tls reads is
 //! supported: a PEM certificate with an unencrypted PKCS#8 PEM key, or a
 //! PKCS#12 bundle.
 
@@ -261,15 +263,24 @@ impl ClientCert {
         }
         let encrypted =
             pem.contains("BEGIN ENCRYPTED PRIVATE KEY") || pem.contains("Proc-Type: 4,ENCRYPTED");
-        match (&self.pass, encrypted) {
-            (None, true) => Err(problem(format!(
-                "the key in {path} is encrypted: give its passphrase with --pass"
-            ))),
-            (Some(pass), true) => PKey::private_key_from_pem_passphrase(bytes, pass.as_bytes())
-                .map_err(|_| problem(format!("wrong passphrase for the key in {path} (--pass)"))),
-            (_, false) => PKey::private_key_from_pem(bytes)
-                .map_err(|_| problem(format!("the private key in {path} cannot be read"))),
+        if !encrypted {
+            return PKey::private_key_from_pem(bytes)
+                .map_err(|_| problem(format!("the private key in {path} cannot be read")));
         }
+        // Without --pass the terminal is asked, as OpenSSL asks for curl.
+        let (pass, from) = match &self.pass {
+            Some(pass) => (pass.clone(), " (--pass)"),
+            None => match crate::credentials::asked_key_passphrase() {
+                Some(typed) => (typed, ""),
+                None => {
+                    return Err(problem(format!(
+                        "the key in {path} is encrypted: give its passphrase with --pass"
+                    )))
+                }
+            },
+        };
+        PKey::private_key_from_pem_passphrase(bytes, pass.as_bytes())
+            .map_err(|_| problem(format!("wrong passphrase for the key in {path}{from}")))
     }
 
     /// The identity native-tls takes (PEM certificates, an unencrypted

@@ -268,3 +268,102 @@ pub fn run_on_a_terminal_with(
         String::from_utf8_lossy(&screen).into_owned(),
     ))
 }
+
+/// Runs `cmd` in a session of its own, so that it has no controlling
+/// terminal: nothing can be asked on `/dev/tty`, as in a script or CI,
+/// even when the tests run from a terminal.
+pub fn without_a_terminal(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+}
+
+/// Runs rawget with a pseudo-terminal as its controlling terminal (a new
+/// session, TIOCSCTTY) and stdout and stderr on pipes; once the terminal
+/// shows `wait_for`, `typed` is typed on it. Returns the run and what the
+/// terminal showed; `None` without a pty.
+pub fn run_with_a_terminal(args: &[&str], wait_for: &str, typed: &[u8]) -> Option<(Run, String)> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Arc, Mutex};
+
+    use super::net::LIMIT;
+    let (master, slave) = open_pty()?;
+    let slave_fd = slave.as_raw_fd();
+    let mut cmd = Command::new(BIN);
+    without_machine_proxies(&mut cmd);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid and ioctl are async-signal-safe; the closure touches
+    // only the slave's descriptor number, open in the child after fork. The
+    // child keeps it open (it is not close-on-exec) until it exits: with no
+    // slave side open, a read of the master fails at once with EIO.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            if libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn rawget");
+    drop(slave);
+    let mut master = std::fs::File::from(master);
+    let mut reader = master.try_clone().expect("dup the pty");
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let shown = Arc::clone(&screen);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        // Ends with EIO once the child's side is closed.
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            shown.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let start = Instant::now();
+    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains(wait_for) {
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            let (status, _) = wait_bounded(&mut child);
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+            panic!("no prompt {wait_for:?} on the terminal ({status}, {err:?}): {screen:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    master.write_all(typed).expect("type on the terminal");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let (status, _) = wait_bounded(&mut child);
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+        peak_kib: None,
+    };
+    // Give the reader a moment to drain what the child left on the pty.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    Some((run, screen))
+}
