@@ -41,7 +41,8 @@
 #   - prints one markdown table of medians, ratios to curl, targets and
 #     PASS/MISS, then runs scripts/bench-echo.sh for the echo rows if present;
 #   - the reach rows, in a table of their own: SIZE_MIB through tinyproxy
-#     (curl -x) and through microsocks (-x socks5h://, beside curl's), and a
+#     (curl -x) and through microsocks (-x socks5h://, beside curl's), with
+#     the CPU time each tool cost the proxy in one more run, and a
 #     black-holed IPv6 address raced against IPv4;
 # Everything it started (nginx) is stopped on exit, even on failure.
 #
@@ -340,6 +341,24 @@ rss() {
   fi
 }
 
+# proxy_cpu ROW NAME PID OUT SOURCE CMD...: the CPU time (seconds) that
+# process PID, a proxy, spent during one run of CMD, output checked. Its
+# threads' times, exited ones too, are in /proc/PID/stat.
+proxy_cpu() {
+  local row=$1 name=$2 pid=$3 out=$4 src=$5 before after
+  shift 5
+  [ "$out" = - ] || rm -f "$out"
+  before=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  "$@" >/dev/null || die "$row: $name failed (proxy CPU run)"
+  after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  if [ "$out" != - ]; then
+    cmp "$src" "$out" || die "$row: $name's output differs from the source (proxy CPU run)"
+    rm -f "$out"
+  fi
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }' \
+    >"$WORK/$row.$name.proxycpu"
+}
+
 get() { cat "$WORK/$1"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
@@ -571,6 +590,7 @@ printf 'Port %s\nListen 127.0.0.1\nTimeout 60\nMaxClients 20\nAllow 127.0.0.1\nL
   "$TP_PORT" >"$WORK/tinyproxy.conf"
 tinyproxy -d -c "$WORK/tinyproxy.conf" >"$WORK/tinyproxy.log" 2>&1 &
 REACH_PIDS+=($!)
+TP_PID=$!
 for _ in $(seq 50); do
   curl -s -o /dev/null -x "127.0.0.1:$TP_PORT" "$H/small.bin" && break
   sleep 0.1
@@ -580,6 +600,8 @@ bench proxy "$BIG" \
   curl "$C_" "curl -s -x 127.0.0.1:$TP_PORT -o $C_ $H/big.bin"
 rss proxy rawget "$R" "$BIG" "$RAWGET" -s -x "127.0.0.1:$TP_PORT" -o "$R" "$H/big.bin"
 rss proxy curl "$C_" "$BIG" curl -s -x "127.0.0.1:$TP_PORT" -o "$C_" "$H/big.bin"
+proxy_cpu proxy rawget "$TP_PID" "$R" "$BIG" "$RAWGET" -s -x "127.0.0.1:$TP_PORT" -o "$R" "$H/big.bin"
+proxy_cpu proxy curl "$TP_PID" "$C_" "$BIG" curl -s -x "127.0.0.1:$TP_PORT" -o "$C_" "$H/big.bin"
 
 # Through microsocks (SOCKS5, the proxy resolves the name) beside curl -x
 # socks5h://: same targets as through tinyproxy.
@@ -587,6 +609,7 @@ say "reach rows: microsocks"
 MS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 microsocks -i 127.0.0.1 -p "$MS_PORT" >"$WORK/microsocks.log" 2>&1 &
 REACH_PIDS+=($!)
+MS_PID=$!
 SOCKS=socks5h://127.0.0.1:$MS_PORT
 for _ in $(seq 50); do
   curl -s -o /dev/null -x "$SOCKS" "$H/small.bin" && break
@@ -597,6 +620,8 @@ bench socks "$BIG" \
   curl "$C_" "curl -s -x $SOCKS -o $C_ $H/big.bin"
 rss socks rawget "$R" "$BIG" "$RAWGET" -s -x "$SOCKS" -o "$R" "$H/big.bin"
 rss socks curl "$C_" "$BIG" curl -s -x "$SOCKS" -o "$C_" "$H/big.bin"
+proxy_cpu socks rawget "$MS_PID" "$R" "$BIG" "$RAWGET" -s -x "$SOCKS" -o "$R" "$H/big.bin"
+proxy_cpu socks curl "$MS_PID" "$C_" "$BIG" curl -s -x "$SOCKS" -o "$C_" "$H/big.bin"
 
 # The black hole: [::1] on nginx's port, backlog 0, its one queue slot
 # filled, so further SYNs are dropped (no firewall needed).
@@ -632,8 +657,10 @@ bench race "$SMALL" \
     "$size_label" "$(secs "$r")" "$(mib "$rr")" "$(secs "$c")" "$(mib "$rc")" \
     "$(ratio "$r" "$c")" "$(ratio "$rr" "$rc")" \
     "$(verdict "$(ratio "$r" "$c")" 1 "$(ratio "$rr" "$rc")" 0.5)"
+  echo
+  echo "Both proxies relay on one thread and run a core flat out, so their CPU sets both tools' time; what each tool cost the proxy, one run each: tinyproxy $(get proxy.rawget.proxycpu) s under rawget, $(get proxy.curl.proxycpu) s under curl; microsocks $(get socks.rawget.proxycpu) s under rawget, $(get socks.curl.proxycpu) s under curl."
 } >>"$WORK/table.md"
-tail -n 8 "$WORK/table.md"
+tail -n 10 "$WORK/table.md"
 [ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"
 fi
 
