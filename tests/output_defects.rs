@@ -17,10 +17,24 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// A command for the built binary in `dir`, stdin closed.
+/// A command for the built binary in `dir`, stdin closed, with SIGINT,
+/// SIGTERM and SIGHUP at their defaults: rawget leaves a signal it was
+/// started with ignored ignored (as it should), and a test suite run as a
+/// background job (`cmd &` in a script, `nohup`) starts every child with
+/// SIGINT, or SIGHUP, ignored. A test that ignores one says so itself.
 fn command(dir: &Path, args: &[&str]) -> Command {
+    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rawget"));
     cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    // SAFETY: signal() is async-signal-safe and touches only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     cmd
 }
 
