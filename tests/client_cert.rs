@@ -57,12 +57,8 @@ fn fetch(server: &SServer, flags: &[String]) -> Run {
     let mut args = vec!["-s", "--cacert", &ca];
     args.extend(flags.iter().map(String::as_str));
     args.push(&url);
-    // No terminal, as in a script: an encrypted key without --pass is
-    // refused, not asked for, even when the tests run from a terminal.
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.args(&args);
-    without_a_terminal(&mut cmd);
-    run(cmd, b"")
+    // No terminal: an encrypted key without --pass is refused, not asked for.
+    rawget_without_a_terminal(&args)
 }
 
 /// `flags` with `@NAME` replaced by the path of `fixtures/tls/NAME`.

@@ -29,8 +29,9 @@ fn http_through_tinyproxy() {
 
 #[test]
 fn a_large_body_through_tinyproxy_to_a_file_arrives_whole() {
-    // A forwarded body is read rather than spliced (exchange.rs): several
-    // MiB to -o, in the pieces tinyproxy relays, reach the file exactly.
+    // A forwarded body goes by the read path (exchange.rs; which path is
+    // chosen is Route::forwards's unit test): several MiB to -o, in the
+    // small pieces tinyproxy relays, reach the file exactly.
     let proxy = RealProxy::tinyproxy();
     let body = patterned(6 << 20);
     let mut wire =

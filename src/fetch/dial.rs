@@ -89,7 +89,7 @@ pub(crate) fn dry_run_head(
     if !route.proxy.scheme.is_http() {
         return Ok(head);
     }
-    if !route.tunnel {
+    if route.forwards() {
         return Ok(transport::absolute_form(&head, target, auth.as_deref()));
     }
     let mut out = transport::connect_request(target, user_agent, auth.as_deref());

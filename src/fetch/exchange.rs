@@ -41,7 +41,7 @@ impl Fetch<'_> {
         // cost the proxy 3-5% more CPU and the fetch as much time (figures
         // in the commit); through microsocks (a SOCKS tunnel) splicing was
         // the quicker, so tunnels keep it.
-        conn.may_splice = route.as_ref().is_none_or(|r| r.tunnel);
+        conn.may_splice = !route.as_ref().is_some_and(Route::forwards);
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)
             .raw(plan.output.raw)
@@ -112,7 +112,7 @@ impl Fetch<'_> {
         route: Option<&Route>,
     ) -> Result<Sent> {
         let mut head = request::build_head(target, spec);
-        if let Some(route) = route.filter(|r| !r.tunnel) {
+        if let Some(route) = route.filter(|r| r.forwards()) {
             let auth = route.authorization(&self.opts.connect.proxy);
             head = transport::absolute_form(&head, target, auth.as_deref());
         }

@@ -194,6 +194,13 @@ pub struct Route {
 }
 
 impl Route {
+    /// Whether the proxy takes the request itself, in absolute form, and
+    /// forwards it (an http or https proxy without `-p`), rather than
+    /// carrying bytes through a tunnel (CONNECT, SOCKS).
+    pub fn forwards(&self) -> bool {
+        !self.tunnel
+    }
+
     /// `Basic …` for `Proxy-Authorization`, when there are credentials.
     pub fn authorization(&self, plan: &ProxyPlan) -> Option<String> {
         let c = plan.user.as_ref().or(self.proxy.credentials.as_ref())?;
@@ -392,5 +399,18 @@ mod tests {
         );
         let socks = plan(Some("socks5://p:1"), &[]);
         assert!(route(&socks, "http://h/").unwrap().tunnel);
+    }
+
+    #[test]
+    fn only_an_http_proxy_without_a_tunnel_forwards() {
+        let x = plan(Some("127.0.0.1:3128"), &[]);
+        assert!(route(&x, "http://h/").unwrap().forwards());
+        assert!(!route(&x, "https://h/").unwrap().forwards());
+        let tunnel = ProxyPlan { tunnel: true, ..x };
+        assert!(!route(&tunnel, "http://h/").unwrap().forwards());
+        for socks in ["socks4://p:1", "socks5h://p:1"] {
+            let s = plan(Some(socks), &[]);
+            assert!(!route(&s, "http://h/").unwrap().forwards(), "{socks}");
+        }
     }
 }

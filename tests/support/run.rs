@@ -81,6 +81,16 @@ pub fn rawget_with(dir: &Path, envs: &[(&str, &str)], args: &[&str]) -> Run {
     run(cmd, &[])
 }
 
+/// Runs `rawget ARGS` with no controlling terminal ([`without_a_terminal`]):
+/// nothing can be asked for, as in a script, even when the tests run from
+/// a terminal.
+pub fn rawget_without_a_terminal(args: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(std::env::temp_dir());
+    without_a_terminal(&mut cmd);
+    run(cmd, b"")
+}
+
 /// Runs `rawget ARGS` with `input` on its stdin, then closed.
 pub fn rawget_input(args: &[&str], input: &[u8]) -> Run {
     let mut cmd = Command::new(BIN);
