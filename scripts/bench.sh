@@ -574,6 +574,14 @@ size_label="$SIZE_MIB MiB"
   echo "reference (timed in the same rounds): write only = dd of $size_label of zeros to tmpfs in 1 MiB writes; curl to null = curl -o /dev/null (receive only); start a process = /bin/true in the same shell loop."
   echo "chunked: nginx's addition filter, chunks of 32-64 KiB."
   echo "RSS floor (\`--version\`): rawget $(mib "$(get floor.rawget.rss)") MiB, curl $(mib "$(get floor.curl.rss)") MiB, wget $(mib "$(get floor.wget.rss)") MiB."
+  # The code a fetch holds resident depends on link/text-order.txt
+  # matching the binary (build.rs, scripts/text-order.sh): say how well.
+  if [ -f link/text-order.txt ] && command -v nm >/dev/null; then
+    ordered=$(grep -vc '^#' link/text-order.txt || true)
+    found=$(nm --defined-only "$RAWGET" | awk '{ print $3 }' |
+      grep -cxF -f <(grep -v '^#' link/text-order.txt) || true)
+    echo "Code order: $found of the $ordered functions link/text-order.txt lists are in the binary (rerun scripts/text-order.sh when far fewer)."
+  fi
 } >"$WORK/table.md"
 cat "$WORK/table.md"
 [ -n "${BENCH_TABLE:-}" ] && cp "$WORK/table.md" "$BENCH_TABLE"
