@@ -1130,3 +1130,50 @@ fn a_signal_during_a_resume_cuts_the_file_back_or_keeps_what_arrived() {
         assert_eq!(listing(dir.path()), vec!["f"]);
     }
 }
+
+/// A coded body that arrives in two parts, two seconds apart, is written
+/// as it comes: what the first part decodes to is in the temporary file
+/// while the second is still on its way. The first part (one gzip member)
+/// decodes to more than the writer thread's 128 KiB buffer, so the thread
+/// runs, and to a part-filled buffer after it, which only the hand-over
+/// when the input runs dry puts in the file.
+#[test]
+fn a_decoded_body_reaches_the_file_as_it_arrives() {
+    let (first, second) = (text(200_000), text(50_000));
+    let (a, b) = (gzip(&first), gzip(&second));
+    let mut body = a.clone();
+    body.extend_from_slice(&b);
+    let wire = response("Content-Encoding: gzip\r\n", &body);
+    // Two pieces: the head with the first member, then the second member.
+    let piece = wire.len() - b.len();
+    assert!(b.len() <= piece);
+    let server = serve(
+        Plan::new(wire)
+            .piece(piece)
+            .delay(std::time::Duration::from_secs(2)),
+    );
+    let dir = scratch();
+    let url = server.url("/");
+    let mut child = Command::new(BIN)
+        .args(["-s", "--compressed", "-o", "out", &url])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let part_len = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().ends_with(".part"))
+            .and_then(|e| e.metadata().ok())
+            .map(|m| m.len())
+    };
+    eventually("the first member's text in the temporary file", || {
+        part_len() == Some(first.len() as u64)
+    });
+    assert!(wait_bounded(&mut child).0.success());
+    let mut whole = first;
+    whole.extend_from_slice(&second);
+    assert!(std::fs::read(dir.path().join("out")).unwrap() == whole);
+    assert_eq!(listing(dir.path()), vec!["out"]);
+}

@@ -94,6 +94,14 @@ impl Conn {
         self.start == self.end
     }
 
+    /// Whether the stream has bytes to read without waiting (TLS's read
+    /// ahead, or the socket's queue); false when it cannot tell.
+    pub fn stream_ready(&self) -> bool {
+        self.stream
+            .readable_within(std::time::Duration::ZERO)
+            .unwrap_or(false)
+    }
+
     /// Reads more after what is pending. Returns `false` at the end of the
     /// stream. A TLS stream hands over one 16 KiB record per read; while
     /// more full records wait, they are gathered, so each write is large.

@@ -90,9 +90,6 @@ impl Fetch<'_> {
                 ));
             }
         }
-        // One read's worth is decoded: what it made goes on (to the writer
-        // thread, or written now), so a trickling body is not held back.
-        self.sink.pass_on()?;
         let fed = decoding.fed();
         self.hop().wire_bytes = Some(fed);
         Ok(())
