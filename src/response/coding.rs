@@ -33,6 +33,11 @@ use crate::response::head::Head;
 /// write carries many bytes, small enough that a chain of four stays flat.
 pub const DECODE_BUF: usize = 64 * 1024;
 
+/// Brotli is given at most 1/32 of the room it writes to per call (text
+/// compresses about 30:1), and never less than [`BR_PIECE_MIN`].
+const BR_PIECE_RATIO: usize = 32;
+const BR_PIECE_MIN: usize = 1024;
+
 /// One coding rawget can undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
@@ -264,6 +269,15 @@ impl Step {
                 if self.ended {
                     return Ok((input.len(), 0));
                 }
+                // A piece of the input at a time: brotli decodes all the
+                // input it is given into its window (up to 16 MiB) before
+                // it hands out more than `out` holds, so a whole read's
+                // 64 KiB (2 MiB of text) went in one 3 ms call and then out
+                // in a burst of copies the writer thread could not keep
+                // up with. A piece of about `out`'s size decoded keeps the
+                // decoding and the writing in step.
+                let piece = (out.len() / BR_PIECE_RATIO).max(BR_PIECE_MIN);
+                let input = &input[..input.len().min(piece)];
                 let r = decoder
                     .decompress(input, out)
                     .map_err(|e| corrupt(e.to_string()))?;
