@@ -578,7 +578,7 @@ size_label="$SIZE_MIB MiB"
   # matching the binary (build.rs, scripts/text-order.sh): say how well.
   if [ -f link/text-order.txt ] && command -v nm >/dev/null; then
     ordered=$(grep -vc '^#' link/text-order.txt || true)
-    found=$(nm --defined-only "$RAWGET" | awk '{ print $3 }' |
+    found=$(nm --defined-only "$RAWGET" | awk '{ print $3 }' | sort -u |
       grep -cxF -f <(grep -v '^#' link/text-order.txt) || true)
     echo "Code order: $found of the $ordered functions link/text-order.txt lists are in the binary (rerun scripts/text-order.sh when far fewer)."
   fi
