@@ -290,8 +290,12 @@ impl Fetch<'_> {
                 // joins what that decodes to: a part-filled buffer handed
                 // over in a fast transfer left the decoder waiting for the
                 // writer, about one write per read (10% of a br fetch).
-                let waiting = conn.input().len() > step.consumed || conn.stream_ready();
-                if self.decoding.is_some() && !waiting {
+                // Asked only of a decoded body: a body as it is has no
+                // buffer to hand over, and its reads need no poll(2).
+                if self.decoding.is_some()
+                    && conn.input().len() == step.consumed
+                    && !conn.stream_ready()
+                {
                     self.sink.pass_on()?;
                 }
             }
