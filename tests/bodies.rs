@@ -244,6 +244,36 @@ fn a_truncated_gzip_stream_is_exit_61_and_the_file_is_untouched() {
     assert_untouched(dir.path(), "out", "a truncated gzip stream");
 }
 
+/// br to `-o`, where brotli is fed a piece of its input per call
+/// (coding.rs) and the writer thread takes full buffers: a body decoding
+/// to many buffers arrives whole, and one cut short is exit 61 with the
+/// file as it was.
+#[test]
+fn br_to_a_file_in_pieces_arrives_whole_and_a_cut_one_is_exit_61() {
+    let page = text(3_000_000);
+    let br = tool("brotli", &["-c"], &page);
+    // More input than one piece (4 KiB for a 128 KiB buffer), many times.
+    assert!(br.len() > 64 * 1024, "{} bytes of br", br.len());
+    let server = serve(Plan::new(response("Content-Encoding: br\r\n", &br)));
+    let dir = scratch();
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--compressed", "-o", "out", &server.url("/")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::read(dir.path().join("out")).unwrap() == page);
+
+    let cut = &br[..br.len() / 2];
+    let server = serve(Plan::new(response("Content-Encoding: br\r\n", cut)));
+    let dir = scratch_with("out");
+    let run = rawget_in(
+        dir.path(),
+        &["-s", "--compressed", "-o", "out", &server.url("/")],
+    );
+    assert_eq!(run.code, 61, "{}", run.stderr);
+    assert_untouched(dir.path(), "out", "a truncated br stream");
+}
+
 #[test]
 fn a_corrupt_stream_or_an_unknown_coding_is_exit_61() {
     let mut gz = gzip(&text(10_000));
