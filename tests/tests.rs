@@ -26,6 +26,7 @@ mod reach_connect_to;
 mod reach_dry_run;
 mod reach_env;
 mod reach_https_proxy;
+mod reach_pace;
 mod reach_proxy;
 mod reach_race;
 mod reach_send;

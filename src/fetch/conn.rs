@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use crate::error::{connection_error, Doing, Result};
 use crate::observe::trace::Trace;
 use crate::output::RawCapture;
-use crate::transport::{Stream, TLS_RECORD};
+use crate::transport::{Pace, Stream, TLS_RECORD};
 
 /// Size of the read buffer: large reads mean few system calls per byte.
 pub const BUF_SIZE: usize = 256 * 1024;
@@ -39,6 +39,9 @@ pub struct Conn {
     /// Whether a body may be spliced past user space (`exchange.rs`):
     /// not when it comes from an HTTP proxy that forwards the request.
     pub may_splice: bool,
+    /// Whether a streaming body's reads nap rather than wait (through a
+    /// proxy: `transport/pace.rs`); off unless the fetch turns it on.
+    pub pace: Pace,
 }
 
 impl Conn {
@@ -52,6 +55,7 @@ impl Conn {
             no_close_notify: false,
             fill_max: HEAD_FILL,
             may_splice: true,
+            pace: Pace::default(),
         }
     }
 
@@ -122,7 +126,14 @@ impl Conn {
             }
         }
         let stop = self.buf.len().min(self.end + self.fill_max);
+        let stream = &self.stream;
+        self.pace.wait(|| {
+            stream
+                .readable_within(std::time::Duration::ZERO)
+                .unwrap_or(true)
+        });
         let first = self.read_once(stop, doing, raw, trace)?;
+        self.pace.took(first);
         let mut got = first;
         while got > 0 && self.end + TLS_RECORD <= stop && self.stream.tls_pending() >= TLS_RECORD {
             got = self.read_once(stop, doing, raw, trace)?;

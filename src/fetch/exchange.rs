@@ -14,7 +14,7 @@ use crate::response::head::Head;
 use crate::response::reader::{Event, ReadError, Reader, Step};
 use crate::response::redirect;
 use crate::target::Target;
-use crate::transport::{self, Route};
+use crate::transport::{self, Pace, Route};
 
 use super::conn::{Conn, BUF_SIZE, HEAD_FILL};
 use super::dial::{self, Dial};
@@ -42,6 +42,10 @@ impl Fetch<'_> {
         // in the commit); through microsocks (a SOCKS tunnel) splicing was
         // the quicker, so tunnels keep it.
         conn.may_splice = !route.as_ref().is_some_and(Route::forwards);
+        // Through any proxy a streaming body's reads nap rather than wait,
+        // so the proxy, relaying in small writes, has nobody to wake
+        // (transport/pace.rs has the figures).
+        conn.pace = Pace::new(route.is_some());
         let plan = &self.opts;
         let mut reader = Reader::new(&spec.method)
             .raw(plan.output.raw)
@@ -187,6 +191,7 @@ impl Fetch<'_> {
     /// skipped. Every head is printed exactly as received.
     fn receive_head(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Head> {
         conn.fill_at_most(HEAD_FILL);
+        conn.pace.restart();
         loop {
             let step = self.step(conn, reader)?;
             match step.event {
@@ -422,6 +427,7 @@ impl Fetch<'_> {
             socket,
             out,
             reader.remaining(),
+            &mut conn.pace,
             || conn.stream.arm(),
             |n| {
                 total += n;

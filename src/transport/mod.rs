@@ -34,6 +34,8 @@
 //!   handshake settled, read once for both `-v` and `--report`.
 //! - `unix.rs`: `--unix-socket` and `--abstract-unix-socket`.
 //! - `poll.rs`: waiting on sockets (poll(2), WSAPoll on Windows).
+//! - `pace.rs`: [`Pace`], naps instead of waits while a body streams in
+//!   through a proxy, which then has nobody to wake.
 //! - `verify.rs`: a refused certificate's X509 verify code, for `-w`.
 //! - `splice.rs` (Linux): zero-copy bodies, socket to pipe to output.
 
@@ -48,6 +50,7 @@ use crate::error::{Error, ErrorKind, Result};
 mod connect;
 mod env;
 mod identity;
+mod pace;
 mod poll;
 mod proxy;
 mod race;
@@ -67,6 +70,7 @@ pub use crate::error::is_tls_truncation;
 pub use connect::{resolve, resolve_host, ConnectTo, Family, ResolveOverride};
 pub use env::{NoProxy, ProxyEnv};
 pub use identity::{split_cert_arg, CertType, ClientCert, KeyType};
+pub use pace::Pace;
 pub use proxy::{absolute_form, connect_request, Proxy, ProxyPlan, ProxyScheme, Route};
 pub use race::{connect, interleave};
 pub use socket::Socket;

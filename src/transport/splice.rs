@@ -10,6 +10,8 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use super::pace::Pace;
+use super::poll::{ready, Interest};
 use crate::error::is_timeout;
 
 /// Largest pipe asked for: the default pipe-max-size, so no privilege is needed.
@@ -34,6 +36,16 @@ pub enum Failure {
     Recv(io::Error),
     /// Writing the output failed.
     Write(io::Error),
+}
+
+/// Whether `socket` has bytes (or its end) to read now; true when it
+/// cannot tell, so that the read goes ahead.
+fn readable_now(socket: RawFd) -> bool {
+    // SAFETY: `socket` is open for the whole of `Pipe::run` (its contract),
+    // and the borrow ends with this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(socket) };
+    ready(&[&fd], Interest::Readable, Some(std::time::Duration::ZERO))
+        .map_or(true, |r| r.contains(&true))
 }
 
 /// A pipe kept for the whole transfer.
@@ -67,13 +79,15 @@ impl Pipe {
     /// to `out`, calling `moved` after each batch reaches the output.
     /// `before_read` runs before every socket read, to re-arm the socket's
     /// timeouts; a read that times out goes back to it, so it must fail once
-    /// the deadline has passed.
+    /// the deadline has passed. `pace` naps before a socket read that
+    /// would wait while the body streams (`pace.rs`).
     /// `socket` and `out` must stay open for the call.
     pub fn run(
         &self,
         socket: RawFd,
         out: RawFd,
         mut limit: Option<u64>,
+        pace: &mut Pace,
         mut before_read: impl FnMut() -> io::Result<()>,
         mut moved: impl FnMut(u64),
     ) -> Result<End, Failure> {
@@ -83,6 +97,7 @@ impl Pipe {
             }
             let want = limit.map_or(self.capacity, |l| l.min(self.capacity as u64) as usize);
             before_read().map_err(Failure::Recv)?;
+            pace.wait(|| readable_now(socket));
             // SAFETY: splice(2) with null offsets touches no memory of ours;
             // `socket` is the caller's open descriptor and the pipe's write
             // end is open for as long as `self`.
@@ -108,6 +123,7 @@ impl Pipe {
             if n == 0 {
                 return Ok(End::Eof);
             }
+            pace.took(n as usize);
             let mut in_pipe = n as usize;
             while in_pipe > 0 {
                 // SAFETY: as the splice above: null offsets, the pipe's read
@@ -201,6 +217,7 @@ mod tests {
                 client.as_raw_fd(),
                 file.as_raw_fd(),
                 Some(300_000),
+                &mut Pace::new(true),
                 || Ok(()),
                 |n| total += n,
             )
@@ -228,6 +245,7 @@ mod tests {
                 client.as_raw_fd(),
                 file.as_raw_fd(),
                 None,
+                &mut Pace::default(),
                 || Ok(()),
                 |_| {},
             )
@@ -258,6 +276,7 @@ mod tests {
                 client.as_raw_fd(),
                 file.as_raw_fd(),
                 None,
+                &mut Pace::default(),
                 || Ok(()),
                 |n| moved += n,
             )
