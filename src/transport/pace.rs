@@ -3,7 +3,7 @@
 //! A proxy relays in small writes (tinyproxy 2 KiB, microsocks 1 KiB) and,
 //! on one host, runs a core flat out doing it. Each write that finds
 //! rawget asleep on the socket makes the proxy wake it: a cross-CPU wake-up
-//! inside the proxy's send, 5-9% of its CPU in perf (`sock_def_readable`),
+//! inside the proxy's send, 4-6% of its CPU in perf (`sock_def_readable`),
 //! and as much of the fetch's time. So while a body streams (since a read
 //! took at least [`STREAMING`] bytes), a read that would wait first naps on
 //! a timer, up to [`NAPS`] times [`NAP`], and then takes what came
@@ -15,11 +15,13 @@
 //! ends at `--max-time` (the read after the naps is the one the deadline
 //! holds).
 //!
-//! Measured on 1 GiB over loopback (2 cores), alternating with curl:
-//! through tinyproxy, medians of 14 rounds, 4.20 s paced, 4.70 s unpaced,
-//! curl 4.68 s (proxy CPU 3.88 s, 4.30 s, 4.16 s); through microsocks,
-//! medians of 10 rounds, 6.35 s paced, 7.45 s unpaced, curl 7.08 s (proxy
-//! CPU 5.93 s, 6.51 s, 6.45 s).
+//! Measured on 1 GiB over loopback (2 cores), rounds alternating the build
+//! before, this one and curl, medians: through tinyproxy, two sets of 10,
+//! 3.80 and 4.16 s paced, 3.85 and 4.72 s unpaced, curl 4.44 and 4.76 s;
+//! through microsocks, 9 rounds, 6.06 s paced, 6.71 s unpaced, curl 7.05 s
+//! (the proxy's CPU 5.71 s, 6.30 s, 6.40 s). Not for direct connections:
+//! paced, a direct https fetch from nginx was slower (2.14 s against
+//! 1.95 s), both ends being busy with TLS.
 
 use std::time::Duration;
 
