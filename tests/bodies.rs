@@ -1190,16 +1190,8 @@ fn a_decoded_body_reaches_the_file_as_it_arrives() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let part_len = || {
-        std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .find(|e| e.file_name().to_string_lossy().ends_with(".part"))
-            .and_then(|e| e.metadata().ok())
-            .map(|m| m.len())
-    };
     eventually("the first member's text in the temporary file", || {
-        part_len() == Some(first.len() as u64)
+        part_len(dir.path()) == Some(first.len() as u64)
     });
     assert!(wait_bounded(&mut child).0.success());
     let mut whole = first;

@@ -50,16 +50,8 @@ fn a_pause_in_a_streaming_body_reaches_the_file_as_it_arrives() {
             .stdin(Stdio::null())
             .spawn()
             .unwrap();
-        let part_len = || {
-            std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter_map(|e| e.ok())
-                .find(|e| e.file_name().to_string_lossy().ends_with(".part"))
-                .and_then(|e| e.metadata().ok())
-                .map(|m| m.len())
-        };
         eventually(&format!("the first 2 MiB in the file, through {x}"), || {
-            part_len() == Some(first as u64)
+            part_len(dir.path()) == Some(first as u64)
         });
         let (status, _) = wait_bounded(&mut child);
         assert!(status.success(), "through {x}: {status}\n{}", proxy.log());

@@ -118,6 +118,17 @@ pub fn assert_untouched(dir: &Path, name: &str, what: &str) {
     );
 }
 
+/// The length of the temporary file (`*.part`) a fetch to `-o` is
+/// writing in `dir`, if there is one: what has reached the file so far.
+pub fn part_len(dir: &Path) -> Option<u64> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .and_then(|e| e.metadata().ok())
+        .map(|m| m.len())
+}
+
 /// Files in `dir` (names), sorted: to prove no temporary file was left.
 pub fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
