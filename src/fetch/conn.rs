@@ -98,14 +98,6 @@ impl Conn {
         self.start == self.end
     }
 
-    /// Whether the stream has bytes to read without waiting (TLS's read
-    /// ahead, or the socket's queue); false when it cannot tell.
-    pub fn stream_ready(&self) -> bool {
-        self.stream
-            .readable_within(std::time::Duration::ZERO)
-            .unwrap_or(false)
-    }
-
     /// Reads more after what is pending. Returns `false` at the end of the
     /// stream. A TLS stream hands over one 16 KiB record per read; while
     /// more full records wait, they are gathered, so each write is large.
@@ -127,11 +119,7 @@ impl Conn {
         }
         let stop = self.buf.len().min(self.end + self.fill_max);
         let stream = &self.stream;
-        self.pace.wait(|| {
-            stream
-                .readable_within(std::time::Duration::ZERO)
-                .unwrap_or(true)
-        });
+        self.pace.wait(|| stream.readable_now());
         let first = self.read_once(stop, doing, raw, trace)?;
         self.pace.took(first);
         let mut got = first;

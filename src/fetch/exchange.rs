@@ -191,7 +191,6 @@ impl Fetch<'_> {
     /// skipped. Every head is printed exactly as received.
     fn receive_head(&mut self, conn: &mut Conn, reader: &mut Reader) -> Result<Head> {
         conn.fill_at_most(HEAD_FILL);
-        conn.pace.restart();
         loop {
             let step = self.step(conn, reader)?;
             match step.event {
@@ -299,7 +298,7 @@ impl Fetch<'_> {
                 // buffer to hand over, and its reads need no poll(2).
                 if self.decoding.is_some()
                     && conn.input().len() == step.consumed
-                    && !conn.stream_ready()
+                    && !conn.stream.readable_now()
                 {
                     self.sink.pass_on()?;
                 }

@@ -48,18 +48,14 @@ pub struct Pace {
 }
 
 impl Pace {
-    /// Pacing for a connection through a proxy (`on`), or none.
+    /// Pacing for a connection through a proxy (`on`), or none; made
+    /// afresh for each exchange, so a head is read before any large read
+    /// can start pacing.
     pub fn new(on: bool) -> Pace {
         Pace {
             on,
             streaming: false,
         }
-    }
-
-    /// Forgets the last read: a head, or the next response's, is never
-    /// paced.
-    pub fn restart(&mut self) {
-        self.streaming = false;
     }
 
     /// Before a read that may wait: while the body streams and `ready`
@@ -121,10 +117,6 @@ mod tests {
             NAPS + 1,
             "a pause outlasted the naps: no longer paced"
         );
-        pace.took(STREAMING);
-        pace.restart();
-        pace.wait(nothing);
-        assert_eq!(asked.get(), NAPS + 1, "after restart: no pacing");
 
         let mut direct = Pace::new(false);
         direct.took(1 << 20);

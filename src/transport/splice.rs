@@ -38,14 +38,15 @@ pub enum Failure {
     Write(io::Error),
 }
 
-/// Whether `socket` has bytes (or its end) to read now; true when it
-/// cannot tell, so that the read goes ahead.
+/// Whether `socket` has bytes (or its end) to read now; false when it
+/// cannot tell, as `Stream::readable_now` (the splice works on the raw
+/// descriptor while the stream is borrowed to re-arm its timeouts).
 fn readable_now(socket: RawFd) -> bool {
     // SAFETY: `socket` is open for the whole of `Pipe::run` (its contract),
     // and the borrow ends with this call.
     let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(socket) };
     ready(&[&fd], Interest::Readable, Some(std::time::Duration::ZERO))
-        .map_or(true, |r| r.contains(&true))
+        .is_ok_and(|r| r.contains(&true))
 }
 
 /// A pipe kept for the whole transfer.

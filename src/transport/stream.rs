@@ -245,6 +245,12 @@ impl Stream {
         Ok(ready.contains(&true))
     }
 
+    /// Whether there are bytes (or the end) to read without waiting: TLS's
+    /// read-ahead, or the socket's queue; false when it cannot tell.
+    pub fn readable_now(&self) -> bool {
+        self.readable_within(Duration::ZERO).unwrap_or(false)
+    }
+
     /// Waits up to `timeout` (`None`: without end) until the socket can
     /// be read (`read`) or written (`write`): `rawget send --pipeline`
     /// writes and reads in turn on one thread. With neither, it only
