@@ -271,6 +271,10 @@ fn br_to_a_file_in_pieces_arrives_whole_and_a_cut_one_is_exit_61() {
         &["-s", "--compressed", "-o", "out", &server.url("/")],
     );
     assert_eq!(run.code, 61, "{}", run.stderr);
+    assert_eq!(
+        run.error_line(),
+        "rawget: error: cannot decode the body: the br stream ends before its end\n"
+    );
     assert_untouched(dir.path(), "out", "a truncated br stream");
 }
 

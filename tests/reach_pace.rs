@@ -105,3 +105,30 @@ fn a_body_that_stalls_while_streaming_ends_at_max_time_and_keeps_the_file() {
         assert_untouched(dir.path(), "out", &format!("a stall through {x}"));
     }
 }
+
+#[test]
+fn a_body_cut_short_while_streaming_is_exit_18_and_keeps_the_file() {
+    // 2 MiB stream in and the origin closes with 2 MiB still promised:
+    // the end found after the naps is the end, not a pause.
+    let body = patterned(4 << 20);
+    let wire = response(&body);
+    let cut = wire.len() - (2 << 20);
+    for (x, proxy) in proxies() {
+        let server = serve(Plan::new(wire.clone()).cut(cut));
+        let dir = scratch_with("out");
+        let run = rawget_in(
+            dir.path(),
+            &["-s", "-x", &x, "-m", "20", "-o", "out", &server.url("/cut")],
+        );
+        assert_eq!(run.code, 18, "through {x}: {}\n{}", run.stderr, proxy.log());
+        assert_eq!(
+            run.error_line(),
+            format!(
+                "rawget: error: transfer closed with {} bytes remaining to read\n",
+                2 << 20
+            ),
+            "through {x}"
+        );
+        assert_untouched(dir.path(), "out", &format!("a cut body through {x}"));
+    }
+}
