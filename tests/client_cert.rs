@@ -5,7 +5,10 @@
 //! client certificate it saw), over TLS 1.2 and TLS 1.3. The fixtures are
 //! `fixtures/tls/make-client.sh`'s.
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
 
 use crate::support::*;
 
@@ -23,23 +26,62 @@ impl SServer {
 
     /// An `openssl s_server -www` with the certificate and key `name`
     /// (`fixtures/tls/NAME.pem`, `.key`), the test CA, and `extra` flags.
+    ///
+    /// s_server picks its own port (`-accept 127.0.0.1:0`) and prints it
+    /// once it listens (`ACCEPT 127.0.0.1:PORT`). A port found free and
+    /// then handed to s_server could be taken in between by a parallel
+    /// test, and a connect probe can then succeed against someone else
+    /// (or against itself): CI once saw rawget refused right after such a
+    /// probe had passed.
     fn serving(name: &str, version: &str, extra: &[&str]) -> SServer {
         require("openssl");
-        let port = free_tcp_port();
-        let accept = format!("127.0.0.1:{port}");
         let (cert, key, ca) = (
             tls_fixture(&format!("{name}.pem")),
             tls_fixture(&format!("{name}.key")),
             tls_fixture("ca.pem"),
         );
         let mut args = vec![
-            "s_server", "-accept", &accept, "-cert", &cert, "-key", &key, "-CAfile", &ca, "-www",
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-cert",
+            &cert,
+            "-key",
+            &key,
+            "-CAfile",
+            &ca,
+            "-www",
             version,
         ];
         args.extend_from_slice(extra);
-        let proc = spawn("openssl", &args);
-        let addr: SocketAddr = accept.parse().unwrap();
-        wait_tcp(addr);
+        let mut child = Command::new("openssl")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start openssl s_server");
+        let stdout = child.stdout.take().expect("s_server's stdout");
+        let proc = Proc(child);
+        // Read in a thread, so that a server that never says ACCEPT fails
+        // the test after LIMIT instead of hanging it; the thread then
+        // drains the rest (s_server writes a line per connection).
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("ACCEPT ") {
+                    let _ = tx.send(addr.to_owned());
+                    break;
+                }
+            }
+            lines.for_each(drop);
+        });
+        let addr: SocketAddr = rx
+            .recv_timeout(LIMIT)
+            .expect("s_server never printed its ACCEPT line")
+            .parse()
+            .expect("s_server's ACCEPT line names an address");
         SServer { addr, _proc: proc }
     }
 
